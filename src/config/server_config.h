@@ -1,0 +1,70 @@
+// conf/config.yaml: APISIX's keys for everything Torii supports, loaded into
+// typed settings with APISIX's defaults. Unknown keys produce warnings (never
+// silently ignored); wrong types and values produce errors naming the key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "router/router.h"
+
+namespace torii::config {
+
+struct ListenAddress {
+  std::string ip = "0.0.0.0";
+  uint16_t port = 9080;
+};
+
+// Settings the data plane reads per request; replaced whole on SIGHUP.
+struct HttpSettings {
+  std::chrono::milliseconds client_header_timeout{60000};
+  std::chrono::milliseconds client_body_timeout{60000};
+  std::chrono::milliseconds keepalive_timeout{60000};
+  std::chrono::milliseconds send_timeout{10000};
+  uint64_t client_max_body_size = 0;      // 0: unlimited (APISIX default)
+  uint32_t client_header_buffer_size = 1024;
+  uint32_t max_request_line_size = 8192;  // longer: 414
+  uint32_t max_header_size = 32768;       // whole head longer: 431
+  uint32_t keepalive_requests = 1000;     // per client connection
+  bool access_log_enabled = true;
+  std::string access_log_format;          // nginx-style $variables
+  bool show_upstream_status_in_response_header = false;
+  std::string server_header = "APISIX";  // `Server:` value ("APISIX" for compatibility)
+};
+
+enum class ConfigProvider : uint8_t { kYaml, kJson, kSqlite, kEtcd };
+
+struct ServerConfig {
+  std::string path;        // config.yaml as given
+  std::string conf_dir;    // its directory: relative paths resolve against it
+  std::vector<ListenAddress> node_listen{ListenAddress{}};
+  int worker_processes = 0;  // 0: auto (one per core)
+  router::RouterKind router = router::RouterKind::kRadixtreeHostUri;
+  std::string role = "traditional";
+  ConfigProvider config_provider = ConfigProvider::kYaml;
+  std::string standalone_file;  // apisix.yaml / apisix.json path
+  std::string admin_ip = "127.0.0.1";
+  uint16_t admin_port = 9180;
+  std::string error_log = "logs/error.log";  // "stderr" allowed; relative to the working dir
+  std::string error_log_level = "warn";
+  std::string access_log = "logs/access.log";
+  uint32_t access_log_buffer = 16384;
+  std::chrono::milliseconds worker_shutdown_timeout{240000};
+  std::chrono::milliseconds standalone_poll_interval{200};
+  HttpSettings http;
+};
+
+// Loads and validates `path`. `warnings` receives one line per unknown key
+// ("config.yaml: unknown key apisix.foo"); errors name the key.
+core::Result<ServerConfig> load_server_config(const std::string& path,
+                                              std::vector<std::string>& warnings);
+
+// "10s", "500ms", "1m", "2h", or a bare number of seconds.
+core::Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+// "8k", "1m", "1g", or a bare number of bytes.
+core::Result<uint64_t> parse_size(std::string_view text);
+
+}  // namespace torii::config

@@ -1,0 +1,37 @@
+// The immutable configuration a worker serves from. Built on the control
+// thread by SnapshotBuilder, published to every worker, swapped between
+// requests; a request keeps the snapshot it started with (shared_ptr).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/server_config.h"
+#include "observability/log_format.h"
+#include "router/router.h"
+#include "upstream/upstream.h"
+
+namespace torii::config {
+
+struct Route {
+  std::string id;
+  std::string name;
+  std::string service_id;
+  std::string service_name;
+  std::shared_ptr<const upstream::Upstream> upstream;  // null: no upstream (503)
+  std::optional<upstream::Timeouts> timeout;           // route-level override
+  bool enable_websocket = false;
+};
+
+struct Snapshot {
+  uint64_t version = 0;  // increases with every published snapshot
+  std::shared_ptr<const HttpSettings> http;  // the reloadable part of config.yaml
+  std::shared_ptr<const observability::LogFormat> access_log_format;
+  std::vector<Route> routes;
+  std::unique_ptr<router::Router> router;
+};
+
+}  // namespace torii::config

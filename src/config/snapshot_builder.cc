@@ -1,0 +1,424 @@
+#include "config/snapshot_builder.h"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "config/resource_schemas.h"
+#include "config/standalone_file.h"
+
+namespace torii::config {
+namespace {
+
+using core::config_error;
+namespace json = boost::json;
+
+std::string str(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::string id_of(const json::value* v) {
+  if (!v) return {};
+  if (v->is_string()) return std::string(v->get_string());
+  if (v->is_int64()) return std::to_string(v->get_int64());
+  if (v->is_uint64()) return std::to_string(v->get_uint64());
+  return {};
+}
+
+double number(const json::value& v) {
+  if (v.is_double()) return v.get_double();
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+  return 0;
+}
+
+std::chrono::milliseconds seconds_to_ms(const json::value& v) {
+  return std::chrono::milliseconds(static_cast<int64_t>(number(v) * 1000.0));
+}
+
+upstream::Timeouts compile_timeouts(const json::object& t, upstream::Timeouts base) {
+  if (const auto* c = t.if_contains("connect")) base.connect = seconds_to_ms(*c);
+  if (const auto* s = t.if_contains("send")) base.send = seconds_to_ms(*s);
+  if (const auto* r = t.if_contains("read")) base.read = seconds_to_ms(*r);
+  return base;
+}
+
+uint16_t default_port(upstream::Scheme s) { return s == upstream::Scheme::kHttps ? 443 : 80; }
+
+// "host:port", "[v6]:port", "host" -> host (no brackets), port (0 when absent).
+bool split_host_port(std::string_view in, std::string& host, uint16_t& port) {
+  port = 0;
+  std::string_view port_text;
+  if (!in.empty() && in.front() == '[') {
+    const size_t close = in.find(']');
+    if (close == std::string_view::npos) return false;
+    host = std::string(in.substr(1, close - 1));
+    if (close + 1 < in.size()) {
+      if (in[close + 1] != ':') return false;
+      port_text = in.substr(close + 2);
+    }
+  } else {
+    const size_t colon = in.rfind(':');
+    if (colon != std::string_view::npos && in.find(':') == colon) {
+      host = std::string(in.substr(0, colon));
+      port_text = in.substr(colon + 1);
+    } else {
+      host = std::string(in);  // a bare IPv6 literal or a host without port
+    }
+  }
+  if (!port_text.empty()) {
+    unsigned p = 0;
+    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), p);
+    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || p == 0 || p > 65535) {
+      return false;
+    }
+    port = static_cast<uint16_t>(p);
+  }
+  return !host.empty();
+}
+
+core::Status add_node(upstream::Upstream& u, std::string host, uint16_t port, int weight,
+                      int priority, const std::string& where) {
+  upstream::Node n;
+  if (port == 0) port = default_port(u.scheme);
+  n.spec = upstream::NodeSpec{host, port, weight, priority};
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(host, ec);
+  if (!ec) n.address = addr;
+  const bool v6 = !ec && addr.is_v6();
+  const std::string shown_host = v6 ? "[" + host + "]" : host;
+  n.name = shown_host + ":" + std::to_string(port);
+  n.host_header = port == default_port(u.scheme) ? shown_host : n.name;
+  if (weight < 0) return config_error(where + ": weight must be >= 0");
+  u.nodes.push_back(std::move(n));
+  return core::ok_status();
+}
+
+// Splits "$host$remote_addr-x" into vars and the literal text around them.
+void compile_combination(std::string_view tpl, upstream::Upstream& u) {
+  std::string literal;
+  size_t i = 0;
+  while (i < tpl.size()) {
+    if (tpl[i] == '$') {
+      size_t j = i + 1;
+      while (j < tpl.size() && (std::isalnum(static_cast<unsigned char>(tpl[j])) || tpl[j] == '_')) ++j;
+      if (j > i + 1) {
+        u.hash_literals.push_back(literal);
+        literal.clear();
+        u.hash_combo.push_back(http::VarRef::parse(tpl.substr(i + 1, j - i - 1)));
+        i = j;
+        continue;
+      }
+    }
+    literal.push_back(tpl[i++]);
+  }
+  u.hash_literals.push_back(literal);
+}
+
+}  // namespace
+
+core::Result<upstream::Upstream> compile_upstream_object(const json::object& o,
+                                                         const std::string& where) {
+  upstream::Upstream u;
+  u.id = id_of(o.if_contains("id"));
+  if (const auto* t = o.if_contains("type"); t && t->is_string()) {
+    auto type = upstream::parse_balancer_type(t->get_string());
+    if (!type) {
+      return config_error(where + ".type: unknown load balancer \"" + std::string(t->get_string()) +
+                          "\" (roundrobin, chash, least_conn, ewma)");
+    }
+    u.type = *type;
+  }
+  const std::string scheme = str(o, "scheme");
+  if (scheme == "https") u.scheme = upstream::Scheme::kHttps;
+  else if (!scheme.empty() && scheme != "http") {
+    return config_error(where + ".scheme: \"" + scheme + "\" is not supported yet (http, https)");
+  }
+  if (o.contains("discovery_type") || o.contains("service_name")) {
+    return config_error(where + ".discovery_type: service discovery is not available yet; list `nodes`");
+  }
+  if (const auto* nodes = o.if_contains("nodes")) {
+    if (nodes->is_object()) {
+      for (const auto& [key, w] : nodes->get_object()) {
+        std::string host;
+        uint16_t port = 0;
+        const std::string nwhere = where + ".nodes[\"" + std::string(key) + "\"]";
+        if (!split_host_port(key, host, port)) return config_error(nwhere + ": invalid host:port");
+        auto st = add_node(u, host, port, static_cast<int>(number(w)), 0, nwhere);
+        if (!st) return st.error();
+      }
+    } else if (nodes->is_array()) {
+      size_t i = 0;
+      for (const auto& item : nodes->get_array()) {
+        const std::string nwhere = where + ".nodes[" + std::to_string(++i) + "]";
+        if (!item.is_object()) return config_error(nwhere + ": expected an object");
+        const auto& n = item.get_object();
+        std::string host = str(n, "host");
+        uint16_t port = 0;
+        if (const auto* p = n.if_contains("port")) port = static_cast<uint16_t>(number(*p));
+        if (!host.empty() && host.front() == '[' && host.back() == ']') {
+          host = host.substr(1, host.size() - 2);
+        }
+        const int weight = n.contains("weight") ? static_cast<int>(number(n.at("weight"))) : 1;
+        const int priority = n.contains("priority") ? static_cast<int>(number(n.at("priority"))) : 0;
+        auto st = add_node(u, host, port, weight, priority, nwhere);
+        if (!st) return st.error();
+      }
+    }
+  }
+  const std::string hash_on = str(o, "hash_on");
+  const std::string key = str(o, "key");
+  if (hash_on.empty() || hash_on == "vars") {
+    u.hash_on = upstream::HashOn::kVars;
+    u.hash_key = http::VarRef::parse(key.empty() ? "remote_addr" : key);
+  } else if (hash_on == "header") {
+    u.hash_on = upstream::HashOn::kHeader;
+    u.hash_key = http::VarRef::parse("http_" + key);
+  } else if (hash_on == "cookie") {
+    u.hash_on = upstream::HashOn::kCookie;
+    u.hash_key = http::VarRef::parse("cookie_" + key);
+  } else if (hash_on == "consumer") {
+    u.hash_on = upstream::HashOn::kConsumer;
+  } else if (hash_on == "vars_combinations") {
+    u.hash_on = upstream::HashOn::kVarsCombinations;
+    compile_combination(key, u);
+  }
+  if (const auto* r = o.if_contains("retries")) u.retries = static_cast<int>(number(*r));
+  if (const auto* rt = o.if_contains("retry_timeout")) u.retry_timeout = seconds_to_ms(*rt);
+  if (const auto* t = o.if_contains("timeout"); t && t->is_object()) {
+    u.timeout = compile_timeouts(t->get_object(), u.timeout);
+  }
+  const std::string pass_host = str(o, "pass_host");
+  if (pass_host == "node") u.pass_host = upstream::PassHost::kNode;
+  else if (pass_host == "rewrite") u.pass_host = upstream::PassHost::kRewrite;
+  u.upstream_host = str(o, "upstream_host");
+  if (const auto* k = o.if_contains("keepalive_pool"); k && k->is_object()) {
+    const auto& kp = k->get_object();
+    if (const auto* s = kp.if_contains("size")) u.keepalive.size = static_cast<uint32_t>(number(*s));
+    if (const auto* i = kp.if_contains("idle_timeout")) u.keepalive.idle_timeout = seconds_to_ms(*i);
+    if (const auto* r = kp.if_contains("requests")) {
+      u.keepalive.requests = static_cast<uint32_t>(number(*r));
+    }
+  }
+  if (const auto* tls = o.if_contains("tls"); tls && tls->is_object()) {
+    if (const auto* v = tls->get_object().if_contains("verify"); v && v->is_bool()) {
+      u.tls_verify = v->get_bool();
+    }
+    if (tls->get_object().contains("client_cert") || tls->get_object().contains("client_cert_id")) {
+      return config_error(where + ".tls: upstream mTLS (client_cert) is not available yet");
+    }
+  }
+  return u;
+}
+
+core::Result<std::shared_ptr<const upstream::Upstream>> SnapshotBuilder::compile_upstream(
+    const json::object& obj, const std::string& id, const std::string& where) {
+  json::object keyed = obj;
+  keyed["id"] = id;
+  std::string cache_key = json::serialize(keyed);
+  if (auto it = upstream_cache_.find(cache_key); it != upstream_cache_.end()) {
+    if (auto live = it->second.lock()) return live;
+  }
+  auto u = compile_upstream_object(obj, where);
+  if (!u) return u.error();
+  u->id = id;
+  auto shared = std::make_shared<const upstream::Upstream>(std::move(*u));
+  upstream_cache_[std::move(cache_key)] = shared;
+  return shared;
+}
+
+core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const ResourceSet& rs,
+                                                                     const ServerConfig& server) {
+  for (const auto& [collection, items] : rs.collections) {
+    if (collection != "routes" && collection != "services" && collection != "upstreams" &&
+        !items.empty()) {
+      return config_error(collection + ": not supported yet (routes, services, upstreams)");
+    }
+  }
+  auto check = [](std::string_view collection, const ResourceItem& item,
+                  size_t index) -> core::Status {
+    json::value checked(item.value);
+    if (!checked.as_object().contains("id")) checked.as_object()["id"] = item.id;
+    auto st = check_resource(collection, checked);
+    if (!st) {
+      return config_error(std::string(collection) + "[" + std::to_string(index) + "] (id \"" +
+                          item.id + "\"): " + st.error().message);
+    }
+    if (const auto* plugins = item.value.if_contains("plugins");
+        plugins && plugins->is_object() && !plugins->get_object().empty()) {
+      return config_error(std::string(collection) + "[" + std::to_string(index) + "] (id \"" +
+                          item.id + "\"): unknown plugin [" +
+                          std::string(plugins->get_object().begin()->key()) + "]");
+    }
+    return core::ok_status();
+  };
+
+  // Upstreams by id.
+  std::map<std::string, std::shared_ptr<const upstream::Upstream>, std::less<>> upstreams;
+  size_t index = 0;
+  for (const auto& item : rs.items("upstreams")) {
+    ++index;
+    if (auto st = check("upstreams", item, index); !st) return st.error();
+    const std::string where = "upstreams[" + std::to_string(index) + "]";
+    auto u = compile_upstream(item.value, item.id, where);
+    if (!u) return u.error();
+    upstreams[item.id] = *u;
+  }
+
+  auto resolve_upstream = [&](const json::object& o, const std::string& where)
+      -> core::Result<std::shared_ptr<const upstream::Upstream>> {
+    if (const auto* inline_up = o.if_contains("upstream"); inline_up && inline_up->is_object()) {
+      return compile_upstream(inline_up->get_object(), "", where + ".upstream");
+    }
+    if (const auto* uid = o.if_contains("upstream_id")) {
+      const std::string id = id_of(uid);
+      auto it = upstreams.find(id);
+      if (it == upstreams.end()) {
+        return config_error(where + ".upstream_id: failed to fetch upstream info by upstream id [" +
+                            id + "]");
+      }
+      return it->second;
+    }
+    return std::shared_ptr<const upstream::Upstream>();
+  };
+
+  struct ServiceInfo {
+    std::string name;
+    std::shared_ptr<const upstream::Upstream> upstream;
+    std::vector<std::string> hosts;
+    bool enable_websocket = false;
+  };
+  std::map<std::string, ServiceInfo, std::less<>> services;
+  index = 0;
+  for (const auto& item : rs.items("services")) {
+    ++index;
+    if (auto st = check("services", item, index); !st) return st.error();
+    const std::string where = "services[" + std::to_string(index) + "]";
+    ServiceInfo s;
+    s.name = str(item.value, "name");
+    auto u = resolve_upstream(item.value, where);
+    if (!u) return u.error();
+    s.upstream = *u;
+    if (const auto* h = item.value.if_contains("hosts"); h && h->is_array()) {
+      for (const auto& x : h->get_array()) s.hosts.emplace_back(x.get_string());
+    }
+    if (const auto* ws = item.value.if_contains("enable_websocket"); ws && ws->is_bool()) {
+      s.enable_websocket = ws->get_bool();
+    }
+    services[item.id] = std::move(s);
+  }
+
+  auto snap = std::make_shared<Snapshot>();
+  snap->version = next_version_++;
+  snap->http = std::make_shared<const HttpSettings>(server.http);
+  snap->access_log_format =
+      std::make_shared<const observability::LogFormat>(server.http.access_log_format);
+  std::vector<router::RouteSpec> specs;
+  index = 0;
+  for (const auto& item : rs.items("routes")) {
+    ++index;
+    if (auto st = check("routes", item, index); !st) return st.error();
+    const std::string where = "routes[" + std::to_string(index) + "]";
+    const json::object& o = item.value;
+    Route route;
+    route.id = item.id;
+    route.name = str(o, "name");
+    const ServiceInfo* service = nullptr;
+    if (const auto* sid = o.if_contains("service_id")) {
+      route.service_id = id_of(sid);
+      auto it = services.find(route.service_id);
+      if (it == services.end()) {
+        return config_error(where + ".service_id: failed to fetch service info by service id [" +
+                            route.service_id + "]");
+      }
+      service = &it->second;
+      route.service_name = service->name;
+    }
+    auto u = resolve_upstream(o, where);
+    if (!u) return u.error();
+    route.upstream = *u;
+    if (!route.upstream && service) route.upstream = service->upstream;
+    if (const auto* t = o.if_contains("timeout"); t && t->is_object()) {
+      route.timeout = compile_timeouts(t->get_object(), upstream::Timeouts{});
+    }
+    if (const auto* ws = o.if_contains("enable_websocket"); ws && ws->is_bool()) {
+      route.enable_websocket = ws->get_bool();
+    } else if (service) {
+      route.enable_websocket = service->enable_websocket;
+    }
+    if (const auto* st = o.if_contains("status"); st && number(*st) == 0) continue;  // disabled
+
+    router::RouteSpec spec;
+    spec.index = static_cast<uint32_t>(snap->routes.size());
+    if (const auto* uri = o.if_contains("uri"); uri && uri->is_string()) {
+      spec.uris.emplace_back(uri->get_string());
+    }
+    if (const auto* uris = o.if_contains("uris"); uris && uris->is_array()) {
+      for (const auto& x : uris->get_array()) spec.uris.emplace_back(x.get_string());
+    }
+    if (const auto* h = o.if_contains("host"); h && h->is_string()) {
+      spec.hosts.emplace_back(h->get_string());
+    }
+    if (const auto* hs = o.if_contains("hosts"); hs && hs->is_array()) {
+      for (const auto& x : hs->get_array()) spec.hosts.emplace_back(x.get_string());
+    }
+    if (spec.hosts.empty() && service) spec.hosts = service->hosts;
+    for (auto& h : spec.hosts) {
+      for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (const auto* ms = o.if_contains("methods"); ms && ms->is_array()) {
+      for (const auto& m : ms->get_array()) {
+        if (auto method = http::parse_method(m.get_string())) {
+          spec.methods |= static_cast<uint32_t>(*method);
+        }
+      }
+    }
+    if (const auto* ra = o.if_contains("remote_addr"); ra && ra->is_string()) {
+      spec.remote_addrs.emplace_back(ra->get_string());
+    }
+    if (const auto* ras = o.if_contains("remote_addrs"); ras && ras->is_array()) {
+      for (const auto& x : ras->get_array()) spec.remote_addrs.emplace_back(x.get_string());
+    }
+    if (const auto* vars = o.if_contains("vars")) spec.vars = *vars;
+    if (const auto* p = o.if_contains("priority")) spec.priority = static_cast<int>(number(*p));
+    specs.push_back(std::move(spec));
+    snap->routes.push_back(std::move(route));
+  }
+  auto router = router::Router::build(server.router, specs);
+  if (!router) {
+    // The router names the spec index; map it back to the file's item.
+    return config_error("routes: " + router.error().message);
+  }
+  snap->router = std::move(*router);
+  return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+std::vector<std::string> validate_standalone(const ServerConfig& server) {
+  std::vector<std::string> errors;
+  auto set = load_standalone_file(server.standalone_file);
+  if (!set) {
+    errors.push_back(set.error().message);
+    return errors;
+  }
+  // Every item on its own first, so one run reports every schema error.
+  for (const auto& [collection, items] : set->collections) {
+    size_t index = 0;
+    for (const auto& item : items) {
+      ++index;
+      json::value v(item.value);
+      if (!v.as_object().contains("id")) v.as_object()["id"] = item.id;
+      if (auto st = check_resource(collection, v); !st) {
+        errors.push_back(server.standalone_file + ": " + collection + "[" + std::to_string(index) +
+                         "] (id \"" + item.id + "\"): " + st.error().message);
+      }
+    }
+  }
+  if (!errors.empty()) return errors;
+  SnapshotBuilder builder;
+  if (auto snap = builder.build(*set, server); !snap) {
+    errors.push_back(server.standalone_file + ": " + snap.error().message);
+  }
+  return errors;
+}
+
+}  // namespace torii::config

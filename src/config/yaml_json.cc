@@ -1,0 +1,127 @@
+#include "config/yaml_json.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <cstdlib>
+
+namespace torii::config {
+namespace {
+
+using core::config_error;
+
+boost::json::value typed_scalar(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  int64_t i = 0;
+  if (auto [p, ec] = std::from_chars(b, e, i); ec == std::errc() && p == e) return i;
+  const bool numeric_start = (s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.';
+  if (numeric_start) {
+    double d = 0;
+    if (auto [p, ec] = std::from_chars(b, e, d); ec == std::errc() && p == e) return d;
+  }
+  return boost::json::string(s);
+}
+
+core::Result<boost::json::value> convert(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return boost::json::value(nullptr);
+    case YAML::NodeType::Scalar: {
+      auto text = substitute_env(n.Scalar());
+      if (!text) {
+        return config_error("line " + std::to_string(n.Mark().line + 1) + ": " +
+                            text.error().message);
+      }
+      if (n.Tag() == "!") return boost::json::value(boost::json::string(*text));  // quoted
+      return typed_scalar(*text);
+    }
+    case YAML::NodeType::Sequence: {
+      boost::json::array arr;
+      arr.reserve(n.size());
+      for (const auto& item : n) {
+        auto v = convert(item);
+        if (!v) return v;
+        arr.push_back(std::move(*v));
+      }
+      return boost::json::value(std::move(arr));
+    }
+    case YAML::NodeType::Map: {
+      boost::json::object obj;
+      for (const auto& kv : n) {
+        auto key = substitute_env(kv.first.Scalar());
+        if (!key) {
+          return config_error("line " + std::to_string(kv.first.Mark().line + 1) + ": " +
+                              key.error().message);
+        }
+        auto v = convert(kv.second);
+        if (!v) return v;
+        obj[*key] = std::move(*v);
+      }
+      return boost::json::value(std::move(obj));
+    }
+  }
+  return boost::json::value(nullptr);
+}
+
+}  // namespace
+
+core::Result<std::string> substitute_env(std::string_view text) {
+  if (text.find("${{") == std::string_view::npos) return std::string(text);
+  std::string out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t open = text.find("${{", pos);
+    if (open == std::string_view::npos) {
+      out.append(text.substr(pos));
+      break;
+    }
+    const size_t close = text.find("}}", open + 3);
+    if (close == std::string_view::npos) {
+      out.append(text.substr(pos));
+      break;
+    }
+    out.append(text.substr(pos, open - pos));
+    std::string_view inner = text.substr(open + 3, close - open - 3);
+    std::string_view def;
+    bool has_default = false;
+    if (const size_t d = inner.find(":="); d != std::string_view::npos) {
+      def = inner.substr(d + 2);
+      inner = inner.substr(0, d);
+      has_default = true;
+    }
+    while (!inner.empty() && inner.front() == ' ') inner.remove_prefix(1);
+    while (!inner.empty() && inner.back() == ' ') inner.remove_suffix(1);
+    const std::string name(inner);
+    if (const char* v = std::getenv(name.c_str())) {
+      out.append(v);
+    } else if (has_default) {
+      out.append(def);
+    } else {
+      return config_error("can't find environment variable " + name);
+    }
+    pos = close + 2;
+  }
+  return out;
+}
+
+core::Result<boost::json::value> yaml_to_json(std::string_view yaml_text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return config_error(std::string("invalid YAML: ") + e.what());
+  }
+  try {
+    return convert(root);
+  } catch (const YAML::Exception& e) {
+    return config_error(std::string("invalid YAML: ") + e.what());
+  }
+}
+
+}  // namespace torii::config

@@ -1,0 +1,169 @@
+#include "http/h1_parser.h"
+
+namespace torii::http {
+namespace {
+
+H1Parser* self(llhttp_t* p) { return static_cast<H1Parser*>(p->data); }
+
+}  // namespace
+
+const llhttp_settings_t* H1Parser::settings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t st;
+    llhttp_settings_init(&st);
+    st.on_url = &H1Parser::on_url;
+    st.on_method = &H1Parser::on_method;
+    st.on_header_field = &H1Parser::on_header_field;
+    st.on_header_value = &H1Parser::on_header_value;
+    st.on_url_complete = &H1Parser::on_url_complete;
+    st.on_headers_complete = &H1Parser::on_headers_complete;
+    st.on_body = &H1Parser::on_body;
+    st.on_message_complete = &H1Parser::on_message_complete;
+    return st;
+  }();
+  return &s;
+}
+
+H1Parser::H1Parser(Kind kind) : kind_(kind) {
+  llhttp_init(&p_, kind == Kind::kRequest ? HTTP_REQUEST : HTTP_RESPONSE, settings());
+  p_.data = this;
+  headers_.reserve(16);
+}
+
+void H1Parser::reset() {
+  llhttp_init(&p_, kind_ == Kind::kRequest ? HTTP_REQUEST : HTTP_RESPONSE, settings());
+  p_.data = this;
+  method_ = url_ = Span{};
+  headers_.clear();
+  body_.clear();
+  content_length_.reset();
+  body_bytes_ = 0;
+  head_end_ = 0;
+  last_ = Last::kNone;
+  error_ = ParseError::kNone;
+  head_complete_ = message_complete_ = upgraded_ = url_complete_ = false;
+  keep_alive_ = until_close_ = no_body_ = false;
+}
+
+bool H1Parser::extend(Span& s, const char* at, size_t len) {
+  const auto off = static_cast<uint32_t>(at - base_);
+  if (s.len == 0) {
+    s.off = off;
+    s.len = static_cast<uint32_t>(len);
+    return true;
+  }
+  if (s.off + s.len != off) return false;
+  s.len += static_cast<uint32_t>(len);
+  return true;
+}
+
+int H1Parser::on_url(llhttp_t* p, const char* at, size_t len) {
+  return self(p)->extend(self(p)->url_, at, len) ? 0 : -1;
+}
+
+int H1Parser::on_method(llhttp_t* p, const char* at, size_t len) {
+  return self(p)->extend(self(p)->method_, at, len) ? 0 : -1;
+}
+
+int H1Parser::on_url_complete(llhttp_t* p) {
+  self(p)->url_complete_ = true;
+  return 0;
+}
+
+int H1Parser::on_header_field(llhttp_t* p, const char* at, size_t len) {
+  H1Parser* s = self(p);
+  if (s->last_ != Last::kField) {
+    if (s->headers_.size() >= kMaxHeaders) {
+      s->error_ = ParseError::kTooManyHeaders;
+      return -1;
+    }
+    s->headers_.emplace_back();
+    s->last_ = Last::kField;
+  }
+  return s->extend(s->headers_.back().name, at, len) ? 0 : -1;
+}
+
+int H1Parser::on_header_value(llhttp_t* p, const char* at, size_t len) {
+  H1Parser* s = self(p);
+  s->last_ = Last::kValue;
+  Span& v = s->headers_.back().value;
+  if (v.len == 0 && len > 0) {
+    v.off = static_cast<uint32_t>(at - s->base_);
+  }
+  return s->extend(v, at, len) ? 0 : -1;
+}
+
+int H1Parser::on_headers_complete(llhttp_t* p) {
+  H1Parser* s = self(p);
+  s->head_complete_ = true;
+  s->keep_alive_ = llhttp_should_keep_alive(p) != 0;
+  if (p->flags & F_CONTENT_LENGTH) s->content_length_ = p->content_length;
+  if (s->kind_ == Kind::kResponse) {
+    const int st = p->status_code;
+    const bool bodyless = s->no_body_ || (st >= 100 && st < 200) || st == 204 || st == 304;
+    if (s->no_body_) p->flags |= F_SKIPBODY;  // what returning 1 would do
+    s->until_close_ = !bodyless && !(p->flags & (F_CHUNKED | F_CONTENT_LENGTH));
+  }
+  // Pause so feed() learns where the head ends; it resumes at once.
+  return HPE_PAUSED;
+}
+
+int H1Parser::on_body(llhttp_t* p, const char* at, size_t len) {
+  H1Parser* s = self(p);
+  s->body_.push_back(Span{static_cast<uint32_t>(at - s->base_), static_cast<uint32_t>(len)});
+  s->body_bytes_ += len;
+  return 0;
+}
+
+int H1Parser::on_message_complete(llhttp_t* p) {
+  H1Parser* s = self(p);
+  // A 1xx interim response (100 Continue) is not the message we wait for.
+  if (s->kind_ == Kind::kResponse && p->status_code >= 100 && p->status_code < 200 &&
+      p->status_code != 101) {
+    s->headers_.clear();
+    s->head_complete_ = false;
+    s->last_ = Last::kNone;
+    return 0;
+  }
+  s->message_complete_ = true;
+  return HPE_PAUSED;
+}
+
+size_t H1Parser::feed(const char* base, size_t off, size_t len) {
+  base_ = base;
+  const char* start = base + off;
+  size_t done = 0;
+  for (;;) {
+    const llhttp_errno_t err = llhttp_execute(&p_, start + done, len - done);
+    if (err == HPE_OK) return len;
+    const char* pos = llhttp_get_error_pos(&p_);
+    done = pos ? static_cast<size_t>(pos - start) : len;
+    if (err == HPE_PAUSED) {
+      llhttp_resume(&p_);
+      if (message_complete_) return done;
+      head_end_ = static_cast<uint32_t>(pos - base_);  // paused by on_headers_complete
+      continue;
+    }
+    if (err == HPE_PAUSED_UPGRADE) {
+      upgraded_ = true;
+      message_complete_ = true;
+      return done;
+    }
+    if (error_ == ParseError::kNone) {
+      error_ = kind_ == Kind::kRequest ? ParseError::kBadRequest : ParseError::kBadResponse;
+    }
+    return done;
+  }
+}
+
+bool H1Parser::finish() {
+  base_ = nullptr;
+  const llhttp_errno_t err = llhttp_finish(&p_);
+  if (err == HPE_OK || err == HPE_PAUSED) {
+    if (until_close_ && head_complete_) message_complete_ = true;
+    return message_complete_;
+  }
+  return false;
+}
+
+}  // namespace torii::http

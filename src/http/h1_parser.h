@@ -1,0 +1,124 @@
+// HTTP/1.x message parsing on llhttp (strict mode: no lenient flags).
+//
+// One H1Parser per connection direction: kRequest on client connections,
+// kResponse on upstream connections. The caller owns the bytes; the parser
+// records what it saw as offsets into the caller's buffer (Span), so the
+// buffer may grow between feed() calls without invalidating anything.
+//
+// Contract of feed(): parse `len` bytes at `base + off`; returns how many
+// were consumed. Parsing stops right after a complete message (the rest is
+// the next pipelined message, parsed after reset()), on an upgrade (the rest
+// is tunnel data) or on an error. Body bytes seen by this call are appended
+// to body() as spans; the caller forwards them and calls clear_body().
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace torii::http {
+
+struct Span {
+  uint32_t off = 0;
+  uint32_t len = 0;
+};
+
+struct HeaderSpan {
+  Span name;
+  Span value;
+};
+
+// Why a message was refused; drives the status code of the local reply.
+enum class ParseError : uint8_t {
+  kNone,
+  kBadRequest,         // any framing or syntax violation -> 400
+  kTooManyHeaders,     // -> 431
+  kBadResponse,        // upstream response unparsable -> 502
+  kUnsupportedMethod,  // not a method llhttp knows -> 400 (nginx answers 400 too)
+};
+
+class H1Parser {
+ public:
+  enum class Kind : uint8_t { kRequest, kResponse };
+  static constexpr size_t kMaxHeaders = 128;
+
+  explicit H1Parser(Kind kind);
+  H1Parser(const H1Parser&) = delete;
+  H1Parser& operator=(const H1Parser&) = delete;
+
+  // Prepares for the next message on the same connection.
+  void reset();
+  // For responses: the request was HEAD, so the response has no body.
+  void expect_no_body(bool v) { no_body_ = v; }
+
+  size_t feed(const char* base, size_t off, size_t len);
+  // The peer closed the connection: completes a read-until-close body.
+  // Returns false when the message was cut short.
+  bool finish();
+
+  bool head_complete() const { return head_complete_; }
+  bool message_complete() const { return message_complete_; }
+  bool upgraded() const { return upgraded_ || (message_complete_ && p_.upgrade); }
+  bool url_complete() const { return url_complete_; }
+  ParseError error() const { return error_; }
+  const char* error_reason() const { return llhttp_get_error_reason(&p_); }
+
+  // Head fields (valid once head_complete()).
+  Span method() const { return method_; }
+  Span url() const { return url_; }
+  const std::vector<HeaderSpan>& headers() const { return headers_; }
+  uint8_t http_major() const { return p_.http_major; }
+  uint8_t http_minor() const { return p_.http_minor; }
+  int status_code() const { return p_.status_code; }
+  bool keep_alive() const { return keep_alive_; }
+  bool chunked() const { return (p_.flags & F_CHUNKED) != 0; }
+  // Content-Length when the message declared one.
+  std::optional<uint64_t> content_length() const { return content_length_; }
+  // True when the body runs until the connection closes (responses only).
+  bool body_until_close() const { return until_close_; }
+  // Offset (in the caller's buffer) just past the end of the head.
+  uint32_t head_end() const { return head_end_; }
+
+  std::vector<Span>& body() { return body_; }
+  void clear_body() { body_.clear(); }
+  uint64_t body_bytes() const { return body_bytes_; }
+
+ private:
+  static int on_url(llhttp_t* p, const char* at, size_t len);
+  static int on_method(llhttp_t* p, const char* at, size_t len);
+  static int on_header_field(llhttp_t* p, const char* at, size_t len);
+  static int on_header_value(llhttp_t* p, const char* at, size_t len);
+  static int on_url_complete(llhttp_t* p);
+  static int on_headers_complete(llhttp_t* p);
+  static int on_body(llhttp_t* p, const char* at, size_t len);
+  static int on_message_complete(llhttp_t* p);
+  static const llhttp_settings_t* settings();
+
+  // Appends [at, at+len) to `s`; false when not contiguous (cannot happen
+  // when the caller only appends to its buffer during the head).
+  bool extend(Span& s, const char* at, size_t len);
+
+  llhttp_t p_;
+  Kind kind_;
+  const char* base_ = nullptr;
+  Span method_, url_;
+  std::vector<HeaderSpan> headers_;
+  std::vector<Span> body_;
+  std::optional<uint64_t> content_length_;
+  uint64_t body_bytes_ = 0;
+  uint32_t head_end_ = 0;
+  enum class Last : uint8_t { kNone, kField, kValue } last_ = Last::kNone;
+  ParseError error_ = ParseError::kNone;
+  bool head_complete_ = false;
+  bool message_complete_ = false;
+  bool upgraded_ = false;
+  bool url_complete_ = false;
+  bool keep_alive_ = false;
+  bool until_close_ = false;
+  bool no_body_ = false;
+};
+
+}  // namespace torii::http

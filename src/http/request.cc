@@ -1,0 +1,157 @@
+#include "http/request.h"
+
+namespace torii::http {
+namespace {
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool valid_host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+         c == ':' || c == '[' || c == ']';
+}
+
+// Lower-cases and strips the port: "Example.COM:8080" -> "example.com",
+// "[::1]:80" -> "[::1]". False for characters nginx also refuses.
+bool normalize_host(std::string_view in, std::string& out) {
+  out.clear();
+  if (in.empty()) return true;
+  size_t end = in.size();
+  if (in.front() == '[') {
+    const size_t close = in.find(']');
+    if (close == std::string_view::npos) return false;
+    end = close + 1;
+  } else {
+    const size_t colon = in.find(':');
+    if (colon != std::string_view::npos) end = colon;
+  }
+  out.reserve(end);
+  for (size_t i = 0; i < end; ++i) {
+    const char c = lower(in[i]);
+    if (!valid_host_char(c)) return false;
+    out.push_back(c);
+  }
+  while (!out.empty() && out.back() == '.') out.pop_back();  // "a.com." is "a.com"
+  return !out.empty() || in.empty();
+}
+
+bool contains_token(std::string_view list, std::string_view token) {
+  size_t pos = 0;
+  while (pos < list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view item = list.substr(pos, comma - pos);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+// llhttp accepts some line shapes RFC 9112 forbids in requests; a proxy must
+// not, or it could disagree with the upstream about where headers end.
+bool head_is_clean(std::string_view head) {
+  for (size_t i = 0; i < head.size(); ++i) {
+    if (head[i] != '\n') continue;
+    if (i == 0 || head[i - 1] != '\r') return false;                          // bare LF
+    if (i + 1 < head.size() && (head[i + 1] == ' ' || head[i + 1] == '\t')) return false;  // obs-fold
+  }
+  return true;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::optional<std::string_view> Request::header(std::string_view name) const {
+  for (const Header& h : headers) {
+    if (iequals(h.name, name)) return h.value;
+  }
+  return std::nullopt;
+}
+
+void Request::clear() {
+  headers.clear();
+  content_length.reset();
+  chunked = expect_continue = websocket_upgrade = false;
+  keep_alive = true;
+  path.clear();
+  host.clear();
+  host_header = {};
+}
+
+RequestError build_request(const H1Parser& parser, const core::InputBuffer& buf,
+                           size_t head_start, Request& req) {
+  req.clear();
+  if (!head_is_clean(buf.view(head_start, parser.head_end() - head_start))) {
+    return RequestError::kBadRequest;
+  }
+  req.method_token = buf.view(parser.method().off, parser.method().len);
+  const auto method = parse_method(req.method_token);
+  req.method = method.value_or(Method::kOther);
+  if (req.method == Method::kConnect) return RequestError::kMethodNotAllowed;
+  req.version_major = parser.http_major();
+  req.version_minor = parser.http_minor();
+  req.keep_alive = parser.keep_alive();
+  req.chunked = parser.chunked();
+  req.content_length = parser.content_length();
+
+  int host_count = 0;
+  bool connection_upgrade = false;
+  std::string_view upgrade;
+  req.headers.reserve(parser.headers().size());
+  for (const HeaderSpan& hs : parser.headers()) {
+    Header h{buf.view(hs.name.off, hs.name.len), buf.view(hs.value.off, hs.value.len)};
+    while (!h.value.empty() && (h.value.back() == ' ' || h.value.back() == '\t')) {
+      h.value.remove_suffix(1);
+    }
+    if (iequals(h.name, "host")) {
+      if (++host_count > 1) return RequestError::kBadRequest;
+      req.host_header = h.value;
+    } else if (iequals(h.name, "expect")) {
+      if (!iequals(h.value, "100-continue")) return RequestError::kNotImplemented;
+      req.expect_continue = req.version_minor >= 1;
+    } else if (iequals(h.name, "connection")) {
+      connection_upgrade = connection_upgrade || contains_token(h.value, "upgrade");
+    } else if (iequals(h.name, "upgrade")) {
+      upgrade = h.value;
+    } else if (iequals(h.name, "transfer-encoding") && !req.chunked) {
+      return RequestError::kNotImplemented;  // only "chunked" is supported
+    }
+    req.headers.push_back(h);
+  }
+  req.websocket_upgrade = connection_upgrade && iequals(upgrade, "websocket");
+
+  std::string_view target = buf.view(parser.url().off, parser.url().len);
+  // Absolute-form (RFC 9112 3.2.2): the authority replaces Host.
+  if (target.size() > 7 && (target[0] == 'h' || target[0] == 'H')) {
+    const size_t scheme_end = target.find("://");
+    if (scheme_end == std::string_view::npos) return RequestError::kBadRequest;
+    const size_t path_start = target.find('/', scheme_end + 3);
+    req.host_header = target.substr(scheme_end + 3, path_start == std::string_view::npos
+                                                        ? std::string_view::npos
+                                                        : path_start - scheme_end - 3);
+    target = path_start == std::string_view::npos ? std::string_view("/") : target.substr(path_start);
+    host_count = 1;
+  }
+  if (host_count == 0 && req.version_minor >= 1) return RequestError::kBadRequest;
+  if (!normalize_host(req.host_header, req.host)) return RequestError::kBadRequest;
+
+  if (const size_t hash = target.find('#'); hash != std::string_view::npos) {
+    target = target.substr(0, hash);
+  }
+  req.target = target;
+  const size_t q = target.find('?');
+  req.raw_path = target.substr(0, q);
+  req.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  if (!normalize_path(req.raw_path, req.path)) return RequestError::kBadRequest;
+  return RequestError::kNone;
+}
+
+}  // namespace torii::http

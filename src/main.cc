@@ -1,0 +1,75 @@
+// The torii command line: `run`, `validate`, `version`. Nothing else lives here.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "config/server_config.h"
+#include "config/snapshot_builder.h"
+#include "config/standalone_file.h"
+#include "observability/error_log.h"
+#include "proxy/gateway.h"
+
+namespace {
+
+using torii::config::ServerConfig;
+
+int cmd_version() {
+  std::printf("torii %s (APISIX 3.x compatible)\n", TORII_VERSION);
+  return 0;
+}
+
+int cmd_validate(const std::string& path) {
+  std::vector<std::string> warnings;
+  auto cfg = torii::config::load_server_config(path, warnings);
+  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (!cfg) {
+    std::fprintf(stderr, "error: %s\n", cfg.error().message.c_str());
+    return 1;
+  }
+  const auto errors = torii::config::validate_standalone(*cfg);
+  for (const auto& e : errors) std::fprintf(stderr, "error: %s\n", e.c_str());
+  if (!errors.empty()) return 1;
+  std::printf("%s: ok\n%s: ok\n", path.c_str(), cfg->standalone_file.c_str());
+  return 0;
+}
+
+int cmd_run(const std::string& path) {
+  std::vector<std::string> warnings;
+  auto cfg = torii::config::load_server_config(path, warnings);
+  if (!cfg) {
+    std::fprintf(stderr, "torii: %s\n", cfg.error().message.c_str());
+    return 1;
+  }
+  if (auto st = torii::observability::setup_error_log(cfg->error_log, cfg->error_log_level); !st) {
+    std::fprintf(stderr, "torii: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (cfg->config_provider != torii::config::ConfigProvider::kYaml &&
+      cfg->config_provider != torii::config::ConfigProvider::kJson) {
+    spdlog::error("config_provider sqlite/etcd needs the Admin API store, not in this build; "
+                  "use deployment.role: data_plane with role_data_plane.config_provider: yaml");
+    return 1;
+  }
+  torii::proxy::Gateway gateway(std::move(*cfg));
+  return gateway.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"torii: an APISIX-compatible API gateway"};
+  app.require_subcommand(1);
+  std::string config = "conf/config.yaml";
+  auto* run = app.add_subcommand("run", "run the gateway in the foreground");
+  run->add_option("-c,--config", config, "path to config.yaml");
+  auto* validate = app.add_subcommand("validate", "check config.yaml and the routes file, then exit");
+  validate->add_option("-c,--config", config, "path to config.yaml");
+  app.add_subcommand("version", "print the version");
+  CLI11_PARSE(app, argc, argv);
+  if (app.got_subcommand("version")) return cmd_version();
+  if (app.got_subcommand("validate")) return cmd_validate(config);
+  return cmd_run(config);
+}

@@ -1,0 +1,47 @@
+// The access log: each worker renders lines into its own buffer and writes
+// it with one write(2) when it passes `buffer_size` or on the worker's
+// periodic tick (at most ~100 ms late), so there is no syscall per request.
+// All workers share one O_APPEND file descriptor; a whole buffer of whole
+// lines per write keeps lines from interleaving.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+
+namespace torii::observability {
+
+class AccessLogFile {
+ public:
+  // Opens (creating parent directories) `path` for appending; "stdout" and
+  // "stderr" are accepted.
+  static core::Result<std::shared_ptr<AccessLogFile>> open(const std::string& path);
+  ~AccessLogFile();
+  void write(const std::string& data) const;
+
+ private:
+  explicit AccessLogFile(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  int fd_;
+  bool owned_;
+};
+
+// One per worker; not thread-safe.
+class AccessLogBuffer {
+ public:
+  AccessLogBuffer(std::shared_ptr<AccessLogFile> file, size_t buffer_size);
+  ~AccessLogBuffer() { flush(); }
+  std::string& line_buffer() { return buf_; }
+  // Call after appending a line: writes when over the buffer size.
+  void maybe_flush() {
+    if (buf_.size() >= limit_) flush();
+  }
+  void flush();
+
+ private:
+  std::shared_ptr<AccessLogFile> file_;
+  size_t limit_;
+  std::string buf_;
+};
+
+}  // namespace torii::observability

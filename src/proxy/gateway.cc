@@ -1,0 +1,159 @@
+#include "proxy/gateway.h"
+
+#include <spdlog/spdlog.h>
+
+#include "config/standalone_file.h"
+#include "observability/error_log.h"
+
+namespace torii::proxy {
+
+namespace asio = boost::asio;
+
+Gateway::Gateway(config::ServerConfig config)
+    : config_(std::move(config)),
+      signals_(control_, SIGTERM, SIGQUIT, SIGINT),
+      poll_timer_(control_),
+      drain_timer_(control_),
+      watch_(config_.standalone_file) {
+  signals_.add(SIGHUP);
+}
+
+Gateway::~Gateway() = default;
+
+bool Gateway::load_and_publish(const std::string& content, bool initial) {
+  const bool json = config_.config_provider == config::ConfigProvider::kJson;
+  auto set = config::parse_standalone(content, json ? config::FileFormat::kJson : config::FileFormat::kYaml);
+  if (!set) {
+    spdlog::error("{}: {}; {}", config_.standalone_file, set.error().message,
+                  initial ? "not starting" : "keeping the previous configuration");
+    return false;
+  }
+  auto snap = builder_.build(*set, config_);
+  if (!snap) {
+    spdlog::error("{}: {}; {}", config_.standalone_file, snap.error().message,
+                  initial ? "not starting" : "keeping the previous configuration");
+    return false;
+  }
+  current_ = std::move(*snap);
+  for (auto& w : workers_) w->publish(current_);
+  if (!initial) {
+    spdlog::info("{}: configuration {} published ({} routes)", config_.standalone_file,
+                 current_->version, current_->routes.size());
+  }
+  return true;
+}
+
+void Gateway::poll_config_file() {
+  if (auto content = watch_.poll()) load_and_publish(*content, false);
+}
+
+void Gateway::arm_poll() {
+  poll_timer_.expires_after(config_.standalone_poll_interval);
+  poll_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || shutting_down_) return;
+    poll_config_file();
+    arm_poll();
+  });
+}
+
+void Gateway::reload_server_config() {
+  std::vector<std::string> warnings;
+  auto fresh = config::load_server_config(config_.path, warnings);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (!fresh) {
+    spdlog::error("SIGHUP: {}; keeping the running configuration", fresh.error().message);
+    return;
+  }
+  if (fresh->worker_processes != config_.worker_processes ||
+      fresh->node_listen.size() != config_.node_listen.size()) {
+    spdlog::warn("SIGHUP: worker_processes and node_listen changes need a restart");
+  }
+  observability::set_error_log_level(fresh->error_log_level);
+  config_.http = fresh->http;
+  config_.error_log_level = fresh->error_log_level;
+  config_.worker_shutdown_timeout = fresh->worker_shutdown_timeout;
+  spdlog::info("SIGHUP: config.yaml re-read");
+  // Re-publish so the new HTTP settings reach the workers with the routes.
+  store::FileWatch fresh_watch(config_.standalone_file);
+  if (auto content = fresh_watch.poll()) load_and_publish(*content, false);
+}
+
+void Gateway::begin_shutdown(bool graceful) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  poll_timer_.cancel();
+  spdlog::info("shutting down ({})", graceful ? "draining" : "immediate");
+  for (auto& w : workers_) w->drain();
+  drain_deadline_ = core::Clock::now() + config_.worker_shutdown_timeout;
+  watch_drain();
+}
+
+void Gateway::watch_drain() {
+  size_t open = 0;
+  for (auto& w : workers_) open += w->open_connections();
+  if (open == 0 || core::Clock::now() >= drain_deadline_) {
+    if (open > 0) spdlog::warn("drain timeout: closing {} connections", open);
+    for (auto& w : workers_) w->stop();
+    signals_.cancel();
+    control_.stop();
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(20));
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) watch_drain();
+  });
+}
+
+int Gateway::run() {
+  auto first = watch_.poll();
+  if (!first) {
+    spdlog::error("cannot read the standalone configuration {}", config_.standalone_file);
+    return 1;
+  }
+  if (config_.http.access_log_enabled) {
+    auto log = observability::AccessLogFile::open(config_.access_log);
+    if (!log) {
+      spdlog::error("{}", log.error().message);
+      return 1;
+    }
+    access_log_ = *log;
+  }
+  if (!load_and_publish(*first, true)) return 1;
+
+  for (int i = 0; i < config_.worker_processes; ++i) {
+    auto w = std::make_unique<Worker>(i, access_log_, config_.access_log_buffer);
+    if (auto st = w->listen(config_.node_listen); !st) {
+      spdlog::error("{}", st.error().message);
+      return 1;
+    }
+    workers_.push_back(std::move(w));
+  }
+  for (auto& w : workers_) w->start(current_);
+  std::string listen;
+  for (const auto& a : config_.node_listen) {
+    listen += (listen.empty() ? "" : ", ") + a.ip + ":" + std::to_string(a.port);
+  }
+  spdlog::info("torii {} serving on {} with {} workers, {} routes", TORII_VERSION, listen,
+               workers_.size(), current_->routes.size());
+
+  std::function<void()> wait_signal = [this, &wait_signal] {
+    signals_.async_wait([this, &wait_signal](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload_server_config();
+        wait_signal();
+        return;
+      }
+      begin_shutdown(true);
+    });
+  };
+  wait_signal();
+  arm_poll();
+  control_.run();
+  for (auto& w : workers_) w->join();
+  spdlog::info("torii stopped");
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
+}  // namespace torii::proxy

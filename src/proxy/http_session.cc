@@ -1,0 +1,229 @@
+#include "proxy/http_session.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "proxy/worker.h"
+
+namespace torii::proxy {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kRouteNotFound = "{\"error_msg\":\"404 Route Not Found\"}\n";
+
+core::Error downstream_error(core::ErrorKind kind, std::string message) {
+  return core::Error{kind, core::ErrorSource::kDownstream, false, std::move(message)};
+}
+
+}  // namespace
+
+HttpSession::HttpSession(Worker& worker, asio::ip::tcp::socket socket)
+    : worker_(worker),
+      socket_(std::move(socket)),
+      deadline_(worker.sweeper(),
+                [this] {
+                  error_code ignored;
+                  socket_.cancel(ignored);
+                  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+                }),
+      in_(worker.snapshot()->http->client_header_buffer_size) {
+  error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  const auto remote = socket_.remote_endpoint(ec);
+  if (!ec) {
+    conn_info_.remote_ip = remote.address();
+    if (conn_info_.remote_ip.is_v6() && conn_info_.remote_ip.to_v6().is_v4_mapped()) {
+      conn_info_.remote_ip = asio::ip::make_address_v4(asio::ip::v4_mapped, conn_info_.remote_ip.to_v6());
+    }
+    conn_info_.remote_addr = conn_info_.remote_ip.to_string();
+    conn_info_.remote_port = std::to_string(remote.port());
+  }
+  const auto local = socket_.local_endpoint(ec);
+  if (!ec) {
+    conn_info_.server_addr = local.address().to_string();
+    conn_info_.server_port = std::to_string(local.port());
+  }
+  worker_.session_opened(this);
+}
+
+HttpSession::~HttpSession() { worker_.session_closed(this); }
+
+asio::awaitable<void> HttpSession::serve(Worker& worker, asio::ip::tcp::socket socket) {
+  HttpSession session(worker, std::move(socket));
+  co_await session.run();
+}
+
+void HttpSession::close_if_idle() {
+  if (!idle_) return;
+  closing_ = true;
+  error_code ignored;
+  socket_.cancel(ignored);
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+}
+
+asio::awaitable<std::pair<error_code, size_t>> HttpSession::read_client(
+    std::chrono::milliseconds timeout) {
+  auto area = in_.write_area();
+  deadline_.arm(timeout);
+  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+  deadline_.disarm();
+  if (!ec) in_.commit(n);
+  co_return std::make_pair(ec, n);
+}
+
+asio::awaitable<error_code> HttpSession::write_client(std::span<const asio::const_buffer> bufs) {
+  deadline_.arm(ctx_.snapshot().http->send_timeout);
+  auto [ec, n] = co_await asio::async_write(socket_, bufs, kNoThrow);
+  deadline_.disarm();
+  co_return ec;
+}
+
+asio::awaitable<void> HttpSession::run() {
+  for (;;) {
+    // A request keeps the snapshot it started with, even if a new one arrives.
+    ctx_.reset(&req_, worker_.snapshot());
+    const HeadResult head = co_await read_head();
+    if (head == HeadResult::kClosed) break;
+    bool keep_alive = false;
+    if (head == HeadResult::kOk) {
+      keep_alive = co_await handle_request();
+    }
+    finish_request();
+    ++requests_;
+    if (!keep_alive || closing_ || worker_.draining() ||
+        requests_ >= ctx_.snapshot().http->keepalive_requests) {
+      break;
+    }
+  }
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket_.close(ignored);
+}
+
+// Reads until the request head is complete. Bytes after it (body, or the
+// next pipelined request) stay in `in_` for later.
+asio::awaitable<HttpSession::HeadResult> HttpSession::read_head() {
+  const config::HttpSettings& s = *ctx_.snapshot().http;
+  parser_.reset();
+  parsed_ = 0;
+  request_body_done_ = true;
+  idle_ = in_.size() == 0;
+  bool started = !idle_;
+  for (;;) {
+    if (parsed_ < in_.size()) {
+      parsed_ += parser_.feed(in_.data(), parsed_, in_.size() - parsed_);
+      if (parser_.error() != http::ParseError::kNone) {
+        const int status = parser_.error() == http::ParseError::kTooManyHeaders ? 431 : 400;
+        co_await reply_local({status}, false,
+                             downstream_error(core::ErrorKind::kInvalid,
+                                              std::string("bad request: ") + parser_.error_reason()));
+        co_return HeadResult::kReplied;
+      }
+      if (parser_.head_complete()) break;
+    }
+    if (!parser_.url_complete() && in_.size() > s.max_request_line_size) {
+      co_await reply_local({414}, false,
+                           downstream_error(core::ErrorKind::kTooLarge, "request line too long"));
+      co_return HeadResult::kReplied;
+    }
+    if (in_.free_space() == 0 && !in_.grow(s.max_header_size)) {
+      const int status = parser_.url_complete() ? 431 : 414;
+      co_await reply_local({status}, false,
+                           downstream_error(core::ErrorKind::kTooLarge, "request head too large"));
+      co_return HeadResult::kReplied;
+    }
+    const auto timeout = started ? s.client_header_timeout : s.keepalive_timeout;
+    auto [ec, n] = co_await read_client(timeout);
+    if (ec || n == 0) {
+      if (started && deadline_.expired()) {
+        co_await reply_local({408}, false,
+                             downstream_error(core::ErrorKind::kTimeout, "client header timeout"));
+        co_return HeadResult::kReplied;
+      }
+      co_return HeadResult::kClosed;  // closed, reset, or idle timeout between requests
+    }
+    if (!started) {
+      started = true;
+      idle_ = false;
+      ctx_.start = core::Clock::now();
+    }
+  }
+  idle_ = false;
+  ctx_.request_length = parser_.head_end();
+  const http::RequestError err = http::build_request(parser_, in_, 0, req_);
+  if (err != http::RequestError::kNone) {
+    const int status = err == http::RequestError::kNotImplemented     ? 501
+                       : err == http::RequestError::kMethodNotAllowed ? 405
+                                                                      : 400;
+    co_await reply_local({status}, false,
+                         downstream_error(core::ErrorKind::kInvalid, "invalid request head"));
+    co_return HeadResult::kReplied;
+  }
+  request_body_done_ = parser_.message_complete();
+  co_return HeadResult::kOk;
+}
+
+asio::awaitable<bool> HttpSession::handle_request() {
+  const config::Snapshot& snap = ctx_.snapshot();
+  const config::HttpSettings& s = *snap.http;
+  if (s.client_max_body_size > 0 && req_.content_length &&
+      *req_.content_length > s.client_max_body_size) {
+    co_return co_await reply_local(
+        {413}, false, downstream_error(core::ErrorKind::kTooLarge, "request body too large"));
+  }
+  router::MatchRequest mr;
+  mr.path = req_.path;
+  mr.host = req_.host;
+  mr.host_header = req_.host_header;
+  mr.method = req_.method;
+  mr.remote_addr = conn_info_.remote_ip;
+  mr.vars = &ctx_;
+  if (!snap.router || !snap.router->match(mr, ctx_.match)) {
+    co_return co_await reply_local({404, "text/plain", std::string(kRouteNotFound)},
+                                   request_body_done_, std::nullopt);
+  }
+  ctx_.route = &snap.routes[ctx_.match.index];
+  co_return co_await proxy();
+}
+
+asio::awaitable<bool> HttpSession::reply_local(http::LocalReply reply, bool keep_alive,
+                                               std::optional<core::Error> error) {
+  // An unread request body would be taken for the next request: close instead.
+  keep_alive = keep_alive && request_body_done_ && req_.keep_alive;
+  ctx_.status = reply.status;
+  if (error) ctx_.error = std::move(error);
+  const config::HttpSettings& s = *ctx_.snapshot().http;
+  scratch_ = http::serialize_local_reply(reply, s.server_header, worker_.date().now(), keep_alive,
+                                         req_.method == http::Method::kHead);
+  const size_t head_len = scratch_.find("\r\n\r\n") + 4;
+  ctx_.body_bytes_sent = scratch_.size() - head_len;
+  const asio::const_buffer buf = asio::buffer(scratch_);
+  const error_code ec = co_await write_client(std::span(&buf, 1));
+  co_return keep_alive && !ec;
+}
+
+void HttpSession::finish_request() {
+  const config::Snapshot& snap = ctx_.snapshot();
+  if (ctx_.status != 0 && snap.http->access_log_enabled && snap.access_log_format) {
+    if (auto* log = worker_.access_log()) {
+      snap.access_log_format->render(ctx_, log->line_buffer());
+      log->maybe_flush();
+    }
+  }
+  if (ctx_.error && ctx_.error->source != core::ErrorSource::kDownstream) {
+    spdlog::warn("{} {} -> {}: {}", req_.method_token, req_.target, ctx_.status,
+                 ctx_.error->message);
+  }
+  // Drop this request's bytes; keep what the client pipelined after it.
+  in_.consume_front(parsed_);
+  parsed_ = 0;
+  idle_ = true;
+}
+
+}  // namespace torii::proxy

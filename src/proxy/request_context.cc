@@ -1,0 +1,148 @@
+#include "proxy/request_context.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "http/uri.h"
+
+namespace torii::proxy {
+
+void RequestContext::reset(const http::Request* req, std::shared_ptr<const config::Snapshot> snap) {
+  req_ = req;
+  snapshot_ = std::move(snap);
+  start = core::Clock::now();
+  route = nullptr;
+  match.params.clear();
+  status = 0;
+  body_bytes_sent = request_length = 0;
+  upstream_addr.clear();
+  upstream_status.clear();
+  upstream_response_time.clear();
+  upstream_host.clear();
+  upstream_uri.clear();
+  error.reset();
+  scratch_.clear();
+}
+
+std::string_view RequestContext::keep(std::string s) const {
+  scratch_.push_back(std::move(s));
+  return scratch_.back();
+}
+
+std::optional<std::string_view> RequestContext::get(const http::VarRef& ref) const {
+  using http::Builtin;
+  using Kind = http::VarRef::Kind;
+  const http::Request& r = *req_;
+  switch (ref.kind) {
+    case Kind::kArg: {
+      auto raw = http::find_query_arg(r.query, ref.name);
+      if (!raw) return std::nullopt;
+      if (raw->find_first_of("%+") == std::string_view::npos) return raw;
+      return keep(http::percent_decode(*raw, true));
+    }
+    case Kind::kHeader:
+      return r.header(ref.name);
+    case Kind::kCookie: {
+      auto h = r.header("cookie");
+      if (!h) return std::nullopt;
+      return http::find_cookie(*h, ref.name);
+    }
+    case Kind::kUriParam:
+      for (const auto& [name, value] : match.params) {
+        if (name == ref.name) return value;
+      }
+      return std::nullopt;
+    case Kind::kBuiltin:
+      break;
+  }
+  switch (ref.builtin) {
+    case Builtin::kUri: return std::string_view(r.path);
+    case Builtin::kRequestUri: return r.target;
+    case Builtin::kQueryString:
+      if (r.query.empty()) return std::nullopt;
+      return r.query;
+    case Builtin::kHost: return std::string_view(r.host);
+    case Builtin::kRemoteAddr: return std::string_view(conn_.remote_addr);
+    case Builtin::kRemotePort: return std::string_view(conn_.remote_port);
+    case Builtin::kServerAddr: return std::string_view(conn_.server_addr);
+    case Builtin::kServerPort: return std::string_view(conn_.server_port);
+    case Builtin::kScheme: return conn_.scheme;
+    case Builtin::kRequestMethod: return r.method_token;
+    case Builtin::kServerProtocol: return r.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+    case Builtin::kRequestLength: return keep(std::to_string(request_length));
+    case Builtin::kContentLength: return r.header("content-length");
+    case Builtin::kContentType: return r.header("content-type");
+    case Builtin::kRouteId:
+      if (!route) return std::nullopt;
+      return std::string_view(route->id);
+    case Builtin::kRouteName:
+      if (!route || route->name.empty()) return std::nullopt;
+      return std::string_view(route->name);
+    case Builtin::kServiceId:
+      if (!route || route->service_id.empty()) return std::nullopt;
+      return std::string_view(route->service_id);
+    case Builtin::kServiceName:
+      if (!route || route->service_name.empty()) return std::nullopt;
+      return std::string_view(route->service_name);
+    case Builtin::kStatus:
+      if (status == 0) return std::nullopt;
+      return keep(std::to_string(status));
+    case Builtin::kBodyBytesSent: return keep(std::to_string(body_bytes_sent));
+    case Builtin::kRequestTime: {
+      const auto d = std::chrono::duration<double>(core::Clock::now() - start).count();
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.3f", d);
+      return keep(buf);
+    }
+    case Builtin::kUpstreamAddr:
+      if (upstream_addr.empty()) return std::nullopt;
+      return std::string_view(upstream_addr);
+    case Builtin::kUpstreamStatus:
+      if (upstream_status.empty()) return std::nullopt;
+      return std::string_view(upstream_status);
+    case Builtin::kUpstreamResponseTime:
+      if (upstream_response_time.empty()) return std::nullopt;
+      return std::string_view(upstream_response_time);
+    case Builtin::kUpstreamHost:
+      if (upstream_host.empty()) return std::nullopt;
+      return std::string_view(upstream_host);
+    case Builtin::kUpstreamUri:
+      if (upstream_uri.empty()) return std::nullopt;
+      return std::string_view(upstream_uri);
+    case Builtin::kUpstreamScheme:
+      if (!route || !route->upstream) return std::nullopt;
+      return route->upstream->scheme == upstream::Scheme::kHttps ? "https" : "http";
+    case Builtin::kRequest: {
+      std::string line(r.method_token);
+      line.append(" ").append(r.target).append(r.version_minor == 0 ? " HTTP/1.0" : " HTTP/1.1");
+      return keep(std::move(line));
+    }
+    case Builtin::kTimeLocal:
+    case Builtin::kTimeIso8601:
+    case Builtin::kMsec: {
+      const auto now = std::chrono::system_clock::now();
+      const std::time_t t = std::chrono::system_clock::to_time_t(now);
+      std::tm tm;
+      char buf[64];
+      if (ref.builtin == Builtin::kMsec) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+        std::snprintf(buf, sizeof(buf), "%lld.%03lld", static_cast<long long>(ms.count() / 1000),
+                      static_cast<long long>(ms.count() % 1000));
+      } else if (ref.builtin == Builtin::kTimeLocal) {
+        std::strftime(buf, sizeof(buf), "%d/%b/%Y:%H:%M:%S %z", localtime_r(&t, &tm));
+      } else {
+        std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", localtime_r(&t, &tm));
+      }
+      return keep(buf);
+    }
+    case Builtin::kRemoteUser:
+    case Builtin::kRequestId:
+    case Builtin::kHttpUserAgent:
+    case Builtin::kHttpReferer:
+    case Builtin::kUnknown:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace torii::proxy

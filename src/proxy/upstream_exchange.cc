@@ -1,0 +1,555 @@
+// The upstream half of the data path: pick a node, get a pooled connection
+// or connect, send the request (streaming the client's body), read the
+// response head, retry where it is safe, then stream the response back.
+//
+// Retry rules (APISIX/nginx proxy_next_upstream "error timeout"): a failed
+// connect is always retried on another node (nothing was sent); a failure
+// after sending is retried only for idempotent methods whose body torii
+// still holds; once response bytes reached the client nothing is retried.
+// A reused keep-alive connection that the upstream had closed is retried
+// once on a fresh connection without counting as a try.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+
+#include "proxy/http_session.h"
+#include "proxy/upstream_request.h"
+#include "proxy/worker.h"
+
+namespace torii::proxy {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using core::ErrorKind;
+using core::ErrorSource;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kBodyWindow = 16384;  // bytes read per client body read
+
+core::Error upstream_error(ErrorKind kind, bool retryable, std::string message) {
+  return core::Error{kind, ErrorSource::kUpstream, retryable, std::move(message)};
+}
+
+void append_hex(std::string& out, size_t n) {
+  char buf[20];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), n, 16);
+  out.append(buf, p);
+}
+
+int status_for(const core::Error& e) {
+  if (e.kind == ErrorKind::kTimeout) return 504;
+  if (e.kind == ErrorKind::kNoUpstream && e.source == ErrorSource::kConfig) return 503;
+  return 502;
+}
+
+}  // namespace
+
+struct HttpSession::Attempt {
+  const upstream::Upstream* up = nullptr;
+  const upstream::Node* node = nullptr;
+  upstream::Timeouts timeouts;
+  bool sent_any = false;      // request bytes reached the upstream socket
+  bool received_any = false;  // response bytes came back
+  std::optional<core::Error> error;
+};
+
+std::string HttpSession::hash_key_for(const upstream::Upstream& u) const {
+  if (u.type != upstream::BalancerType::kChash) return {};
+  std::optional<std::string_view> v;
+  switch (u.hash_on) {
+    case upstream::HashOn::kVars:
+    case upstream::HashOn::kHeader:
+    case upstream::HashOn::kCookie:
+      v = ctx_.get(u.hash_key);
+      break;
+    case upstream::HashOn::kConsumer:
+      break;  // no consumers before the auth plugins: falls back to remote_addr
+    case upstream::HashOn::kVarsCombinations: {
+      std::string key;
+      for (size_t i = 0; i < u.hash_combo.size(); ++i) {
+        key.append(u.hash_literals[i]);
+        if (auto part = ctx_.get(u.hash_combo[i])) key.append(*part);
+      }
+      key.append(u.hash_literals.back());
+      if (!key.empty()) return key;
+      break;
+    }
+  }
+  if (v && !v->empty()) return std::string(*v);
+  return conn_info_.remote_addr;
+}
+
+void HttpSession::add_body_buffers(const char* base, const std::vector<http::Span>& spans,
+                                   bool chunked, std::vector<asio::const_buffer>& out) {
+  if (!chunked) {
+    for (const http::Span& s : spans) out.emplace_back(base + s.off, s.len);
+    return;
+  }
+  // Chunk-size lines live in chunk_lines_, reserved up front so views stay valid.
+  chunk_lines_.clear();
+  chunk_lines_.reserve(spans.size() * 20 + 8);
+  for (const http::Span& s : spans) {
+    if (s.len == 0) continue;
+    const size_t at = chunk_lines_.size();
+    append_hex(chunk_lines_, s.len);
+    chunk_lines_.append("\r\n");
+    out.emplace_back(chunk_lines_.data() + at, chunk_lines_.size() - at);
+    out.emplace_back(base + s.off, s.len);
+    out.emplace_back("\r\n", 2);
+  }
+}
+
+asio::awaitable<bool> HttpSession::proxy() {
+  const config::Route& route = *ctx_.route;
+  const std::shared_ptr<const upstream::Upstream> up = route.upstream;  // kept alive
+  if (!up) {
+    co_return co_await reply_local(
+        {503}, true,
+        core::Error{ErrorKind::kNoUpstream, ErrorSource::kConfig, false,
+                    "missing upstream configuration in Route or Service"});
+  }
+  if (up->nodes.empty()) {
+    co_return co_await reply_local(
+        {502}, true, upstream_error(ErrorKind::kNoUpstream, false, "upstream has no nodes"));
+  }
+  if (req_.websocket_upgrade && !route.enable_websocket) req_.websocket_upgrade = false;
+
+  upstream::Balancer& balancer = worker_.balancer(up);
+  const std::string hash_key = hash_key_for(*up);
+  upstream::ExcludeSet exclude(up->nodes.size());
+  int tries_left = up->effective_retries() + 1;
+  const auto retry_deadline = up->retry_timeout.count() > 0
+                                  ? ctx_.start + up->retry_timeout
+                                  : core::Clock::time_point::max();
+  // The body can be sent again only while torii still holds all of it.
+  const bool replayable = request_body_done_;
+  Attempt attempt;
+  attempt.up = up.get();
+  attempt.timeouts = route.timeout.value_or(up->timeout);
+  std::string head;
+  std::string last_status;
+
+  while (tries_left-- > 0) {
+    const int idx = balancer.pick(hash_key, exclude);
+    if (idx < 0) break;
+    const upstream::Node& node = up->nodes[static_cast<size_t>(idx)];
+    attempt.node = &node;
+    attempt.sent_any = attempt.received_any = false;
+    attempt.error.reset();
+    if (!ctx_.upstream_addr.empty()) ctx_.upstream_addr.append(", ");
+    ctx_.upstream_addr.append(node.name);
+
+    head.clear();
+    ctx_.upstream_host = up->pass_host == upstream::PassHost::kNode      ? node.host_header
+                         : up->pass_host == upstream::PassHost::kRewrite ? up->upstream_host
+                                                                         : std::string(req_.host_header);
+    ctx_.upstream_uri.assign(req_.target);
+    build_upstream_request_head(req_,
+                                {ctx_.upstream_host, ctx_.upstream_uri, conn_info_.remote_addr,
+                                 conn_info_.scheme, conn_info_.server_port, req_.websocket_upgrade},
+                                head);
+
+    const auto attempt_start = core::Clock::now();
+    bool fresh_retry_left = true;
+    std::unique_ptr<upstream::UpstreamConn> conn;
+    bool ok = false;
+    for (;;) {
+      conn = worker_.pool().acquire(&node);
+      const bool reused = conn != nullptr;
+      if (!conn) {
+        conn = std::make_unique<upstream::UpstreamConn>(worker_.io(), worker_.sweeper());
+        asio::ip::tcp::endpoint ep;
+        if (node.address) {
+          ep = asio::ip::tcp::endpoint(*node.address, node.spec.port);
+        } else {
+          asio::ip::tcp::resolver resolver(worker_.io());
+          auto [rec, results] = co_await resolver.async_resolve(
+              node.spec.host, std::to_string(node.spec.port), kNoThrow);
+          if (rec || results.empty()) {
+            attempt.error = upstream_error(ErrorKind::kConnectFailed, true,
+                                           "cannot resolve " + node.spec.host + ": " + rec.message());
+            break;
+          }
+          ep = results.begin()->endpoint();
+        }
+        const bool https = up->scheme == upstream::Scheme::kHttps;
+        std::string sni;
+        if (https) {
+          sni = up->pass_host == upstream::PassHost::kRewrite ? up->upstream_host : node.spec.host;
+          boost::system::error_code aec;
+          asio::ip::make_address(sni, aec);
+          if (!aec) sni.clear();  // no SNI for IP literals
+        }
+        const error_code cec =
+            co_await conn->connect(ep, attempt.timeouts.connect,
+                                   https ? &worker_.tls_client_context() : nullptr, sni,
+                                   up->tls_verify);
+        if (cec) {
+          const bool timeout = conn->timed_out();
+          attempt.error = upstream_error(timeout ? ErrorKind::kTimeout : ErrorKind::kConnectFailed,
+                                         true,
+                                         std::string(timeout ? "connect timed out" : "connect failed") +
+                                             " to " + node.name + ": " + cec.message());
+          break;
+        }
+      }
+      conn->parser().reset();
+      conn->parser().expect_no_body(req_.method == http::Method::kHead);
+      balancer.on_start(idx);
+      ok = co_await send_request(*conn, head, attempt) &&
+           co_await read_response_head(*conn, attempt);
+      if (ok) break;
+      balancer.on_finish(idx, core::Clock::now() - attempt_start, true);
+      // A keep-alive connection the upstream closed meanwhile: try a fresh one.
+      if (reused && fresh_retry_left && !attempt.received_any && replayable &&
+          attempt.error && attempt.error->kind != ErrorKind::kTimeout &&
+          attempt.error->source == ErrorSource::kUpstream) {
+        fresh_retry_left = false;
+        attempt.sent_any = false;
+        continue;
+      }
+      break;
+    }
+
+    if (ok) {
+      const int status = conn->parser().status_code();
+      if (!last_status.empty()) ctx_.upstream_status = last_status + ", ";
+      ctx_.upstream_status.append(std::to_string(status));
+      const bool keep = co_await forward_response(*conn, attempt);
+      const auto elapsed = core::Clock::now() - attempt_start;
+      balancer.on_finish(idx, elapsed, attempt.error.has_value());
+      char t[32];
+      std::snprintf(t, sizeof(t), "%.3f", std::chrono::duration<double>(elapsed).count());
+      ctx_.upstream_response_time = t;
+      if (!attempt.error && conn->parser().message_complete() && conn->parser().keep_alive() &&
+          !req_.websocket_upgrade) {
+        ++conn->requests;
+        worker_.pool().release(&node, up, std::move(conn));
+      }
+      co_return keep;
+    }
+
+    // This attempt failed before any response byte reached the client.
+    if (!attempt.error) {
+      attempt.error = upstream_error(ErrorKind::kIo, false, "upstream exchange failed");
+    }
+    if (attempt.error->source == ErrorSource::kDownstream) {
+      // The client went away or sent a bad body: nothing to answer upstream-wise.
+      ctx_.error = attempt.error;
+      if (ctx_.status == 0) ctx_.status = 499;
+      co_return false;
+    }
+    const int failed_status = status_for(*attempt.error);
+    last_status += (last_status.empty() ? "" : ", ") + std::to_string(failed_status);
+    ctx_.error = attempt.error;
+    exclude.add(static_cast<size_t>(idx));
+    const bool may_retry = attempt.error->retryable &&
+                           (!attempt.sent_any || (replayable && http::is_idempotent(req_.method)));
+    if (!may_retry || core::Clock::now() >= retry_deadline) break;
+  }
+
+  ctx_.upstream_status = last_status;
+  core::Error err = ctx_.error.value_or(
+      upstream_error(ErrorKind::kNoUpstream, false, "no upstream node could be picked"));
+  http::LocalReply reply{status_for(err)};
+  // A body we did not finish reading cannot be skipped safely: reply_local closes.
+  co_return co_await reply_local(std::move(reply), true, std::move(err));
+}
+
+// Sends the head, the body bytes already read, then streams the rest of the
+// client's body. Returns false with attempt.error set on failure.
+asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
+                                                const std::string& head, Attempt& attempt) {
+  const config::HttpSettings& s = *ctx_.snapshot().http;
+  bufs_.clear();
+  bufs_.emplace_back(head.data(), head.size());
+  const bool chunked = req_.chunked && !req_.websocket_upgrade;
+  add_body_buffers(in_.data(), parser_.body(), chunked, bufs_);
+  if (chunked && request_body_done_) bufs_.emplace_back("0\r\n\r\n", 5);
+  if (req_.websocket_upgrade && parsed_ < in_.size()) {
+    // Bytes after an upgrade request belong to the tunnel.
+    bufs_.emplace_back(in_.data() + parsed_, in_.size() - parsed_);
+    parsed_ = in_.size();
+  }
+  conn.arm(attempt.timeouts.send);
+  error_code ec = co_await conn.write(bufs_);
+  conn.disarm();
+  if (ec) {
+    attempt.error = upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset, true,
+                                   "sending request to " + attempt.node->name + ": " + ec.message());
+    co_return false;
+  }
+  attempt.sent_any = true;
+  if (request_body_done_) co_return true;
+
+  // Stream the rest of the body: read from the client, write to the upstream.
+  if (req_.expect_continue) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    const asio::const_buffer b = asio::buffer(kContinue);
+    if (co_await write_client(std::span(&b, 1))) {
+      attempt.error = core::Error{ErrorKind::kReset, ErrorSource::kDownstream, false,
+                                  "client closed before sending the body"};
+      co_return false;
+    }
+  }
+  const size_t body_base = parser_.head_end();
+  in_.truncate(body_base);
+  parsed_ = body_base;
+  parser_.clear_body();
+  while (in_.capacity() < body_base + kBodyWindow && in_.grow(body_base + kBodyWindow)) {
+  }
+  while (!parser_.message_complete()) {
+    auto [rec, n] = co_await read_client(s.client_body_timeout);
+    if (rec || n == 0) {
+      const bool timeout = deadline_.expired();
+      attempt.error = core::Error{timeout ? ErrorKind::kTimeout : ErrorKind::kReset,
+                                  ErrorSource::kDownstream, false,
+                                  timeout ? "client body timeout" : "client closed during the body"};
+      if (timeout) {
+        conn.close();
+        ctx_.status = 408;
+      }
+      co_return false;
+    }
+    parsed_ += parser_.feed(in_.data(), parsed_, in_.size() - parsed_);
+    if (parser_.error() != http::ParseError::kNone) {
+      conn.close();
+      attempt.error = core::Error{ErrorKind::kInvalid, ErrorSource::kDownstream, false,
+                                  std::string("bad request body: ") + parser_.error_reason()};
+      // Tell the client why; the connection closes (framing is unknown).
+      request_body_done_ = false;
+      co_await reply_local({400}, false, attempt.error);
+      co_return false;
+    }
+    if (s.client_max_body_size > 0 && parser_.body_bytes() > s.client_max_body_size) {
+      conn.close();
+      attempt.error = core::Error{ErrorKind::kTooLarge, ErrorSource::kDownstream, false,
+                                  "request body too large"};
+      request_body_done_ = false;
+      co_await reply_local({413}, false, attempt.error);
+      co_return false;
+    }
+    bufs_.clear();
+    add_body_buffers(in_.data(), parser_.body(), chunked, bufs_);
+    if (chunked && parser_.message_complete()) bufs_.emplace_back("0\r\n\r\n", 5);
+    parser_.clear_body();
+    if (!bufs_.empty()) {
+      conn.arm(attempt.timeouts.send);
+      ec = co_await conn.write(bufs_);
+      conn.disarm();
+      if (ec) {
+        attempt.error = upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset,
+                                       false, "sending body to " + attempt.node->name + ": " +
+                                                  ec.message());
+        co_return false;
+      }
+    }
+    if (!parser_.message_complete()) {
+      // Reuse the window: the bytes just forwarded are no longer needed.
+      in_.truncate(body_base);
+      parsed_ = body_base;
+    }
+  }
+  request_body_done_ = true;
+  co_return true;
+}
+
+asio::awaitable<bool> HttpSession::read_response_head(upstream::UpstreamConn& conn,
+                                                      Attempt& attempt) {
+  core::InputBuffer& in = conn.in();
+  http::H1Parser& p = conn.parser();
+  in.truncate(0);
+  size_t parsed = 0;
+  for (;;) {
+    if (in.free_space() == 0 && !in.grow(65536)) {
+      attempt.error = upstream_error(ErrorKind::kBadResponse, false,
+                                     "response head from " + attempt.node->name + " too large");
+      co_return false;
+    }
+    auto area = in.write_area();
+    conn.arm(attempt.timeouts.read);
+    auto [ec, n] = co_await conn.read_some(area);
+    conn.disarm();
+    if (ec || n == 0) {
+      const bool timeout = conn.timed_out();
+      if (!ec && n == 0) ec = asio::error::eof;
+      attempt.error = upstream_error(timeout ? ErrorKind::kTimeout : ErrorKind::kReset, true,
+                                     std::string(timeout ? "timed out reading response head from "
+                                                         : "upstream closed: ") +
+                                         attempt.node->name + " " + ec.message());
+      co_return false;
+    }
+    attempt.received_any = true;
+    in.commit(n);
+    parsed += p.feed(in.data(), parsed, in.size() - parsed);
+    if (p.error() != http::ParseError::kNone) {
+      attempt.error = upstream_error(ErrorKind::kBadResponse, false,
+                                     "invalid response from " + attempt.node->name + ": " +
+                                         p.error_reason());
+      co_return false;
+    }
+    if (p.head_complete()) {
+      co_return true;
+    }
+  }
+}
+
+// Streams the response to the client. Returns whether the client connection
+// may stay open. After the head is written, failures close the connection:
+// the client has seen a status and cannot be told otherwise.
+asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn, Attempt& attempt) {
+  core::InputBuffer& in = conn.in();
+  http::H1Parser& p = conn.parser();
+  const config::HttpSettings& s = *ctx_.snapshot().http;
+  const int status = p.status_code();
+  ctx_.status = status;
+  const bool head_request = req_.method == http::Method::kHead;
+  const bool upgrade = status == 101 && req_.websocket_upgrade;
+  const bool bodyless = head_request || status == 204 || status == 304 || (status >= 100 && status < 200);
+  const bool client_11 = req_.version_minor >= 1;
+  // Re-frame: keep a known length, otherwise chunk for HTTP/1.1 clients or
+  // delimit by close for HTTP/1.0 ones.
+  const bool chunk_out = !bodyless && !p.content_length() && client_11;
+  bool keep_alive = req_.keep_alive && request_body_done_ && !upgrade &&
+                    (bodyless || p.content_length() || client_11);
+
+  std::string& h = scratch_;
+  h.clear();
+  h.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
+  h.append(http::reason_phrase(status)).append("\r\n");
+  bool has_date = false;
+  for (const http::HeaderSpan& hs : p.headers()) {
+    const std::string_view name = in.view(hs.name.off, hs.name.len);
+    if (is_hop_by_hop_response_header(name) && !(upgrade && http::iequals(name, "upgrade"))) {
+      continue;
+    }
+    if (!has_date && http::iequals(name, "date")) has_date = true;
+    h.append(name).append(": ").append(in.view(hs.value.off, hs.value.len)).append("\r\n");
+  }
+  if (!has_date) h.append("Date: ").append(worker_.date().now()).append("\r\n");
+  h.append("Server: ").append(s.server_header).append("\r\n");
+  if (status >= 500 || s.show_upstream_status_in_response_header) {
+    h.append("X-APISIX-Upstream-Status: ").append(ctx_.upstream_status).append("\r\n");
+  }
+  if (upgrade) {
+    h.append("Connection: upgrade\r\n");
+  } else {
+    if (p.content_length() && (!bodyless || head_request)) {
+      h.append("Content-Length: ").append(std::to_string(*p.content_length())).append("\r\n");
+    } else if (chunk_out) {
+      h.append("Transfer-Encoding: chunked\r\n");
+    }
+    if (!keep_alive) h.append("Connection: close\r\n");
+    else if (!client_11) h.append("Connection: keep-alive\r\n");
+  }
+  h.append("\r\n");
+  const size_t head_size = h.size();
+
+  bufs_.clear();
+  bufs_.emplace_back(h.data(), head_size);
+  uint64_t body_sent = 0;
+  auto add_body = [&] {
+    for (const http::Span& sp : p.body()) body_sent += sp.len;
+    add_body_buffers(in.data(), p.body(), chunk_out, bufs_);
+    p.clear_body();
+  };
+  add_body();
+  if (upgrade && p.head_end() < in.size()) {
+    bufs_.emplace_back(in.data() + p.head_end(), in.size() - p.head_end());
+  }
+  bool done = p.message_complete() || upgrade;
+  if (done && chunk_out) bufs_.emplace_back("0\r\n\r\n", 5);
+  error_code ec = co_await write_client(bufs_);
+  if (ec) {
+    attempt.error = core::Error{ErrorKind::kReset, ErrorSource::kDownstream, false,
+                                "client closed during the response"};
+    ctx_.body_bytes_sent = body_sent;
+    co_return false;
+  }
+  if (upgrade) {
+    co_await tunnel(conn);
+    co_return false;
+  }
+
+  const size_t body_base = p.head_end();
+  while (!done) {
+    in.truncate(body_base);
+    while (in.capacity() < body_base + 32768 && in.grow(body_base + 32768)) {
+    }
+    auto area = in.write_area();
+    conn.arm(attempt.timeouts.read);
+    auto [rec, n] = co_await conn.read_some(area);
+    conn.disarm();
+    if (rec || n == 0) {
+      if (p.body_until_close() && !conn.timed_out() &&
+          (rec == asio::error::eof || (!rec && n == 0)) && p.finish()) {
+        done = true;
+        bufs_.clear();
+        if (chunk_out) bufs_.emplace_back("0\r\n\r\n", 5);
+        if (!bufs_.empty()) co_await write_client(bufs_);
+        break;
+      }
+      attempt.error = upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset,
+                                     false, "upstream " + attempt.node->name +
+                                                " failed mid-response: " + rec.message());
+      keep_alive = false;
+      break;
+    }
+    in.commit(n);
+    p.feed(in.data(), body_base, n);
+    if (p.error() != http::ParseError::kNone) {
+      attempt.error = upstream_error(ErrorKind::kBadResponse, false,
+                                     "invalid response body from " + attempt.node->name);
+      keep_alive = false;
+      break;
+    }
+    bufs_.clear();
+    add_body();
+    done = p.message_complete();
+    if (done && chunk_out) bufs_.emplace_back("0\r\n\r\n", 5);
+    if (bufs_.empty()) continue;
+    ec = co_await write_client(bufs_);
+    if (ec) {
+      attempt.error = core::Error{ErrorKind::kReset, ErrorSource::kDownstream, false,
+                                  "client closed during the response"};
+      keep_alive = false;
+      break;
+    }
+  }
+  ctx_.body_bytes_sent = body_sent;
+  if (attempt.error && attempt.error->source == ErrorSource::kUpstream) ctx_.error = attempt.error;
+  co_return keep_alive && done;
+}
+
+// WebSocket (and any 101) tunnel: bytes both ways until either side closes.
+asio::awaitable<void> HttpSession::tunnel(upstream::UpstreamConn& conn) {
+  using namespace asio::experimental::awaitable_operators;
+  auto pump_client_to_upstream = [this, &conn]() -> asio::awaitable<void> {
+    std::vector<char> buf(16384);
+    for (;;) {
+      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), kNoThrow);
+      if (ec || n == 0) break;
+      const asio::const_buffer b(buf.data(), n);
+      if (co_await conn.write(std::span(&b, 1))) break;
+    }
+    conn.close();
+  };
+  auto pump_upstream_to_client = [this, &conn]() -> asio::awaitable<void> {
+    std::vector<char> buf(16384);
+    for (;;) {
+      auto [ec, n] = co_await conn.read_some(std::span(buf.data(), buf.size()));
+      if (ec || n == 0) break;
+      auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(buf.data(), n), kNoThrow);
+      if (wec) break;
+    }
+    error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  };
+  co_await (pump_client_to_upstream() && pump_upstream_to_client());
+}
+
+}  // namespace torii::proxy

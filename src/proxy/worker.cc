@@ -1,0 +1,136 @@
+#include "proxy/worker.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/listener.h"
+#include "proxy/http_session.h"
+
+namespace torii::proxy {
+
+namespace asio = boost::asio;
+
+Worker::Worker(int index, std::shared_ptr<observability::AccessLogFile> access_log,
+               size_t access_log_buffer)
+    : index_(index), io_(1), sweeper_(io_) {
+  if (access_log) {
+    access_log_ = std::make_unique<observability::AccessLogBuffer>(std::move(access_log),
+                                                                   access_log_buffer);
+  }
+}
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+core::Status Worker::listen(const std::vector<config::ListenAddress>& addresses) {
+  for (const auto& a : addresses) {
+    auto acc = net::open_listener(io_, a.ip, a.port);
+    if (!acc) return acc.error();
+    acceptors_.push_back(std::move(*acc));
+  }
+  return core::ok_status();
+}
+
+void Worker::start(std::shared_ptr<const config::Snapshot> initial) {
+  snapshot_ = std::move(initial);
+  for (auto& acc : acceptors_) {
+    asio::co_spawn(io_, accept_loop(acc), asio::detached);
+  }
+  sweeper_.start([this] { on_tick(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), ("torii-w" + std::to_string(index_)).c_str());
+    io_.run();
+    if (access_log_) access_log_->flush();
+  });
+}
+
+void Worker::publish(std::shared_ptr<const config::Snapshot> snapshot) {
+  asio::post(io_, [this, s = std::move(snapshot)]() mutable { snapshot_ = std::move(s); });
+}
+
+void Worker::drain() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    for (auto& acc : acceptors_) {
+      boost::system::error_code ignored;
+      acc.close(ignored);
+    }
+    // Copy: closing a session may remove it from the set.
+    std::vector<HttpSession*> open(sessions_.begin(), sessions_.end());
+    for (HttpSession* s : open) s->close_if_idle();
+    pool_.clear();
+  });
+}
+
+void Worker::stop() {
+  asio::post(io_, [this] {
+    sweeper_.stop();
+    if (access_log_) access_log_->flush();
+    io_.stop();
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+asio::awaitable<void> Worker::accept_loop(asio::ip::tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      spdlog::error("worker {}: accept: {}", index_, ec.message());
+      asio::steady_timer t(io_, std::chrono::milliseconds(50));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    asio::co_spawn(io_, HttpSession::serve(*this, std::move(socket)), asio::detached);
+  }
+}
+
+void Worker::on_tick() {
+  if (access_log_) access_log_->flush();
+  pool_.sweep(core::Clock::now());
+  boost::unordered::erase_if(balancers_, [](const auto& kv) { return kv.second.owner.expired(); });
+}
+
+upstream::Balancer& Worker::balancer(const std::shared_ptr<const upstream::Upstream>& u) {
+  auto it = balancers_.find(u.get());
+  if (it != balancers_.end() && !it->second.owner.expired()) return *it->second.balancer;
+  std::vector<upstream::NodeSpec> specs;
+  specs.reserve(u->nodes.size());
+  for (const auto& n : u->nodes) specs.push_back(n.spec);
+  BalancerEntry entry{u, upstream::make_balancer(u->type, specs)};
+  auto& slot = balancers_[u.get()];
+  slot = std::move(entry);
+  return *slot.balancer;
+}
+
+asio::ssl::context& Worker::tls_client_context() {
+  if (!tls_client_) {
+    tls_client_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    tls_client_->set_default_verify_paths();
+    tls_client_->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                             asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  }
+  return *tls_client_;
+}
+
+void Worker::session_opened(HttpSession* s) {
+  sessions_.insert(s);
+  open_connections_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Worker::session_closed(HttpSession* s) {
+  sessions_.erase(s);
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace torii::proxy

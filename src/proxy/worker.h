@@ -1,0 +1,89 @@
+// A worker: one thread, one event loop, its own listening sockets, its own
+// upstream connection pool and balancers. Nothing here is shared with other
+// workers on the request path. The control thread talks to a worker only
+// through publish(), drain() and stop(), which post to the worker's loop.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "config/snapshot.h"
+#include "core/deadline.h"
+#include "core/http_date.h"
+#include "observability/access_log.h"
+#include "upstream/balancer.h"
+#include "upstream/conn_pool.h"
+
+namespace torii::proxy {
+
+class HttpSession;
+
+class Worker {
+ public:
+  Worker(int index, std::shared_ptr<observability::AccessLogFile> access_log,
+         size_t access_log_buffer);
+  ~Worker();
+
+  // Control thread, before start(): opens this worker's listening sockets.
+  core::Status listen(const std::vector<config::ListenAddress>& addresses);
+  // Control thread: starts the loop thread serving `initial`.
+  void start(std::shared_ptr<const config::Snapshot> initial);
+  // Any thread: installs a new snapshot between requests.
+  void publish(std::shared_ptr<const config::Snapshot> snapshot);
+  // Any thread: stop accepting, close idle keep-alive connections, let
+  // in-flight requests finish (their connections close afterwards).
+  void drain();
+  // Any thread: stops the loop; connections still open are dropped.
+  void stop();
+  void join();
+  // Any thread: connections currently open on this worker.
+  size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+
+  // ---- loop thread only ----
+  int index() const { return index_; }
+  boost::asio::io_context& io() { return io_; }
+  const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
+  core::DeadlineSweeper& sweeper() { return sweeper_; }
+  upstream::ConnPool& pool() { return pool_; }
+  core::HttpDate& date() { return date_; }
+  observability::AccessLogBuffer* access_log() { return access_log_.get(); }
+  bool draining() const { return draining_; }
+  // The worker's balancer for `u`, created on first use and kept while the
+  // upstream object lives (state survives unrelated config changes).
+  upstream::Balancer& balancer(const std::shared_ptr<const upstream::Upstream>& u);
+  boost::asio::ssl::context& tls_client_context();
+  void session_opened(HttpSession* s);
+  void session_closed(HttpSession* s);
+
+ private:
+  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  void on_tick();
+
+  int index_;
+  boost::asio::io_context io_;
+  std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
+  std::shared_ptr<const config::Snapshot> snapshot_;
+  core::DeadlineSweeper sweeper_;
+  upstream::ConnPool pool_;
+  core::HttpDate date_;
+  std::unique_ptr<observability::AccessLogBuffer> access_log_;
+  struct BalancerEntry {
+    std::weak_ptr<const upstream::Upstream> owner;
+    std::unique_ptr<upstream::Balancer> balancer;
+  };
+  boost::unordered_flat_map<const upstream::Upstream*, BalancerEntry> balancers_;
+  std::unique_ptr<boost::asio::ssl::context> tls_client_;
+  boost::unordered_flat_set<HttpSession*> sessions_;
+  std::atomic<size_t> open_connections_{0};
+  bool draining_ = false;
+  std::thread thread_;
+};
+
+}  // namespace torii::proxy

@@ -1,0 +1,92 @@
+#include "upstream/upstream_conn.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace torii::upstream {
+namespace {
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+}
+
+UpstreamConn::UpstreamConn(asio::io_context& io, core::DeadlineSweeper& sweeper)
+    : io_(io), deadline_(sweeper, [this] {
+        error_code ignored;
+        socket().cancel(ignored);
+        socket().close(ignored);
+      }) {
+  plain_.emplace(io);
+}
+
+UpstreamConn::~UpstreamConn() = default;
+
+asio::ip::tcp::socket& UpstreamConn::socket() {
+  return tls_ ? tls_->next_layer() : *plain_;
+}
+
+void UpstreamConn::close() {
+  error_code ignored;
+  socket().close(ignored);
+}
+
+asio::awaitable<error_code> UpstreamConn::connect(asio::ip::tcp::endpoint ep,
+                                                  std::chrono::milliseconds timeout,
+                                                  asio::ssl::context* tls, const std::string& sni,
+                                                  bool verify) {
+  if (tls) {
+    plain_.reset();
+    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(io_, *tls);
+  }
+  deadline_.arm(timeout);
+  auto [ec] = co_await socket().async_connect(ep, kNoThrow);
+  if (ec) {
+    deadline_.disarm();
+    co_return ec;
+  }
+  socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  if (tls_) {
+    SSL* ssl = tls_->native_handle();
+    if (!sni.empty()) SSL_set_tlsext_host_name(ssl, sni.c_str());
+    if (verify) {
+      tls_->set_verify_mode(asio::ssl::verify_peer);
+      if (!sni.empty()) SSL_set1_host(ssl, sni.c_str());
+    } else {
+      tls_->set_verify_mode(asio::ssl::verify_none);
+    }
+    auto [hec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, kNoThrow);
+    ec = hec;
+  }
+  deadline_.disarm();
+  co_return ec;
+}
+
+asio::awaitable<std::pair<error_code, size_t>> UpstreamConn::read_some(std::span<char> into) {
+  if (tls_) {
+    auto [ec, n] = co_await tls_->async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
+    co_return std::make_pair(ec, n);
+  }
+  auto [ec, n] = co_await plain_->async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
+  co_return std::make_pair(ec, n);
+}
+
+asio::awaitable<error_code> UpstreamConn::write(std::span<const asio::const_buffer> bufs) {
+  if (tls_) {
+    auto [ec, n] = co_await asio::async_write(*tls_, bufs, kNoThrow);
+    co_return ec;
+  }
+  auto [ec, n] = co_await asio::async_write(*plain_, bufs, kNoThrow);
+  co_return ec;
+}
+
+bool UpstreamConn::still_usable() {
+  if (!socket().is_open()) return false;
+  char byte;
+  const ssize_t n = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || n > 0) return false;  // closed, or unsolicited bytes
+  return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+}  // namespace torii::upstream

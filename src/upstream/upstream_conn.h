@@ -1,0 +1,62 @@
+// One connection to an upstream node, plain TCP or TLS, with its response
+// buffer and parser. Owned by one request at a time, or idle in the pool.
+// Operations report errors as values; a Deadline cancels the socket when
+// the current operation's timeout passes (timed_out() tells them apart).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "core/buffer.h"
+#include "core/deadline.h"
+#include "http/h1_parser.h"
+
+namespace torii::upstream {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+class UpstreamConn {
+ public:
+  UpstreamConn(asio::io_context& io, core::DeadlineSweeper& sweeper);
+  ~UpstreamConn();
+
+  // Connects (and handshakes when `tls` is set) within `timeout`.
+  asio::awaitable<error_code> connect(asio::ip::tcp::endpoint ep, std::chrono::milliseconds timeout,
+                                      asio::ssl::context* tls, const std::string& sni,
+                                      bool verify);
+  asio::awaitable<std::pair<error_code, size_t>> read_some(std::span<char> into);
+  asio::awaitable<error_code> write(std::span<const asio::const_buffer> bufs);
+
+  void arm(std::chrono::milliseconds timeout) { deadline_.arm(timeout); }
+  void disarm() { deadline_.disarm(); }
+  bool timed_out() const { return deadline_.expired(); }
+  void close();
+
+  // For a pooled connection: false when the peer closed it (or sent bytes
+  // nobody asked for) while idle. One non-blocking recv(MSG_PEEK).
+  bool still_usable();
+
+  core::InputBuffer& in() { return in_; }
+  http::H1Parser& parser() { return parser_; }
+  uint32_t requests = 0;  // served on this connection
+  core::Clock::time_point idle_since;
+
+ private:
+  asio::ip::tcp::socket& socket();
+
+  asio::io_context& io_;
+  std::optional<asio::ip::tcp::socket> plain_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
+  core::Deadline deadline_;
+  core::InputBuffer in_{16384};
+  http::H1Parser parser_{http::H1Parser::Kind::kResponse};
+};
+
+}  // namespace torii::upstream

@@ -1,0 +1,456 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+namespace torii::testing {
+
+uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
+TempDir::TempDir() {
+  std::string tpl = (std::filesystem::temp_directory_path() / "torii-test-XXXXXX").string();
+  path_ = ::mkdtemp(tpl.data());
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void TempDir::write(const std::string& name, const std::string& content) const {
+  const std::string target = path_ + "/" + name;
+  const std::string tmp = target + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << content;
+  }
+  std::filesystem::rename(tmp, target);
+}
+
+std::string TempDir::read(const std::string& name) const {
+  std::ifstream in(path_ + "/" + name, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+namespace {
+
+size_t on_body(char* p, size_t size, size_t n, void* ud) {
+  static_cast<std::string*>(ud)->append(p, size * n);
+  return size * n;
+}
+
+size_t on_header(char* p, size_t size, size_t n, void* ud) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(ud);
+  std::string line(p, size * n);
+  const size_t colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    (*headers)[name] = value;
+  }
+  return size * n;
+}
+
+struct CurlInit {
+  CurlInit() { curl_global_init(CURL_GLOBAL_ALL); }
+};
+
+}  // namespace
+
+HttpResponse http(const HttpRequest& req) {
+  static CurlInit init;
+  HttpResponse r;
+  CURL* c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+  if (req.method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  curl_slist* hs = nullptr;
+  for (const auto& h : req.headers) hs = curl_slist_append(hs, h.c_str());
+  if (!req.body.empty()) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    hs = curl_slist_append(hs, "Expect:");
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req.timeout_ms);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (req.http10) curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_0);
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(hs);
+  curl_easy_cleanup(c);
+  return r;
+}
+
+std::string raw_exchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd);
+    return "";
+  }
+  size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  std::string out;
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  char buf[16384];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+// ---------------------------------------------------------------- Torii
+
+Torii::Torii(const std::string& routes_yaml, const std::string& extra_config, int workers)
+    : port_(free_port()) {
+  std::string cfg = "apisix:\n  node_listen: " + std::to_string(port_) +
+                    "\nnginx_config:\n  worker_processes: " + std::to_string(workers) +
+                    "\n  error_log: " + dir_.path() + "/error.log\n  error_log_level: info\n" +
+                    "  worker_shutdown_timeout: 10s\n  http:\n    access_log: " + dir_.path() +
+                    "/access.log\n" + extra_config +
+                    "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n";
+  dir_.write("config.yaml", cfg);
+  set_routes(routes_yaml);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    const std::string conf = dir_.path() + "/config.yaml";
+    ::execl(TORII_BINARY, TORII_BINARY, "run", "-c", conf.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  wait_until([&] {
+    if (!running()) return true;
+    return raw_exchange(port_, "GET /__torii_ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        std::chrono::milliseconds(500))
+               .rfind("HTTP/1.1", 0) == 0;
+  });
+}
+
+Torii::~Torii() {
+  if (running()) {
+    signal(SIGKILL);
+    wait_exit(std::chrono::seconds(5));
+  }
+}
+
+std::string Torii::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+void Torii::set_routes(const std::string& routes_yaml) {
+  dir_.write("apisix.yaml", routes_yaml + "\n#END\n");
+}
+
+void Torii::write_raw_routes(const std::string& content) { dir_.write("apisix.yaml", content); }
+
+void Torii::signal(int sig) const {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+bool Torii::running() const {
+  if (exited_ || pid_ <= 0) return false;
+  int st = 0;
+  const pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    exited_ = true;
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return false;
+  }
+  return true;
+}
+
+int Torii::wait_exit(std::chrono::milliseconds timeout) {
+  if (!wait_until([&] { return !running(); }, timeout)) return -1;
+  return status_;
+}
+
+std::string Torii::error_log() const { return dir_.read("error.log"); }
+std::string Torii::access_log() const { return dir_.read("access.log"); }
+
+long Torii::rss_kib() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------- Upstream
+
+namespace {
+
+bool read_line(int fd, std::string& buf, std::string& line) {
+  for (;;) {
+    const size_t nl = buf.find("\r\n");
+    if (nl != std::string::npos) {
+      line = buf.substr(0, nl);
+      buf.erase(0, nl + 2);
+      return true;
+    }
+    char tmp[65536];
+    const ssize_t n = ::recv(fd, tmp, sizeof(tmp), 0);
+    if (n <= 0) return false;
+    buf.append(tmp, static_cast<size_t>(n));
+  }
+}
+
+// Reads exactly `n` body bytes (some may already be in `buf`), hashing them.
+bool read_body(int fd, std::string& buf, uint64_t n, uint64_t& hash) {
+  auto eat = [&](const char* p, size_t len) {
+    for (size_t i = 0; i < len; ++i) hash = (hash ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
+  };
+  const size_t from_buf = std::min<uint64_t>(n, buf.size());
+  eat(buf.data(), from_buf);
+  buf.erase(0, from_buf);
+  n -= from_buf;
+  char tmp[65536];
+  while (n > 0) {
+    const ssize_t r = ::recv(fd, tmp, std::min<uint64_t>(n, sizeof(tmp)), 0);
+    if (r <= 0) return false;
+    eat(tmp, static_cast<size_t>(r));
+    n -= static_cast<uint64_t>(r);
+  }
+  return true;
+}
+
+bool send_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    const ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+Upstream::Upstream() {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::listen(listen_fd_, 1024);
+  socklen_t len = sizeof(a);
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  port_ = ntohs(a.sin_port);
+  acceptor_ = std::thread([this] {
+    for (;;) {
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) {
+        if (stopping_) return;
+        continue;
+      }
+      if (stopping_) {
+        ::close(fd);
+        return;
+      }
+      ++connections_;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        open_fds_.push_back(fd);
+      }
+      std::thread([this, fd] { serve(fd); }).detach();
+    }
+  });
+}
+
+Upstream::~Upstream() { stop(); }
+
+void Upstream::stop() {
+  if (stopping_.exchange(true)) return;
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  ::close(listen_fd_);
+  if (acceptor_.joinable()) acceptor_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+}
+
+std::string Upstream::last_head() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_head_;
+}
+
+void Upstream::serve(int fd) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  std::string buf;
+  for (;;) {
+    std::string request_line, line, head;
+    if (!read_line(fd, buf, request_line)) break;
+    head = request_line + "\r\n";
+    uint64_t content_length = 0;
+    bool chunked = false, keep_alive = true;
+    std::map<std::string, std::string> headers;
+    while (read_line(fd, buf, line) && !line.empty()) {
+      head += line + "\r\n";
+      const size_t colon = line.find(':');
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string value = colon == std::string::npos ? "" : line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      headers[name] = value;
+      if (name == "content-length") content_length = std::strtoull(value.c_str(), nullptr, 10);
+      if (name == "transfer-encoding" && value.find("chunked") != std::string::npos) chunked = true;
+      if (name == "connection" && value == "close") keep_alive = false;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      last_head_ = head;
+    }
+    ++requests_;
+    uint64_t hash = 14695981039346656037ull, body_size = 0;
+    if (chunked) {
+      for (;;) {
+        if (!read_line(fd, buf, line)) return;
+        const uint64_t n = std::strtoull(line.c_str(), nullptr, 16);
+        if (n == 0) {
+          read_line(fd, buf, line);  // trailer end
+          break;
+        }
+        if (!read_body(fd, buf, n, hash)) return;
+        body_size += n;
+        read_line(fd, buf, line);
+      }
+    } else if (content_length > 0) {
+      if (!read_body(fd, buf, content_length, hash)) return;
+      body_size = content_length;
+    }
+    const size_t sp1 = request_line.find(' ');
+    const size_t sp2 = request_line.find(' ', sp1 + 1);
+    const std::string method = request_line.substr(0, sp1);
+    const std::string uri = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
+    std::string status = "200 OK", body, extra;
+    bool chunked_out = false;
+    if (uri.rfind("/status/", 0) == 0) {
+      status = uri.substr(8) + " X";
+      body = "status " + uri.substr(8);
+    } else if (uri.rfind("/sleep/", 0) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(uri.c_str() + 7)));
+      body = "slept";
+    } else if (uri.rfind("/bytes/", 0) == 0) {
+      const uint64_t n = std::strtoull(uri.c_str() + 7, nullptr, 10);
+      std::string hdr = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(n) + "\r\n\r\n";
+      if (!send_all(fd, hdr)) break;
+      if (method == "HEAD") continue;
+      std::string chunk(std::min<uint64_t>(n, 1 << 20), 'x');
+      uint64_t left = n;
+      bool ok = true;
+      while (left > 0 && ok) {
+        const size_t k = std::min<uint64_t>(left, chunk.size());
+        ok = send_all(fd, chunk.substr(0, k));
+        left -= k;
+      }
+      if (!ok) break;
+      continue;
+    } else if (uri.rfind("/chunked/", 0) == 0) {
+      const uint64_t n = std::strtoull(uri.c_str() + 9, nullptr, 10);
+      std::string out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+      for (uint64_t left = n; left > 0;) {
+        const uint64_t k = std::min<uint64_t>(left, 1000);
+        char size[32];
+        std::snprintf(size, sizeof(size), "%llx\r\n", static_cast<unsigned long long>(k));
+        out += size + std::string(k, 'y') + "\r\n";
+        left -= k;
+      }
+      out += "0\r\n\r\n";
+      if (!send_all(fd, out)) break;
+      continue;
+    } else if (uri == "/close") {
+      break;
+    } else if (uri == "/ws") {
+      send_all(fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+      if (!buf.empty()) send_all(fd, buf);
+      char tmp[4096];
+      for (;;) {
+        const ssize_t n = ::recv(fd, tmp, sizeof(tmp), 0);
+        if (n <= 0) break;
+        if (!send_all(fd, std::string(tmp, static_cast<size_t>(n)))) break;
+      }
+      break;
+    } else if (uri == "/port") {
+      body = std::to_string(port_);
+    } else if (uri.rfind("/echo", 0) == 0) {
+      body = "method=" + method + "\nuri=" + uri + "\nbody_size=" + std::to_string(body_size) +
+             "\nbody_hash=" + std::to_string(hash) + "\n" + head;
+    } else {
+      body = "hello from " + std::to_string(port_);
+    }
+    std::string out = "HTTP/1.1 " + status + "\r\n" + extra;
+    if (!chunked_out) out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    out += "X-Upstream-Port: " + std::to_string(port_) + "\r\n\r\n";
+    if (method != "HEAD") out += body;
+    if (!send_all(fd, out)) break;
+    if (!keep_alive) break;
+  }
+  ::shutdown(fd, SHUT_RDWR);
+  ::close(fd);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase(open_fds_, fd);
+}
+
+}  // namespace torii::testing

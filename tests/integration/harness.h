@@ -1,0 +1,134 @@
+// Integration-test harness: starts the real torii binary on free loopback
+// ports with a config written by the test, real upstream HTTP servers in the
+// test process, and real clients (libcurl and raw sockets).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace torii::testing {
+
+// A port nobody listens on right now (bind to 0, read, close).
+uint16_t free_port();
+
+// Polls `pred` every 10 ms until true or `timeout`; returns the last value.
+bool wait_until(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// A unique temporary directory, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  // Writes atomically (temp file + rename), as a careful deploy tool would.
+  void write(const std::string& name, const std::string& content) const;
+  std::string read(const std::string& name) const;
+
+ private:
+  std::string path_;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string error;  // curl error text, empty on success
+};
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;
+  bool http10 = false;
+  long timeout_ms = 10000;
+};
+
+HttpResponse http(const HttpRequest& req);
+inline HttpResponse http_get(const std::string& url, std::vector<std::string> headers = {}) {
+  return http(HttpRequest{"GET", url, std::move(headers), "", false, 10000});
+}
+
+// Sends raw bytes on a new connection and returns everything read until
+// the peer closes or `timeout` passes.
+std::string raw_exchange(uint16_t port, const std::string& bytes,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// The real gateway binary, run in the foreground as a child process.
+class Torii {
+ public:
+  // `routes_yaml` is the standalone file without the #END marker.
+  explicit Torii(const std::string& routes_yaml, const std::string& extra_config = "",
+                 int workers = 2);
+  ~Torii();
+  uint16_t port() const { return port_; }
+  std::string url(const std::string& path) const;
+  // Replaces the standalone file (adds #END).
+  void set_routes(const std::string& routes_yaml);
+  void write_raw_routes(const std::string& content);
+  void signal(int sig) const;
+  // Waits for exit; returns the exit status (or -1 on timeout).
+  int wait_exit(std::chrono::milliseconds timeout);
+  bool running() const;
+  std::string error_log() const;
+  std::string access_log() const;
+  pid_t pid() const { return pid_; }
+  const TempDir& dir() const { return dir_; }
+  // Resident memory of the process in KiB.
+  long rss_kib() const;
+
+ private:
+  TempDir dir_;
+  uint16_t port_;
+  pid_t pid_ = -1;
+  mutable int status_ = -1;
+  mutable bool exited_ = false;
+};
+
+// A real HTTP/1.1 upstream server on a loopback port, one thread per
+// connection. Routes by path prefix:
+//   /echo...        200, JSON-ish text with method, uri, headers and body size
+//   /status/N       N with body "status N"
+//   /sleep/MS       sleeps MS then 200
+//   /bytes/N        N bytes ('x'), Content-Length
+//   /chunked/N      N bytes in chunks of 1000, chunked encoding
+//   /close          closes without answering
+//   /ws             WebSocket-style 101 then echoes bytes back
+//   /port           200 with the server's own port as body
+//   anything else   200 "hello from <port>"
+class Upstream {
+ public:
+  Upstream();
+  ~Upstream();
+  uint16_t port() const { return port_; }
+  std::string node() const { return "127.0.0.1:" + std::to_string(port_); }
+  int requests() const { return requests_.load(); }
+  int connections() const { return connections_.load(); }
+  // Last raw request head received (for header assertions).
+  std::string last_head() const;
+  void stop();
+
+ private:
+  void serve(int fd);
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> requests_{0};
+  std::atomic<int> connections_{0};
+  std::thread acceptor_;
+  mutable std::mutex mu_;
+  std::string last_head_;
+  std::vector<int> open_fds_;
+};
+
+}  // namespace torii::testing

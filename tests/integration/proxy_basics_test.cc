@@ -1,0 +1,98 @@
+// Basic proxying through the real binary: routing to an upstream, the 404
+// body, headers sent upstream and back, keep-alive and pipelining.
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace torii::testing {
+namespace {
+
+std::string one_route(const Upstream& up, const std::string& uri = "/*") {
+  return "routes:\n  - id: r1\n    uri: \"" + uri + "\"\n    upstream:\n      nodes:\n        \"" +
+         up.node() + "\": 1\n";
+}
+
+TEST(ProxyBasics, ProxiesToTheUpstreamAndBack) {
+  Upstream up;
+  Torii t(one_route(up));
+  auto r = http_get(t.url("/hello"));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello from " + std::to_string(up.port()));
+  EXPECT_EQ(r.headers["x-upstream-port"], std::to_string(up.port()));
+  EXPECT_EQ(r.headers["server"], "APISIX");
+}
+
+TEST(ProxyBasics, UnmatchedRouteAnswersApisix404Body) {
+  Upstream up;
+  Torii t(one_route(up, "/only"));
+  auto r = http_get(t.url("/other"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "{\"error_msg\":\"404 Route Not Found\"}\n");
+}
+
+TEST(ProxyBasics, SetsForwardedHeadersLikeApisix) {
+  Upstream up;
+  Torii t(one_route(up));
+  auto r = http_get(t.url("/echo?a=1"), {"X-Forwarded-For: 10.0.0.1", "Host: Example.com:8080",
+                                         "Connection: keep-alive, X-Secret", "X-Secret: s",
+                                         "Forwarded: for=1.2.3.4"});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("uri=/echo?a=1"), std::string::npos);
+  const std::string head = up.last_head();
+  EXPECT_NE(head.find("Host: Example.com:8080\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Real-IP: 127.0.0.1\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Forwarded-Proto: http\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Forwarded-Host: example.com\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Forwarded-Port: " + std::to_string(t.port()) + "\r\n"), std::string::npos);
+  EXPECT_EQ(head.find("X-Secret"), std::string::npos) << "listed in Connection: hop-by-hop";
+  EXPECT_EQ(head.find("Forwarded: for"), std::string::npos) << head;
+}
+
+TEST(ProxyBasics, PipelinedRequestsAreAnsweredInOrder) {
+  Upstream up;
+  Torii t(one_route(up));
+  std::string reqs;
+  for (int i = 0; i < 5; ++i) {
+    reqs += "GET /echo/" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n";
+  }
+  reqs += "GET /echo/last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  const std::string out = raw_exchange(t.port(), reqs);
+  size_t pos = 0;
+  for (int i = 0; i < 5; ++i) {
+    pos = out.find("uri=/echo/" + std::to_string(i) + "\n", pos);
+    ASSERT_NE(pos, std::string::npos) << i << "\n" << out;
+  }
+  EXPECT_NE(out.find("uri=/echo/last", pos), std::string::npos);
+}
+
+TEST(ProxyBasics, HeadAnd204And304HaveNoBody) {
+  Upstream up;
+  Torii t(one_route(up));
+  const std::string out = raw_exchange(
+      t.port(),
+      "HEAD /bytes/100 HTTP/1.1\r\nHost: a\r\n\r\nGET /status/204 HTTP/1.1\r\nHost: a\r\n\r\n"
+      "GET /status/304 HTTP/1.1\r\nHost: a\r\n\r\nGET /port HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(out.find("Content-Length: 100\r\n"), std::string::npos) << out;
+  const size_t p204 = out.find("HTTP/1.1 204");
+  const size_t p304 = out.find("HTTP/1.1 304");
+  const size_t p200 = out.find("HTTP/1.1 200", p304);
+  ASSERT_NE(p204, std::string::npos) << out;
+  ASSERT_NE(p304, std::string::npos) << out;
+  ASSERT_NE(p200, std::string::npos) << out;
+  EXPECT_EQ(out.find("xxxx"), std::string::npos) << "HEAD response carried a body";
+  EXPECT_EQ(out.substr(p304 - 4, 4), "\r\n\r\n");
+  EXPECT_NE(out.find(std::to_string(up.port()), p200), std::string::npos);
+}
+
+TEST(ProxyBasics, KeepAliveReusesUpstreamConnections) {
+  Upstream up;
+  Torii t(one_route(up), "", 1);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(http_get(t.url("/x")).status, 200);
+  EXPECT_EQ(up.requests(), 20);
+  EXPECT_LE(up.connections(), 2) << "upstream keepalive pool not used";
+}
+
+}  // namespace
+}  // namespace torii::testing
