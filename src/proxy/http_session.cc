@@ -195,7 +195,7 @@ asio::awaitable<bool> HttpSession::handle_request() {
 asio::awaitable<bool> HttpSession::reply_local(http::LocalReply reply, bool keep_alive,
                                                std::optional<core::Error> error) {
   // An unread request body would be taken for the next request: close instead.
-  keep_alive = keep_alive && request_body_done_ && req_.keep_alive;
+  keep_alive = keep_alive && request_body_done_ && client_may_keep_alive();
   ctx_.status = reply.status;
   if (error) ctx_.error = std::move(error);
   const config::HttpSettings& s = *ctx_.snapshot().http;
@@ -206,6 +206,11 @@ asio::awaitable<bool> HttpSession::reply_local(http::LocalReply reply, bool keep
   const asio::const_buffer buf = asio::buffer(scratch_);
   const error_code ec = co_await write_client(std::span(&buf, 1));
   co_return keep_alive && !ec;
+}
+
+bool HttpSession::client_may_keep_alive() const {
+  return req_.keep_alive && !closing_ && !worker_.draining() &&
+         requests_ + 1 < ctx_.snapshot().http->keepalive_requests;
 }
 
 void HttpSession::finish_request() {

@@ -49,6 +49,9 @@ class HttpSession {
   boost::asio::awaitable<std::pair<boost::system::error_code, size_t>> read_client(
       std::chrono::milliseconds timeout);
   void finish_request();
+  // Whether the response may leave the connection open: the client asked
+  // for it, we are not draining, and the per-connection quota is not spent.
+  bool client_may_keep_alive() const;
 
   // ---- upstream_exchange.cc ----
   boost::asio::awaitable<bool> proxy();

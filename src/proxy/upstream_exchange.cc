@@ -414,7 +414,7 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
   // Re-frame: keep a known length, otherwise chunk for HTTP/1.1 clients or
   // delimit by close for HTTP/1.0 ones.
   const bool chunk_out = !bodyless && !p.content_length() && client_11;
-  bool keep_alive = req_.keep_alive && request_body_done_ && !upgrade &&
+  bool keep_alive = client_may_keep_alive() && request_body_done_ && !upgrade &&
                     (bodyless || p.content_length() || client_11);
 
   std::string& h = scratch_;

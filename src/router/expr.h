@@ -7,7 +7,9 @@
 //   ["AND"|"OR"|"!AND"|"!OR", e, ...]  logical groups, nestable
 //   [var, op, value] / [var, "!", op, value]
 //   ops: == ~= > < >= <= ~~ ~* in has ipmatch
-//   A 3-element expression with an unknown operator is legacy [var, value] "==".
+//   [var, value] (two elements, the second not an operator) is the legacy
+//   spelling of [var, "==", value]; [var, op, value] with an unknown op is an
+//   error ("invalid operator '<op>'"), as in lua-resty-expr's compile_expr.
 #pragma once
 
 #include <boost/json/value.hpp>

@@ -32,7 +32,8 @@ class HostUriRouter final : public Router {
       }
       for (const HostPattern& host : hosts) {
         UriTable& table = table_for(host);
-        for (const std::string& uri : spec.uris) table.add(slot, uri, false, spec.priority, order++);
+        for (const std::string& uri : spec.uris)
+          table.add(slot, uri, false, spec.priority, order++);
       }
     }
     for (UriTable& t : tables_) t.finish();

@@ -59,7 +59,8 @@ bool is_v4_mapped(U128 v) { return (v >> 32) == 0xffff; }
 
 template <class Range>
 void sort_and_merge(std::vector<Range>& ranges) {
-  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.lo < b.lo; });
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range& a, const Range& b) { return a.lo < b.lo; });
   std::vector<Range> merged;
   merged.reserve(ranges.size());
   for (const Range& r : ranges) {

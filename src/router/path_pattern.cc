@@ -1,43 +1,38 @@
 // PathPattern: compiles `:name` / `*name` route paths into tokens and
 // matches them by backtracking with a failure memo, so several wildcards
-// stay polynomial on hostile paths instead of exploding like a naive regex.
+// stay linear per wildcard on hostile paths instead of exploding like a
+// naive regex.
 #include "router/path_pattern.h"
 
+#include <algorithm>
 #include <array>
-#include <cstring>
+#include <cstdint>
 
 namespace torii::router {
 
-// Remembers (wildcard, end position) pairs already known to fail, which
-// makes matching O(wildcards * path length * pattern length).
+// For each wildcard, the lowest start position from which it is known to
+// fail. A failure from start s means the rest of the pattern failed at every
+// end >= s, so later attempts skip those ends: each end is tried at most once
+// per wildcard, O(wildcards * path length * pattern length) in total.
 class PathPattern::Memo {
  public:
-  Memo(uint32_t wildcards, size_t path_size)
-      : stride_(path_size + 1), bits_(static_cast<size_t>(wildcards) * stride_) {
-    size_t words = (bits_ + 63) / 64;
-    if (words <= stack_.size()) {
+  explicit Memo(uint32_t wildcards) {
+    if (wildcards <= stack_.size()) {
       data_ = stack_.data();
-      std::memset(data_, 0, words * sizeof(uint64_t));
     } else {
-      heap_.assign(words, 0);
+      heap_.resize(wildcards);
       data_ = heap_.data();
     }
+    std::fill(data_, data_ + wildcards, kNever);
   }
-  bool failed(int32_t w, size_t pos) const {
-    size_t bit = static_cast<size_t>(w) * stride_ + pos;
-    return (data_[bit / 64] >> (bit % 64)) & 1;
-  }
-  void mark(int32_t w, size_t pos) {
-    size_t bit = static_cast<size_t>(w) * stride_ + pos;
-    data_[bit / 64] |= uint64_t{1} << (bit % 64);
-  }
+  size_t failed_from(int32_t w) const { return data_[w]; }
+  void fail_from(int32_t w, size_t pos) { data_[w] = std::min(data_[w], pos); }
 
  private:
-  size_t stride_;
-  size_t bits_;
-  std::array<uint64_t, 256> stack_;
-  std::vector<uint64_t> heap_;
-  uint64_t* data_ = nullptr;
+  static constexpr size_t kNever = SIZE_MAX;
+  std::array<size_t, 16> stack_;
+  std::vector<size_t> heap_;
+  size_t* data_ = nullptr;
 };
 
 std::optional<PathPattern> PathPattern::compile(std::string_view path) {
@@ -82,10 +77,9 @@ std::optional<PathPattern> PathPattern::compile(std::string_view path) {
   }
   if (!path.empty() && path.back() == '/') add_literal("/");
   if (!special) return std::nullopt;
-  const bool trailing_bare_star = p.tokens_.size() == 2 &&
-                                  p.tokens_[0].kind == Token::Kind::kLiteral &&
-                                  p.tokens_[1].kind == Token::Kind::kWildcard &&
-                                  p.tokens_[1].capture < 0;
+  const bool trailing_bare_star =
+      p.tokens_.size() == 2 && p.tokens_[0].kind == Token::Kind::kLiteral &&
+      p.tokens_[1].kind == Token::Kind::kWildcard && p.tokens_[1].capture < 0;
   if (trailing_bare_star || (p.tokens_.size() == 1 && p.captures_ == 0)) return std::nullopt;
   return p;
 }
@@ -93,13 +87,8 @@ std::optional<PathPattern> PathPattern::compile(std::string_view path) {
 bool PathPattern::match(std::string_view path, Params& params) const {
   const size_t base = params.size();
   params.resize(base + captures_);
-  bool ok;
-  if (wildcards_ >= 2) {
-    Memo memo(wildcards_, path.size());
-    ok = match_from(0, 0, path, params, base, &memo);
-  } else {
-    ok = match_from(0, 0, path, params, base, nullptr);
-  }
+  Memo memo(wildcards_);
+  bool ok = match_from(0, 0, path, params, base, &memo);
   if (!ok) params.resize(base);
   return ok;
 }
@@ -110,8 +99,7 @@ bool PathPattern::match_from(size_t tok, size_t pos, std::string_view path, Para
     const Token& t = tokens_[tok];
     switch (t.kind) {
       case Token::Kind::kLiteral:
-        if (path.size() - pos < t.text.size() ||
-            path.compare(pos, t.text.size(), t.text) != 0) {
+        if (path.size() - pos < t.text.size() || path.compare(pos, t.text.size(), t.text) != 0) {
           return false;
         }
         pos += t.text.size();
@@ -131,15 +119,18 @@ bool PathPattern::match_from(size_t tok, size_t pos, std::string_view path, Para
           if (t.capture >= 0) params[base + t.capture] = {t.text, path.substr(pos)};
           return true;
         }
-        // Greedy: the longest tail first, as PCRE's (.|\n)* would.
-        for (size_t end = path.size() + 1; end-- > pos;) {
-          if (memo && memo->failed(t.wildcard, end)) continue;
+        // Greedy: the longest tail first, as PCRE's (.|\n)* would; ends
+        // already known to fail are skipped.
+        const size_t failed_from = memo->failed_from(t.wildcard);
+        if (failed_from <= pos) return false;
+        const size_t first = std::min(path.size(), failed_from - 1);
+        for (size_t end = first + 1; end-- > pos;) {
           if (match_from(tok + 1, end, path, params, base, memo)) {
             if (t.capture >= 0) params[base + t.capture] = {t.text, path.substr(pos, end - pos)};
             return true;
           }
-          if (memo) memo->mark(t.wildcard, end);
         }
+        memo->fail_from(t.wildcard, pos);
         return false;
       }
     }

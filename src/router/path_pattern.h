@@ -25,8 +25,8 @@ class PathPattern {
 
   // True when `path` matches as a whole. On true, appends one entry per
   // named capture to `params` (names are views into this pattern); on false,
-  // `params` is left as it was. Allocates only to grow `params`, and for
-  // patterns with two or more wildcards on paths over 16 KiB.
+  // `params` is left as it was. Allocates only to grow `params` (and for
+  // patterns with more than 16 wildcards).
   bool match(std::string_view path, Params& params) const;
 
  private:

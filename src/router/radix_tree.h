@@ -37,13 +37,15 @@ class RadixTree {
   // string, or kNone.
   uint32_t shorter(uint32_t node) const { return packed_[node].up; }
   uint32_t value(uint32_t node) const { return packed_[node].value; }
-  bool empty() const { return packed_.size() <= 1 && (packed_.empty() || packed_[0].value == kNone); }
+  bool empty() const {
+    return packed_.size() <= 1 && (packed_.empty() || packed_[0].value == kNone);
+  }
 
  private:
   // Build-time node.
   struct Node {
-    std::string label;  // edge label from the parent; empty only at the root
-    std::string firsts; // first byte of each child's label, parallel to `children`
+    std::string label;   // edge label from the parent; empty only at the root
+    std::string firsts;  // first byte of each child's label, parallel to `children`
     std::vector<uint32_t> children;
     uint32_t value = kNone;
   };
@@ -60,7 +62,8 @@ class RadixTree {
 
   uint32_t build_child(uint32_t node, char first) const {
     const Node& n = nodes_[node];
-    const void* hit = n.firsts.empty() ? nullptr : std::memchr(n.firsts.data(), first, n.firsts.size());
+    const void* hit =
+        n.firsts.empty() ? nullptr : std::memchr(n.firsts.data(), first, n.firsts.size());
     return hit ? n.children[static_cast<const char*>(hit) - n.firsts.data()] : kNone;
   }
 

@@ -63,8 +63,8 @@ bool UriTable::match(const MatchRequest& request, const std::vector<RouteConditi
       }
     }
   }
-  for (uint32_t node = prefix_.longest_prefix(ForwardKey{request.path});
-       node != RadixTree::kNone; node = prefix_.shorter(node)) {
+  for (uint32_t node = prefix_.longest_prefix(ForwardKey{request.path}); node != RadixTree::kNone;
+       node = prefix_.shorter(node)) {
     for (const Candidate& c : lists_[prefix_.value(node)]) {
       if (!routes[c.route].passes(request, check_hosts)) continue;
       if (c.pattern >= 0 && !patterns_[c.pattern].match(request.path, out.params)) continue;

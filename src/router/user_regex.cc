@@ -40,8 +40,8 @@ const char* pcre_only_construct(std::string_view p) {
       if (k == '=' || k == '!') return "RE2 has no look-around";
       if (k == '<' && (k2 == '=' || k2 == '!')) return "RE2 has no look-around";
       if (k == '>') return "RE2 has no atomic groups";
-      if (k == 'R' || k == '&' || (k >= '0' && k <= '9') || (k == 'P' && k2 == '>') ||
-          k == '+' || k == '-') {
+      if (k == 'R' || k == '&' || (k >= '0' && k <= '9') || (k == 'P' && k2 == '>') || k == '+' ||
+          k == '-') {
         return "RE2 has no recursion or subroutine calls";
       }
       if (k == '(') return "RE2 has no conditional groups";

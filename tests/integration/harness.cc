@@ -441,7 +441,9 @@ void Upstream::serve(int fd) {
       body = "hello from " + std::to_string(port_);
     }
     std::string out = "HTTP/1.1 " + status + "\r\n" + extra;
-    if (!chunked_out) out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    const bool bodyless = status.rfind("204", 0) == 0 || status.rfind("304", 0) == 0;
+    if (bodyless) body.clear();
+    if (!chunked_out && !bodyless) out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     out += "X-Upstream-Port: " + std::to_string(port_) + "\r\n\r\n";
     if (method != "HEAD") out += body;
     if (!send_all(fd, out)) break;

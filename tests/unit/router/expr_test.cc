@@ -31,9 +31,7 @@ std::string compile_error(const std::string& json) {
   return e.ok() ? "" : e.error().message;
 }
 
-TEST(RouterExprTest, empty_rule_list_always_passes) {
-  EXPECT_TRUE(eval("[]", {}));
-}
+TEST(RouterExprTest, empty_rule_list_always_passes) { EXPECT_TRUE(eval("[]", {})); }
 
 TEST(RouterExprTest, equality_compares_strings) {
   EXPECT_TRUE(eval(R"js([["arg_name","==","json"]])js", {{"arg_name", "json"}}));
@@ -97,8 +95,10 @@ TEST(RouterExprTest, ordering_operators_are_false_for_non_numbers) {
 }
 
 TEST(RouterExprTest, regex_find_is_unanchored) {
-  EXPECT_TRUE(eval(R"js([["http_user_agent","~~","curl/[0-9]+"]])js", {{"http_user_agent", "x curl/8 y"}}));
-  EXPECT_FALSE(eval(R"js([["http_user_agent","~~","^curl"]])js", {{"http_user_agent", "x curl/8"}}));
+  EXPECT_TRUE(
+      eval(R"js([["http_user_agent","~~","curl/[0-9]+"]])js", {{"http_user_agent", "x curl/8 y"}}));
+  EXPECT_FALSE(
+      eval(R"js([["http_user_agent","~~","^curl"]])js", {{"http_user_agent", "x curl/8"}}));
   EXPECT_FALSE(eval(R"js([["http_user_agent","~~","Curl"]])js", {{"http_user_agent", "curl"}}));
 }
 
@@ -134,7 +134,8 @@ TEST(RouterExprTest, ipmatch_checks_the_address_against_ips_and_cidrs) {
   EXPECT_FALSE(eval(rule, {{"remote_addr", "11.0.0.1"}}));
   EXPECT_FALSE(eval(rule, {{"remote_addr", "not-an-ip"}}));
   EXPECT_FALSE(eval(rule, {}));
-  EXPECT_TRUE(eval(R"js([["remote_addr","ipmatch","127.0.0.1"]])js", {{"remote_addr", "127.0.0.1"}}));
+  EXPECT_TRUE(
+      eval(R"js([["remote_addr","ipmatch","127.0.0.1"]])js", {{"remote_addr", "127.0.0.1"}}));
 }
 
 TEST(RouterExprTest, ipmatch_with_a_bad_entry_is_refused) {

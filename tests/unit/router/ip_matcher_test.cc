@@ -77,8 +77,8 @@ TEST(RouterIpMatcherTest, ipv4_client_matches_ipv4_mapped_entry) {
 }
 
 TEST(RouterIpMatcherTest, bad_entries_are_refused_with_the_entry_named) {
-  for (std::string bad : {"1.2.3", "1.2.3.4/33", "::1/129", "10.0.0.0/", "10.0.0.0/x", "host",
-                          "", "1.2.3.4 ", "fe80::1%eth0"}) {
+  for (std::string bad : {"1.2.3", "1.2.3.4/33", "::1/129", "10.0.0.0/", "10.0.0.0/x", "host", "",
+                          "1.2.3.4 ", "fe80::1%eth0"}) {
     std::vector<std::string> entries{bad};
     auto m = IpMatcher::build(entries);
     ASSERT_FALSE(m.ok()) << bad;

@@ -136,9 +136,9 @@ TEST(RouterTest, longest_prefix_wins_whatever_the_priority) {
 }
 
 TEST(RouterTest, priority_orders_routes_of_the_same_path) {
-  auto r = build(RouterKind::kRadixtreeHostUri,
-                 {route(1, {"/p"}), with_priority(route(2, {"/p"}), 10),
-                  with_priority(route(3, {"/p"}), -1)});
+  auto r = build(
+      RouterKind::kRadixtreeHostUri,
+      {route(1, {"/p"}), with_priority(route(2, {"/p"}), 10), with_priority(route(3, {"/p"}), -1)});
   EXPECT_EQ(match_path(*r, "/p"), 2);
 }
 
@@ -263,11 +263,16 @@ TEST(RouterTest, vars_are_not_evaluated_when_an_earlier_condition_fails) {
   r1.vars = boost::json::parse(R"js([["arg_a","==","x"]])js");
   auto r = build(RouterKind::kRadixtreeUri, {r1});
   CountingVars vars;
-  EXPECT_EQ(match(*r, Req{.path = "/o", .method = Method::kGet, .remote = "10.0.0.1", .vars = &vars}), -1);
-  EXPECT_EQ(match(*r, Req{.path = "/o", .method = Method::kPost, .remote = "11.0.0.1", .vars = &vars}),
-            -1);
+  EXPECT_EQ(
+      match(*r, Req{.path = "/o", .method = Method::kGet, .remote = "10.0.0.1", .vars = &vars}),
+      -1);
+  EXPECT_EQ(
+      match(*r, Req{.path = "/o", .method = Method::kPost, .remote = "11.0.0.1", .vars = &vars}),
+      -1);
   EXPECT_EQ(vars.calls, 0);
-  EXPECT_EQ(match(*r, Req{.path = "/o", .method = Method::kPost, .remote = "10.0.0.1", .vars = &vars}), 1);
+  EXPECT_EQ(
+      match(*r, Req{.path = "/o", .method = Method::kPost, .remote = "10.0.0.1", .vars = &vars}),
+      1);
   EXPECT_EQ(vars.calls, 1);
 }
 
@@ -298,9 +303,12 @@ TEST(RouterTest, route_hosts_are_case_insensitive) {
 
 TEST(RouterTest, uri_router_host_with_port_compares_the_host_header) {
   auto r = build(RouterKind::kRadixtreeUri, {with_hosts(route(1, {"/p"}), {"example.com:8080"})});
-  EXPECT_EQ(match(*r, Req{.path = "/p", .host = "example.com", .host_header = "example.com:8080"}), 1);
-  EXPECT_EQ(match(*r, Req{.path = "/p", .host = "example.com", .host_header = "Example.com:8080"}), 1);
-  EXPECT_EQ(match(*r, Req{.path = "/p", .host = "example.com", .host_header = "example.com:9090"}), -1);
+  EXPECT_EQ(match(*r, Req{.path = "/p", .host = "example.com", .host_header = "example.com:8080"}),
+            1);
+  EXPECT_EQ(match(*r, Req{.path = "/p", .host = "example.com", .host_header = "Example.com:8080"}),
+            1);
+  EXPECT_EQ(match(*r, Req{.path = "/p", .host = "example.com", .host_header = "example.com:9090"}),
+            -1);
   EXPECT_EQ(match(*r, Req{.path = "/p", .host = "example.com", .host_header = "example.com"}), -1);
 }
 
@@ -323,9 +331,9 @@ TEST(RouterTest, wildcard_host_does_not_match_its_bare_domain) {
 TEST(RouterTest, host_uri_prefers_host_routes_over_hostless_ones_for_the_same_uri) {
   // The host-less route is inserted first and has a higher priority, yet the
   // host route wins: host tables are tried before the host-less table.
-  auto r = build(RouterKind::kRadixtreeHostUri,
-                 {with_priority(route(1, {"/x"}), 100),
-                  with_hosts(route(2, {"/x"}), {"api.example.com"})});
+  auto r = build(
+      RouterKind::kRadixtreeHostUri,
+      {with_priority(route(1, {"/x"}), 100), with_hosts(route(2, {"/x"}), {"api.example.com"})});
   EXPECT_EQ(match(*r, Req{.path = "/x", .host = "api.example.com"}), 2);
   EXPECT_EQ(match(*r, Req{.path = "/x", .host = "other.example.com"}), 1);
 }
@@ -345,11 +353,11 @@ TEST(RouterTest, host_uri_falls_back_to_hostless_routes_when_the_host_table_miss
 }
 
 TEST(RouterTest, host_uri_exact_host_beats_wildcards_and_longer_wildcard_beats_shorter) {
-  auto r = build(RouterKind::kRadixtreeHostUri,
-                 {with_hosts(route(1, {"/*"}), {"*"}),
-                  with_hosts(route(2, {"/*"}), {"*.example.com"}),
-                  with_hosts(route(3, {"/*"}), {"*.api.example.com"}),
-                  with_hosts(route(4, {"/*"}), {"v1.api.example.com"})});
+  auto r =
+      build(RouterKind::kRadixtreeHostUri,
+            {with_hosts(route(1, {"/*"}), {"*"}), with_hosts(route(2, {"/*"}), {"*.example.com"}),
+             with_hosts(route(3, {"/*"}), {"*.api.example.com"}),
+             with_hosts(route(4, {"/*"}), {"v1.api.example.com"})});
   EXPECT_EQ(match(*r, Req{.path = "/z", .host = "v1.api.example.com"}), 4);
   EXPECT_EQ(match(*r, Req{.path = "/z", .host = "v2.api.example.com"}), 3);
   EXPECT_EQ(match(*r, Req{.path = "/z", .host = "www.example.com"}), 2);
@@ -365,8 +373,8 @@ TEST(RouterTest, host_uri_moves_to_the_next_host_when_a_host_table_has_no_match)
 }
 
 TEST(RouterTest, host_uri_route_with_several_hosts_matches_each) {
-  auto r = build(RouterKind::kRadixtreeHostUri,
-                 {with_hosts(route(1, {"/m"}), {"a.test", "*.b.test"})});
+  auto r =
+      build(RouterKind::kRadixtreeHostUri, {with_hosts(route(1, {"/m"}), {"a.test", "*.b.test"})});
   EXPECT_EQ(match(*r, Req{.path = "/m", .host = "a.test"}), 1);
   EXPECT_EQ(match(*r, Req{.path = "/m", .host = "x.b.test"}), 1);
   EXPECT_EQ(match(*r, Req{.path = "/m", .host = "c.test"}), -1);
@@ -437,8 +445,8 @@ TEST(RouterTest, parameter_routes_keep_exact_routes_first) {
 }
 
 TEST(RouterTest, failed_parameter_candidate_leaves_no_captures_behind) {
-  auto r = build(RouterKind::kRadixtreeUriWithParameter,
-                 {route(1, {"/a/:x/b"}), route(2, {"/a/*"})});
+  auto r =
+      build(RouterKind::kRadixtreeUriWithParameter, {route(1, {"/a/:x/b"}), route(2, {"/a/*"})});
   Match m;
   const Req q6{.path = "/a/1/c"};  // m.params views its path
   EXPECT_EQ(match(*r, q6, &m), 2);
