@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <cstdlib>
 
 #include "config/resource_schemas.h"
 #include "config/standalone_file.h"
@@ -314,6 +315,7 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
   snap->access_log_format =
       std::make_shared<const observability::LogFormat>(server.http.access_log_format);
   std::vector<router::RouteSpec> specs;
+  std::vector<std::string> spec_where;  // spec index -> "routes[N] (id \"x\")" in file terms
   index = 0;
   for (const auto& item : rs.items("routes")) {
     ++index;
@@ -382,12 +384,21 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     if (const auto* vars = o.if_contains("vars")) spec.vars = *vars;
     if (const auto* p = o.if_contains("priority")) spec.priority = static_cast<int>(number(*p));
     specs.push_back(std::move(spec));
+    spec_where.push_back(where + " (id \"" + item.id + "\")");
     snap->routes.push_back(std::move(route));
   }
   auto router = router::Router::build(server.router, specs);
   if (!router) {
-    // The router names the spec index; map it back to the file's item.
-    return config_error("routes: " + router.error().message);
+    // The router names the spec slot ("routes[3].vars..."); name the file's item instead.
+    std::string msg = router.error().message;
+    if (msg.rfind("routes[", 0) == 0) {
+      const size_t close = msg.find(']');
+      const size_t slot = std::strtoul(msg.c_str() + 7, nullptr, 10);
+      if (close != std::string::npos && slot < spec_where.size()) {
+        msg = spec_where[slot] + ": " + msg.substr(close + 2);
+      }
+    }
+    return config_error(msg);
   }
   snap->router = std::move(*router);
   return std::shared_ptr<const Snapshot>(std::move(snap));

@@ -35,11 +35,20 @@ class InputBuffer {
   bool grow(size_t limit) {
     if (cap_ >= limit) return false;
     size_t next = cap_ * 2 < limit ? cap_ * 2 : limit;
-    auto fresh = std::make_unique<char[]>(next);
+    auto fresh = std::make_unique_for_overwrite<char[]>(next);
     if (buf_ && size_) std::memcpy(fresh.get(), buf_.get(), size_);
     buf_ = std::move(fresh);
     cap_ = next;
     return true;
+  }
+
+  // Grows to exactly `cap` bytes (one allocation) when smaller.
+  void reserve(size_t cap) {
+    if (cap_ >= cap) return;
+    auto fresh = std::make_unique_for_overwrite<char[]>(cap);
+    if (buf_ && size_) std::memcpy(fresh.get(), buf_.get(), size_);
+    buf_ = std::move(fresh);
+    cap_ = cap;
   }
 
   // Drops [0, off) and moves the rest to the front (pipelined leftovers).
@@ -57,10 +66,18 @@ class InputBuffer {
   void release_if_empty() {
     if (size_ == 0) buf_.reset();
   }
+  // Returns an empty buffer that grew for a large body to `cap` bytes, so
+  // idle pooled connections do not keep large windows.
+  void shrink_if_larger(size_t cap) {
+    if (size_ == 0 && cap_ > cap) {
+      buf_.reset();
+      cap_ = cap;
+    }
+  }
 
  private:
   char* ensure() {
-    if (!buf_) buf_ = std::make_unique<char[]>(cap_);
+    if (!buf_) buf_ = std::make_unique_for_overwrite<char[]>(cap_);
     return buf_.get();
   }
   std::unique_ptr<char[]> buf_;

@@ -1,5 +1,7 @@
 #include "core/deadline.h"
 
+#include <time.h>
+
 namespace torii::core {
 
 Deadline::Deadline(DeadlineSweeper& sweeper, std::function<void()> on_expire)
@@ -9,8 +11,17 @@ Deadline::Deadline(DeadlineSweeper& sweeper, std::function<void()> on_expire)
 
 Deadline::~Deadline() { sweeper_.unlink(this); }
 
+Clock::time_point coarse_now() {
+  // CLOCK_MONOTONIC_COARSE: a few ns instead of a TSC read; its ~4 ms
+  // granularity is far below the sweep interval, and it shares
+  // steady_clock's epoch (both are CLOCK_MONOTONIC based).
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return Clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
+
 void Deadline::arm(Clock::duration after) {
-  when_ = Clock::now() + after;
+  when_ = coarse_now() + after;
   expired_ = false;
 }
 

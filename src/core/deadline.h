@@ -24,6 +24,9 @@ inline constexpr std::chrono::milliseconds kSweepInterval{100};
 
 class DeadlineSweeper;
 
+// A cheap, coarse (~4 ms) reading of steady_clock, for deadlines.
+Clock::time_point coarse_now();
+
 class Deadline {
  public:
   // `on_expire` runs on the worker's loop when the armed time passes.

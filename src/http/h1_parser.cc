@@ -72,6 +72,9 @@ int H1Parser::on_url_complete(llhttp_t* p) {
 
 int H1Parser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   H1Parser* s = self(p);
+  // Trailers (after the last chunk) are not headers: they must not drive
+  // routing or be forwarded. They are dropped, like nginx does.
+  if (s->head_complete_) return 0;
   if (s->last_ != Last::kField) {
     if (s->headers_.size() >= kMaxHeaders) {
       s->error_ = ParseError::kTooManyHeaders;
@@ -85,6 +88,7 @@ int H1Parser::on_header_field(llhttp_t* p, const char* at, size_t len) {
 
 int H1Parser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   H1Parser* s = self(p);
+  if (s->head_complete_) return 0;  // a trailer: see on_header_field
   s->last_ = Last::kValue;
   Span& v = s->headers_.back().value;
   if (v.len == 0 && len > 0) {
@@ -150,7 +154,12 @@ size_t H1Parser::feed(const char* base, size_t off, size_t len) {
       return done;
     }
     if (error_ == ParseError::kNone) {
-      error_ = kind_ == Kind::kRequest ? ParseError::kBadRequest : ParseError::kBadResponse;
+      if (kind_ == Kind::kRequest) {
+        error_ = err == HPE_INVALID_TRANSFER_ENCODING ? ParseError::kUnsupportedCoding
+                                                      : ParseError::kBadRequest;
+      } else {
+        error_ = ParseError::kBadResponse;
+      }
     }
     return done;
   }

@@ -38,6 +38,7 @@ enum class ParseError : uint8_t {
   kTooManyHeaders,     // -> 431
   kBadResponse,        // upstream response unparsable -> 502
   kUnsupportedMethod,  // not a method llhttp knows -> 400 (nginx answers 400 too)
+  kUnsupportedCoding,  // a Transfer-Encoding other than chunked -> 501, as nginx
 };
 
 class H1Parser {

@@ -53,6 +53,9 @@ std::string serialize_local_reply(const LocalReply& reply, std::string_view serv
   out.append("Date: ").append(date).append("\r\n");
   out.append("Content-Type: ").append(reply.content_type).append("\r\n");
   out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  for (const auto& [name, value] : reply.headers) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
   if (!keep_alive) out.append("Connection: close\r\n");
   out.append("Server: ").append(server).append("\r\n\r\n");
   if (!head_only) out.append(body);

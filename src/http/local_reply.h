@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace torii::http {
 
@@ -21,6 +22,7 @@ struct LocalReply {
   int status = 500;
   std::string content_type = "text/html";
   std::string body;  // empty: the status's HTML page
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
 };
 
 // Serialises a complete local reply. `keep_alive` false adds

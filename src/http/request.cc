@@ -34,15 +34,19 @@ bool normalize_host(std::string_view in, std::string& out) {
   return !out.empty() || in.empty();
 }
 
+std::string_view trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
 bool contains_token(std::string_view list, std::string_view token) {
   size_t pos = 0;
   while (pos < list.size()) {
     size_t comma = list.find(',', pos);
     if (comma == std::string_view::npos) comma = list.size();
     std::string_view item = list.substr(pos, comma - pos);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (iequals(item, token)) return true;
+    if (iequals(trim(item), token)) return true;
     pos = comma + 1;
   }
   return false;
@@ -52,9 +56,23 @@ bool contains_token(std::string_view list, std::string_view token) {
 // not, or it could disagree with the upstream about where headers end.
 bool head_is_clean(std::string_view head) {
   for (size_t i = 0; i < head.size(); ++i) {
+    // A CR must start a CRLF (llhttp 8.1.0 lets "\r" + any byte end a line).
+    if (head[i] == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n')) return false;
     if (head[i] != '\n') continue;
     if (i == 0 || head[i - 1] != '\r') return false;                          // bare LF
     if (i + 1 < head.size() && (head[i + 1] == ' ' || head[i + 1] == '\t')) return false;  // obs-fold
+  }
+  return true;
+}
+
+// RFC 9110 5.6.2 token characters: what a field name may contain.
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool ok = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
   }
   return true;
 }
@@ -108,9 +126,9 @@ RequestError build_request(const H1Parser& parser, const core::InputBuffer& buf,
   req.headers.reserve(parser.headers().size());
   for (const HeaderSpan& hs : parser.headers()) {
     Header h{buf.view(hs.name.off, hs.name.len), buf.view(hs.value.off, hs.value.len)};
-    while (!h.value.empty() && (h.value.back() == ' ' || h.value.back() == '\t')) {
-      h.value.remove_suffix(1);
-    }
+    // llhttp 8 lets "X A", "X-A " and "" through as names; RFC 9112 5.1 does not.
+    if (!is_token(h.name)) return RequestError::kBadRequest;
+    h.value = trim(h.value);
     if (iequals(h.name, "host")) {
       if (++host_count > 1) return RequestError::kBadRequest;
       req.host_header = h.value;
@@ -121,12 +139,17 @@ RequestError build_request(const H1Parser& parser, const core::InputBuffer& buf,
       connection_upgrade = connection_upgrade || contains_token(h.value, "upgrade");
     } else if (iequals(h.name, "upgrade")) {
       upgrade = h.value;
-    } else if (iequals(h.name, "transfer-encoding") && !req.chunked) {
-      return RequestError::kNotImplemented;  // only "chunked" is supported
+    } else if (iequals(h.name, "transfer-encoding")) {
+      // HTTP/1.0 has no chunked coding (nginx: 400); any coding but a lone
+      // "chunked" would be dropped silently on the way up (nginx: 501).
+      if (req.version_minor == 0) return RequestError::kBadRequest;
+      if (!iequals(h.value, "chunked")) return RequestError::kNotImplemented;
     }
     req.headers.push_back(h);
   }
-  req.websocket_upgrade = connection_upgrade && iequals(upgrade, "websocket");
+  // An upgrade carrying a body is not a tunnel request: its body would reach
+  // the upstream unframed. It is proxied as a plain request instead.
+  req.websocket_upgrade = connection_upgrade && iequals(upgrade, "websocket") && !req.has_body();
 
   std::string_view target = buf.view(parser.url().off, parser.url().len);
   // Absolute-form (RFC 9112 3.2.2): the authority replaces Host.

@@ -28,9 +28,9 @@ HttpSession::HttpSession(Worker& worker, asio::ip::tcp::socket socket)
       socket_(std::move(socket)),
       deadline_(worker.sweeper(),
                 [this] {
+                  // Cancel only: the session may still answer (408) before closing.
                   error_code ignored;
                   socket_.cancel(ignored);
-                  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
                 }),
       in_(worker.snapshot()->http->client_header_buffer_size) {
   error_code ec;
@@ -68,9 +68,9 @@ void HttpSession::close_if_idle() {
 }
 
 asio::awaitable<std::pair<error_code, size_t>> HttpSession::read_client(
-    std::chrono::milliseconds timeout) {
+    core::Clock::time_point deadline) {
   auto area = in_.write_area();
-  deadline_.arm(timeout);
+  deadline_.arm_at(deadline);
   auto [ec, n] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
   deadline_.disarm();
   if (!ec) in_.commit(n);
@@ -115,11 +115,16 @@ asio::awaitable<HttpSession::HeadResult> HttpSession::read_head() {
   request_body_done_ = true;
   idle_ = in_.size() == 0;
   bool started = !idle_;
+  // The whole head must arrive within client_header_timeout of its first
+  // byte (one deadline, not one per read: a byte a second must not do).
+  core::Clock::time_point head_deadline = core::coarse_now() + s.client_header_timeout;
   for (;;) {
     if (parsed_ < in_.size()) {
       parsed_ += parser_.feed(in_.data(), parsed_, in_.size() - parsed_);
       if (parser_.error() != http::ParseError::kNone) {
-        const int status = parser_.error() == http::ParseError::kTooManyHeaders ? 431 : 400;
+        const int status = parser_.error() == http::ParseError::kTooManyHeaders       ? 431
+                           : parser_.error() == http::ParseError::kUnsupportedCoding ? 501
+                                                                                     : 400;
         co_await reply_local({status}, false,
                              downstream_error(core::ErrorKind::kInvalid,
                                               std::string("bad request: ") + parser_.error_reason()));
@@ -138,8 +143,8 @@ asio::awaitable<HttpSession::HeadResult> HttpSession::read_head() {
                            downstream_error(core::ErrorKind::kTooLarge, "request head too large"));
       co_return HeadResult::kReplied;
     }
-    const auto timeout = started ? s.client_header_timeout : s.keepalive_timeout;
-    auto [ec, n] = co_await read_client(timeout);
+    auto [ec, n] = co_await read_client(started ? head_deadline
+                                                : core::coarse_now() + s.keepalive_timeout);
     if (ec || n == 0) {
       if (started && deadline_.expired()) {
         co_await reply_local({408}, false,
@@ -152,6 +157,7 @@ asio::awaitable<HttpSession::HeadResult> HttpSession::read_head() {
       started = true;
       idle_ = false;
       ctx_.start = core::Clock::now();
+      head_deadline = core::coarse_now() + s.client_header_timeout;
     }
   }
   idle_ = false;
@@ -172,8 +178,10 @@ asio::awaitable<HttpSession::HeadResult> HttpSession::read_head() {
 asio::awaitable<bool> HttpSession::handle_request() {
   const config::Snapshot& snap = ctx_.snapshot();
   const config::HttpSettings& s = *snap.http;
-  if (s.client_max_body_size > 0 && req_.content_length &&
-      *req_.content_length > s.client_max_body_size) {
+  // Content-Length says it up front; a chunked body may already be in the buffer.
+  if (s.client_max_body_size > 0 &&
+      ((req_.content_length && *req_.content_length > s.client_max_body_size) ||
+       parser_.body_bytes() > s.client_max_body_size)) {
     co_return co_await reply_local(
         {413}, false, downstream_error(core::ErrorKind::kTooLarge, "request body too large"));
   }

@@ -46,8 +46,9 @@ class HttpSession {
                                            std::optional<core::Error> error);
   boost::asio::awaitable<boost::system::error_code> write_client(
       std::span<const boost::asio::const_buffer> bufs);
+  // Reads more bytes into in_, giving up at `deadline`.
   boost::asio::awaitable<std::pair<boost::system::error_code, size_t>> read_client(
-      std::chrono::milliseconds timeout);
+      core::Clock::time_point deadline);
   void finish_request();
   // Whether the response may leave the connection open: the client asked
   // for it, we are not draining, and the per-connection quota is not spent.
@@ -81,6 +82,7 @@ class HttpSession {
   bool request_body_done_ = true;  // the client's body was fully read
   std::string scratch_;      // response head under construction
   std::string chunk_lines_;  // chunk-size lines of the current write batch
+  std::string upstream_head_;  // request head sent upstream (capacity reused)
   std::vector<boost::asio::const_buffer> bufs_;
 };
 

@@ -17,7 +17,7 @@ void RequestContext::reset(const http::Request* req, std::shared_ptr<const confi
   body_bytes_sent = request_length = 0;
   upstream_addr.clear();
   upstream_status.clear();
-  upstream_response_time.clear();
+  upstream_response_time.reset();
   upstream_host.clear();
   upstream_uri.clear();
   error.reset();
@@ -100,9 +100,13 @@ std::optional<std::string_view> RequestContext::get(const http::VarRef& ref) con
     case Builtin::kUpstreamStatus:
       if (upstream_status.empty()) return std::nullopt;
       return std::string_view(upstream_status);
-    case Builtin::kUpstreamResponseTime:
-      if (upstream_response_time.empty()) return std::nullopt;
-      return std::string_view(upstream_response_time);
+    case Builtin::kUpstreamResponseTime: {
+      if (!upstream_response_time) return std::nullopt;
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.3f",
+                    std::chrono::duration<double>(*upstream_response_time).count());
+      return keep(buf);
+    }
     case Builtin::kUpstreamHost:
       if (upstream_host.empty()) return std::nullopt;
       return std::string_view(upstream_host);

@@ -6,8 +6,9 @@
 // connect is always retried on another node (nothing was sent); a failure
 // after sending is retried only for idempotent methods whose body torii
 // still holds; once response bytes reached the client nothing is retried.
-// A reused keep-alive connection that the upstream had closed is retried
-// once on a fresh connection without counting as a try.
+// An idempotent request on a reused keep-alive connection that the upstream
+// had closed is retried once on a fresh connection without counting as a
+// try; other requests check the pooled connection before using it.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,7 +29,8 @@ using core::ErrorSource;
 namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-constexpr size_t kBodyWindow = 16384;  // bytes read per client body read
+constexpr size_t kBodyWindow = 16384;       // bytes read per client body read
+constexpr size_t kResponseWindow = 65536;  // bytes read per upstream body read
 
 core::Error upstream_error(ErrorKind kind, bool retryable, std::string message) {
   return core::Error{kind, ErrorSource::kUpstream, retryable, std::move(message)};
@@ -127,10 +129,11 @@ asio::awaitable<bool> HttpSession::proxy() {
                                   : core::Clock::time_point::max();
   // The body can be sent again only while torii still holds all of it.
   const bool replayable = request_body_done_;
+  const bool may_resend = replayable && http::is_idempotent(req_.method);
   Attempt attempt;
   attempt.up = up.get();
   attempt.timeouts = route.timeout.value_or(up->timeout);
-  std::string head;
+  std::string& head = upstream_head_;
   std::string last_status;
 
   while (tries_left-- > 0) {
@@ -158,7 +161,10 @@ asio::awaitable<bool> HttpSession::proxy() {
     std::unique_ptr<upstream::UpstreamConn> conn;
     bool ok = false;
     for (;;) {
-      conn = worker_.pool().acquire(&node);
+      // An idempotent, replayable request can be resent if the pooled
+      // connection turns out closed, so only the others pay for the
+      // liveness check (a POST that reached the upstream is never resent).
+      conn = worker_.pool().acquire(&node, !may_resend || !fresh_retry_left);
       const bool reused = conn != nullptr;
       if (!conn) {
         conn = std::make_unique<upstream::UpstreamConn>(worker_.io(), worker_.sweeper());
@@ -205,7 +211,7 @@ asio::awaitable<bool> HttpSession::proxy() {
       if (ok) break;
       balancer.on_finish(idx, core::Clock::now() - attempt_start, true);
       // A keep-alive connection the upstream closed meanwhile: try a fresh one.
-      if (reused && fresh_retry_left && !attempt.received_any && replayable &&
+      if (reused && fresh_retry_left && !attempt.received_any && may_resend &&
           attempt.error && attempt.error->kind != ErrorKind::kTimeout &&
           attempt.error->source == ErrorSource::kUpstream) {
         fresh_retry_left = false;
@@ -222,9 +228,7 @@ asio::awaitable<bool> HttpSession::proxy() {
       const bool keep = co_await forward_response(*conn, attempt);
       const auto elapsed = core::Clock::now() - attempt_start;
       balancer.on_finish(idx, elapsed, attempt.error.has_value());
-      char t[32];
-      std::snprintf(t, sizeof(t), "%.3f", std::chrono::duration<double>(elapsed).count());
-      ctx_.upstream_response_time = t;
+      ctx_.upstream_response_time = elapsed;
       if (!attempt.error && conn->parser().message_complete() && conn->parser().keep_alive() &&
           !req_.websocket_upgrade) {
         ++conn->requests;
@@ -256,6 +260,7 @@ asio::awaitable<bool> HttpSession::proxy() {
   core::Error err = ctx_.error.value_or(
       upstream_error(ErrorKind::kNoUpstream, false, "no upstream node could be picked"));
   http::LocalReply reply{status_for(err)};
+  if (!last_status.empty()) reply.headers.emplace_back("X-APISIX-Upstream-Status", last_status);
   // A body we did not finish reading cannot be skipped safely: reply_local closes.
   co_return co_await reply_local(std::move(reply), true, std::move(err));
 }
@@ -300,10 +305,9 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
   in_.truncate(body_base);
   parsed_ = body_base;
   parser_.clear_body();
-  while (in_.capacity() < body_base + kBodyWindow && in_.grow(body_base + kBodyWindow)) {
-  }
+  in_.reserve(body_base + kBodyWindow);
   while (!parser_.message_complete()) {
-    auto [rec, n] = co_await read_client(s.client_body_timeout);
+    auto [rec, n] = co_await read_client(core::coarse_now() + s.client_body_timeout);
     if (rec || n == 0) {
       const bool timeout = deadline_.expired();
       attempt.error = core::Error{timeout ? ErrorKind::kTimeout : ErrorKind::kReset,
@@ -476,10 +480,13 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
   }
 
   const size_t body_base = p.head_end();
+  // Read large bodies in large windows: fewer syscalls per byte. The pool
+  // shrinks the buffer again when the connection goes idle.
+  const size_t window = std::min<uint64_t>(
+      kResponseWindow, p.content_length() ? *p.content_length() - p.body_bytes() + 1 : kResponseWindow);
   while (!done) {
     in.truncate(body_base);
-    while (in.capacity() < body_base + 32768 && in.grow(body_base + 32768)) {
-    }
+    in.reserve(body_base + window);
     auto area = in.write_area();
     conn.arm(attempt.timeouts.read);
     auto [rec, n] = co_await conn.read_some(area);

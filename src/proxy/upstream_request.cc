@@ -61,6 +61,9 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
   out.append(req.method_token).append(" ").append(p.target).append(" HTTP/1.1\r\nHost: ");
   out.append(p.host).append("\r\n");
   bool has_connection_list = false;
+  for (const http::Header& h : req.headers) {
+    has_connection_list = has_connection_list || iequals(h.name, "connection");
+  }
   std::string xff;
   for (const http::Header& h : req.headers) {
     if (iequals(h.name, "x-forwarded-for")) {
@@ -68,7 +71,6 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
       xff.append(h.value);
       continue;
     }
-    if (iequals(h.name, "connection")) has_connection_list = true;
     if (skip_request_header(h.name)) continue;
     if (has_connection_list && listed_in_connection(req, h.name)) continue;
     out.append(h.name).append(": ").append(h.value).append("\r\n");

@@ -16,7 +16,9 @@ namespace asio = boost::asio;
 
 Worker::Worker(int index, std::shared_ptr<observability::AccessLogFile> access_log,
                size_t access_log_buffer)
-    : index_(index), io_(1), sweeper_(io_) {
+    // UNSAFE_IO: sockets are only touched by this worker's thread, so the
+    // reactor's per-descriptor locks are pure cost; post() stays thread-safe.
+    : index_(index), io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO), sweeper_(io_) {
   if (access_log) {
     access_log_ = std::make_unique<observability::AccessLogBuffer>(std::move(access_log),
                                                                    access_log_buffer);

@@ -1,8 +1,11 @@
 #include "upstream/conn_pool.h"
 
 namespace torii::upstream {
+namespace {
+constexpr size_t kIdleBufferSize = 16384;
+}
 
-std::unique_ptr<UpstreamConn> ConnPool::acquire(const Node* node) {
+std::unique_ptr<UpstreamConn> ConnPool::acquire(const Node* node, bool check_alive) {
   auto it = buckets_.find(node);
   if (it == buckets_.end()) return nullptr;
   if (it->second.owner.expired()) {  // a new node reusing a dead node's address
@@ -13,7 +16,7 @@ std::unique_ptr<UpstreamConn> ConnPool::acquire(const Node* node) {
   while (!idle.empty()) {
     std::unique_ptr<UpstreamConn> c = std::move(idle.back());
     idle.pop_back();
-    if (c->still_usable()) return c;
+    if (!check_alive || c->still_usable()) return c;
   }
   return nullptr;
 }
@@ -31,13 +34,14 @@ void ConnPool::release(const Node* node, const std::shared_ptr<const Upstream>& 
   if (b.idle.size() >= owner->keepalive.size) return;
   conn->idle_since = core::Clock::now();
   conn->in().truncate(0);
-  conn->in().release_if_empty();
+  conn->in().shrink_if_larger(kIdleBufferSize);
   b.idle.push_back(std::move(conn));
 }
 
 void ConnPool::sweep(core::Clock::time_point now) {
   boost::unordered::erase_if(buckets_, [](const auto& kv) { return kv.second.owner.expired(); });
-  for (auto& [node, b] : buckets_) {
+  for (auto& entry : buckets_) {
+    Bucket& b = entry.second;
     std::erase_if(b.idle, [&](const std::unique_ptr<UpstreamConn>& c) {
       return now - c->idle_since >= b.idle_timeout;
     });

@@ -17,8 +17,11 @@ namespace torii::upstream {
 
 class ConnPool {
  public:
-  // An idle connection to `node` that still looks alive, or null.
-  std::unique_ptr<UpstreamConn> acquire(const Node* node);
+  // An idle connection to `node`, or null. With `check_alive`, one
+  // non-blocking peek first skips connections the upstream closed while
+  // idle; callers that can resend the request on a fresh connection skip
+  // the check (and the syscall) and retry instead.
+  std::unique_ptr<UpstreamConn> acquire(const Node* node, bool check_alive);
 
   // Returns a connection after a complete exchange. Closed instead when the
   // pool for this upstream is full or the connection served its quota.

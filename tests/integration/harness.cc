@@ -313,6 +313,7 @@ Upstream::Upstream() {
       {
         std::lock_guard<std::mutex> lock(mu_);
         open_fds_.push_back(fd);
+        ++live_threads_;
       }
       std::thread([this, fd] { serve(fd); }).detach();
     }
@@ -326,8 +327,10 @@ void Upstream::stop() {
   ::shutdown(listen_fd_, SHUT_RDWR);
   ::close(listen_fd_);
   if (acceptor_.joinable()) acceptor_.join();
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+  // serve() threads touch this object until they return: wait for them.
+  idle_cv_.wait(lock, [this] { return live_threads_ == 0; });
 }
 
 std::string Upstream::last_head() const {
@@ -336,6 +339,15 @@ std::string Upstream::last_head() const {
 }
 
 void Upstream::serve(int fd) {
+  serve_requests(fd);
+  std::lock_guard<std::mutex> lock(mu_);
+  ::shutdown(fd, SHUT_RDWR);
+  ::close(fd);
+  std::erase(open_fds_, fd);
+  if (--live_threads_ == 0) idle_cv_.notify_all();
+}
+
+void Upstream::serve_requests(int fd) {
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   std::string buf;
@@ -449,10 +461,6 @@ void Upstream::serve(int fd) {
     if (!send_all(fd, out)) break;
     if (!keep_alive) break;
   }
-  ::shutdown(fd, SHUT_RDWR);
-  ::close(fd);
-  std::lock_guard<std::mutex> lock(mu_);
-  std::erase(open_fds_, fd);
 }
 
 }  // namespace torii::testing

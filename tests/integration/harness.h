@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -120,6 +121,7 @@ class Upstream {
 
  private:
   void serve(int fd);
+  void serve_requests(int fd);
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
@@ -129,6 +131,8 @@ class Upstream {
   mutable std::mutex mu_;
   std::string last_head_;
   std::vector<int> open_fds_;
+  std::condition_variable idle_cv_;
+  int live_threads_ = 0;  // serve() threads still running (guarded by mu_)
 };
 
 }  // namespace torii::testing
