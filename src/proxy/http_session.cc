@@ -1,9 +1,9 @@
 #include "proxy/http_session.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include "proxy/worker.h"
 
@@ -39,7 +39,8 @@ HttpSession::HttpSession(Worker& worker, asio::ip::tcp::socket socket)
   if (!ec) {
     conn_info_.remote_ip = remote.address();
     if (conn_info_.remote_ip.is_v6() && conn_info_.remote_ip.to_v6().is_v4_mapped()) {
-      conn_info_.remote_ip = asio::ip::make_address_v4(asio::ip::v4_mapped, conn_info_.remote_ip.to_v6());
+      conn_info_.remote_ip =
+          asio::ip::make_address_v4(asio::ip::v4_mapped, conn_info_.remote_ip.to_v6());
     }
     conn_info_.remote_addr = conn_info_.remote_ip.to_string();
     conn_info_.remote_port = std::to_string(remote.port());
@@ -122,33 +123,47 @@ asio::awaitable<HttpSession::HeadResult> HttpSession::read_head() {
     if (parsed_ < in_.size()) {
       parsed_ += parser_.feed(in_.data(), parsed_, in_.size() - parsed_);
       if (parser_.error() != http::ParseError::kNone) {
-        const int status = parser_.error() == http::ParseError::kTooManyHeaders       ? 431
+        const int status = parser_.error() == http::ParseError::kTooManyHeaders      ? 431
                            : parser_.error() == http::ParseError::kUnsupportedCoding ? 501
                                                                                      : 400;
-        co_await reply_local({status}, false,
-                             downstream_error(core::ErrorKind::kInvalid,
-                                              std::string("bad request: ") + parser_.error_reason()));
+        {
+          const bool keep = prepare_reply(
+              {status}, false,
+              downstream_error(core::ErrorKind::kInvalid,
+                               std::string("bad request: ") + parser_.error_reason()));
+          co_await send_reply(keep);
+        }
         co_return HeadResult::kReplied;
       }
       if (parser_.head_complete()) break;
     }
     if (!parser_.url_complete() && in_.size() > s.max_request_line_size) {
-      co_await reply_local({414}, false,
-                           downstream_error(core::ErrorKind::kTooLarge, "request line too long"));
+      {
+        const bool keep = prepare_reply(
+            {414}, false, downstream_error(core::ErrorKind::kTooLarge, "request line too long"));
+        co_await send_reply(keep);
+      }
       co_return HeadResult::kReplied;
     }
     if (in_.free_space() == 0 && !in_.grow(s.max_header_size)) {
       const int status = parser_.url_complete() ? 431 : 414;
-      co_await reply_local({status}, false,
-                           downstream_error(core::ErrorKind::kTooLarge, "request head too large"));
+      {
+        const bool keep =
+            prepare_reply({status}, false,
+                          downstream_error(core::ErrorKind::kTooLarge, "request head too large"));
+        co_await send_reply(keep);
+      }
       co_return HeadResult::kReplied;
     }
-    auto [ec, n] = co_await read_client(started ? head_deadline
-                                                : core::coarse_now() + s.keepalive_timeout);
+    auto [ec, n] =
+        co_await read_client(started ? head_deadline : core::coarse_now() + s.keepalive_timeout);
     if (ec || n == 0) {
       if (started && deadline_.expired()) {
-        co_await reply_local({408}, false,
-                             downstream_error(core::ErrorKind::kTimeout, "client header timeout"));
+        {
+          const bool keep = prepare_reply(
+              {408}, false, downstream_error(core::ErrorKind::kTimeout, "client header timeout"));
+          co_await send_reply(keep);
+        }
         co_return HeadResult::kReplied;
       }
       co_return HeadResult::kClosed;  // closed, reset, or idle timeout between requests
@@ -167,8 +182,11 @@ asio::awaitable<HttpSession::HeadResult> HttpSession::read_head() {
     const int status = err == http::RequestError::kNotImplemented     ? 501
                        : err == http::RequestError::kMethodNotAllowed ? 405
                                                                       : 400;
-    co_await reply_local({status}, false,
-                         downstream_error(core::ErrorKind::kInvalid, "invalid request head"));
+    {
+      const bool keep = prepare_reply(
+          {status}, false, downstream_error(core::ErrorKind::kInvalid, "invalid request head"));
+      co_await send_reply(keep);
+    }
     co_return HeadResult::kReplied;
   }
   request_body_done_ = parser_.message_complete();
@@ -182,8 +200,11 @@ asio::awaitable<bool> HttpSession::handle_request() {
   if (s.client_max_body_size > 0 &&
       ((req_.content_length && *req_.content_length > s.client_max_body_size) ||
        parser_.body_bytes() > s.client_max_body_size)) {
-    co_return co_await reply_local(
-        {413}, false, downstream_error(core::ErrorKind::kTooLarge, "request body too large"));
+    {
+      const bool keep = prepare_reply(
+          {413}, false, downstream_error(core::ErrorKind::kTooLarge, "request body too large"));
+      co_return co_await send_reply(keep);
+    }
   }
   router::MatchRequest mr;
   mr.path = req_.path;
@@ -193,15 +214,18 @@ asio::awaitable<bool> HttpSession::handle_request() {
   mr.remote_addr = conn_info_.remote_ip;
   mr.vars = &ctx_;
   if (!snap.router || !snap.router->match(mr, ctx_.match)) {
-    co_return co_await reply_local({404, "text/plain", std::string(kRouteNotFound)},
-                                   request_body_done_, std::nullopt);
+    {
+      const bool keep = prepare_reply({404, "text/plain", std::string(kRouteNotFound)},
+                                      request_body_done_, std::nullopt);
+      co_return co_await send_reply(keep);
+    }
   }
   ctx_.route = &snap.routes[ctx_.match.index];
   co_return co_await proxy();
 }
 
-asio::awaitable<bool> HttpSession::reply_local(http::LocalReply reply, bool keep_alive,
-                                               std::optional<core::Error> error) {
+bool HttpSession::prepare_reply(const http::LocalReply& reply, bool keep_alive,
+                                std::optional<core::Error> error) {
   // An unread request body would be taken for the next request: close instead.
   keep_alive = keep_alive && request_body_done_ && client_may_keep_alive();
   ctx_.status = reply.status;
@@ -211,6 +235,10 @@ asio::awaitable<bool> HttpSession::reply_local(http::LocalReply reply, bool keep
                                          req_.method == http::Method::kHead);
   const size_t head_len = scratch_.find("\r\n\r\n") + 4;
   ctx_.body_bytes_sent = scratch_.size() - head_len;
+  return keep_alive;
+}
+
+asio::awaitable<bool> HttpSession::send_reply(bool keep_alive) {
   const asio::const_buffer buf = asio::buffer(scratch_);
   const error_code ec = co_await write_client(std::span(&buf, 1));
   co_return keep_alive && !ec;

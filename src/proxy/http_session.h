@@ -4,7 +4,7 @@
 //   or local reply -> access log -> keep-alive or close.
 // Requests on a connection are handled one at a time, so pipelined requests
 // are answered in order. Every client-visible error goes through
-// reply_local(), which also records the error for the access log.
+// prepare_reply(), which also records the error for the access log.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -42,8 +42,14 @@ class HttpSession {
   boost::asio::awaitable<HeadResult> read_head();
   // Handles the parsed request; returns whether the connection stays open.
   boost::asio::awaitable<bool> handle_request();
-  boost::asio::awaitable<bool> reply_local(http::LocalReply reply, bool keep_alive,
-                                           std::optional<core::Error> error);
+  // The one way torii answers by itself: prepare_reply() records the status
+  // and error for the access log and serialises the reply into scratch_
+  // (returns whether the connection may stay open); send_reply() writes it.
+  // Two steps on purpose: arguments built inside a co_await expression are
+  // temporaries living across a suspension, which GCC 12 miscompiles.
+  bool prepare_reply(const http::LocalReply& reply, bool keep_alive,
+                     std::optional<core::Error> error);
+  boost::asio::awaitable<bool> send_reply(bool keep_alive);
   boost::asio::awaitable<boost::system::error_code> write_client(
       std::span<const boost::asio::const_buffer> bufs);
   // Reads more bytes into in_, giving up at `deadline`.

@@ -29,7 +29,7 @@ using core::ErrorSource;
 namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-constexpr size_t kBodyWindow = 16384;       // bytes read per client body read
+constexpr size_t kBodyWindow = 16384;      // bytes read per client body read
 constexpr size_t kResponseWindow = 65536;  // bytes read per upstream body read
 
 core::Error upstream_error(ErrorKind kind, bool retryable, std::string message) {
@@ -109,14 +109,20 @@ asio::awaitable<bool> HttpSession::proxy() {
   const config::Route& route = *ctx_.route;
   const std::shared_ptr<const upstream::Upstream> up = route.upstream;  // kept alive
   if (!up) {
-    co_return co_await reply_local(
-        {503}, true,
-        core::Error{ErrorKind::kNoUpstream, ErrorSource::kConfig, false,
-                    "missing upstream configuration in Route or Service"});
+    {
+      const bool keep =
+          prepare_reply({503}, true,
+                        core::Error{ErrorKind::kNoUpstream, ErrorSource::kConfig, false,
+                                    "missing upstream configuration in Route or Service"});
+      co_return co_await send_reply(keep);
+    }
   }
   if (up->nodes.empty()) {
-    co_return co_await reply_local(
-        {502}, true, upstream_error(ErrorKind::kNoUpstream, false, "upstream has no nodes"));
+    {
+      const bool keep = prepare_reply(
+          {502}, true, upstream_error(ErrorKind::kNoUpstream, false, "upstream has no nodes"));
+      co_return co_await send_reply(keep);
+    }
   }
   if (req_.websocket_upgrade && !route.enable_websocket) req_.websocket_upgrade = false;
 
@@ -124,9 +130,8 @@ asio::awaitable<bool> HttpSession::proxy() {
   const std::string hash_key = hash_key_for(*up);
   upstream::ExcludeSet exclude(up->nodes.size());
   int tries_left = up->effective_retries() + 1;
-  const auto retry_deadline = up->retry_timeout.count() > 0
-                                  ? ctx_.start + up->retry_timeout
-                                  : core::Clock::time_point::max();
+  const auto retry_deadline = up->retry_timeout.count() > 0 ? ctx_.start + up->retry_timeout
+                                                            : core::Clock::time_point::max();
   // The body can be sent again only while torii still holds all of it.
   const bool replayable = request_body_done_;
   const bool may_resend = replayable && http::is_idempotent(req_.method);
@@ -147,9 +152,10 @@ asio::awaitable<bool> HttpSession::proxy() {
     ctx_.upstream_addr.append(node.name);
 
     head.clear();
-    ctx_.upstream_host = up->pass_host == upstream::PassHost::kNode      ? node.host_header
-                         : up->pass_host == upstream::PassHost::kRewrite ? up->upstream_host
-                                                                         : std::string(req_.host_header);
+    ctx_.upstream_host = up->pass_host == upstream::PassHost::kNode ? node.host_header
+                         : up->pass_host == upstream::PassHost::kRewrite
+                             ? up->upstream_host
+                             : std::string(req_.host_header);
     ctx_.upstream_uri.assign(req_.target);
     build_upstream_request_head(req_,
                                 {ctx_.upstream_host, ctx_.upstream_uri, conn_info_.remote_addr,
@@ -173,11 +179,12 @@ asio::awaitable<bool> HttpSession::proxy() {
           ep = asio::ip::tcp::endpoint(*node.address, node.spec.port);
         } else {
           asio::ip::tcp::resolver resolver(worker_.io());
-          auto [rec, results] = co_await resolver.async_resolve(
-              node.spec.host, std::to_string(node.spec.port), kNoThrow);
+          const std::string port = std::to_string(node.spec.port);
+          auto [rec, results] = co_await resolver.async_resolve(node.spec.host, port, kNoThrow);
           if (rec || results.empty()) {
-            attempt.error = upstream_error(ErrorKind::kConnectFailed, true,
-                                           "cannot resolve " + node.spec.host + ": " + rec.message());
+            attempt.error =
+                upstream_error(ErrorKind::kConnectFailed, true,
+                               "cannot resolve " + node.spec.host + ": " + rec.message());
             break;
           }
           ep = results.begin()->endpoint();
@@ -190,16 +197,15 @@ asio::awaitable<bool> HttpSession::proxy() {
           asio::ip::make_address(sni, aec);
           if (!aec) sni.clear();  // no SNI for IP literals
         }
-        const error_code cec =
-            co_await conn->connect(ep, attempt.timeouts.connect,
-                                   https ? &worker_.tls_client_context() : nullptr, sni,
-                                   up->tls_verify);
+        const error_code cec = co_await conn->connect(
+            ep, attempt.timeouts.connect, https ? &worker_.tls_client_context() : nullptr, sni,
+            up->tls_verify);
         if (cec) {
           const bool timeout = conn->timed_out();
-          attempt.error = upstream_error(timeout ? ErrorKind::kTimeout : ErrorKind::kConnectFailed,
-                                         true,
-                                         std::string(timeout ? "connect timed out" : "connect failed") +
-                                             " to " + node.name + ": " + cec.message());
+          attempt.error =
+              upstream_error(timeout ? ErrorKind::kTimeout : ErrorKind::kConnectFailed, true,
+                             std::string(timeout ? "connect timed out" : "connect failed") +
+                                 " to " + node.name + ": " + cec.message());
           break;
         }
       }
@@ -211,8 +217,8 @@ asio::awaitable<bool> HttpSession::proxy() {
       if (ok) break;
       balancer.on_finish(idx, core::Clock::now() - attempt_start, true);
       // A keep-alive connection the upstream closed meanwhile: try a fresh one.
-      if (reused && fresh_retry_left && !attempt.received_any && may_resend &&
-          attempt.error && attempt.error->kind != ErrorKind::kTimeout &&
+      if (reused && fresh_retry_left && !attempt.received_any && may_resend && attempt.error &&
+          attempt.error->kind != ErrorKind::kTimeout &&
           attempt.error->source == ErrorSource::kUpstream) {
         fresh_retry_left = false;
         attempt.sent_any = false;
@@ -261,8 +267,11 @@ asio::awaitable<bool> HttpSession::proxy() {
       upstream_error(ErrorKind::kNoUpstream, false, "no upstream node could be picked"));
   http::LocalReply reply{status_for(err)};
   if (!last_status.empty()) reply.headers.emplace_back("X-APISIX-Upstream-Status", last_status);
-  // A body we did not finish reading cannot be skipped safely: reply_local closes.
-  co_return co_await reply_local(std::move(reply), true, std::move(err));
+  // A body we did not finish reading cannot be skipped safely: prepare_reply closes.
+  {
+    const bool keep = prepare_reply(std::move(reply), true, std::move(err));
+    co_return co_await send_reply(keep);
+  }
 }
 
 // Sends the head, the body bytes already read, then streams the rest of the
@@ -284,8 +293,9 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
   error_code ec = co_await conn.write(bufs_);
   conn.disarm();
   if (ec) {
-    attempt.error = upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset, true,
-                                   "sending request to " + attempt.node->name + ": " + ec.message());
+    attempt.error =
+        upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset, true,
+                       "sending request to " + attempt.node->name + ": " + ec.message());
     co_return false;
   }
   attempt.sent_any = true;
@@ -310,9 +320,9 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
     auto [rec, n] = co_await read_client(core::coarse_now() + s.client_body_timeout);
     if (rec || n == 0) {
       const bool timeout = deadline_.expired();
-      attempt.error = core::Error{timeout ? ErrorKind::kTimeout : ErrorKind::kReset,
-                                  ErrorSource::kDownstream, false,
-                                  timeout ? "client body timeout" : "client closed during the body"};
+      attempt.error =
+          core::Error{timeout ? ErrorKind::kTimeout : ErrorKind::kReset, ErrorSource::kDownstream,
+                      false, timeout ? "client body timeout" : "client closed during the body"};
       if (timeout) {
         conn.close();
         ctx_.status = 408;
@@ -326,7 +336,10 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
                                   std::string("bad request body: ") + parser_.error_reason()};
       // Tell the client why; the connection closes (framing is unknown).
       request_body_done_ = false;
-      co_await reply_local({400}, false, attempt.error);
+      {
+        const bool keep = prepare_reply({400}, false, attempt.error);
+        co_await send_reply(keep);
+      }
       co_return false;
     }
     if (s.client_max_body_size > 0 && parser_.body_bytes() > s.client_max_body_size) {
@@ -334,7 +347,10 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
       attempt.error = core::Error{ErrorKind::kTooLarge, ErrorSource::kDownstream, false,
                                   "request body too large"};
       request_body_done_ = false;
-      co_await reply_local({413}, false, attempt.error);
+      {
+        const bool keep = prepare_reply({413}, false, attempt.error);
+        co_await send_reply(keep);
+      }
       co_return false;
     }
     bufs_.clear();
@@ -346,9 +362,9 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
       ec = co_await conn.write(bufs_);
       conn.disarm();
       if (ec) {
-        attempt.error = upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset,
-                                       false, "sending body to " + attempt.node->name + ": " +
-                                                  ec.message());
+        attempt.error =
+            upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset, false,
+                           "sending body to " + attempt.node->name + ": " + ec.message());
         co_return false;
       }
     }
@@ -381,19 +397,19 @@ asio::awaitable<bool> HttpSession::read_response_head(upstream::UpstreamConn& co
     if (ec || n == 0) {
       const bool timeout = conn.timed_out();
       if (!ec && n == 0) ec = asio::error::eof;
-      attempt.error = upstream_error(timeout ? ErrorKind::kTimeout : ErrorKind::kReset, true,
-                                     std::string(timeout ? "timed out reading response head from "
-                                                         : "upstream closed: ") +
-                                         attempt.node->name + " " + ec.message());
+      attempt.error = upstream_error(
+          timeout ? ErrorKind::kTimeout : ErrorKind::kReset, true,
+          std::string(timeout ? "timed out reading response head from " : "upstream closed: ") +
+              attempt.node->name + " " + ec.message());
       co_return false;
     }
     attempt.received_any = true;
     in.commit(n);
     parsed += p.feed(in.data(), parsed, in.size() - parsed);
     if (p.error() != http::ParseError::kNone) {
-      attempt.error = upstream_error(ErrorKind::kBadResponse, false,
-                                     "invalid response from " + attempt.node->name + ": " +
-                                         p.error_reason());
+      attempt.error =
+          upstream_error(ErrorKind::kBadResponse, false,
+                         "invalid response from " + attempt.node->name + ": " + p.error_reason());
       co_return false;
     }
     if (p.head_complete()) {
@@ -405,7 +421,8 @@ asio::awaitable<bool> HttpSession::read_response_head(upstream::UpstreamConn& co
 // Streams the response to the client. Returns whether the client connection
 // may stay open. After the head is written, failures close the connection:
 // the client has seen a status and cannot be told otherwise.
-asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn, Attempt& attempt) {
+asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
+                                                    Attempt& attempt) {
   core::InputBuffer& in = conn.in();
   http::H1Parser& p = conn.parser();
   const config::HttpSettings& s = *ctx_.snapshot().http;
@@ -413,7 +430,8 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
   ctx_.status = status;
   const bool head_request = req_.method == http::Method::kHead;
   const bool upgrade = status == 101 && req_.websocket_upgrade;
-  const bool bodyless = head_request || status == 204 || status == 304 || (status >= 100 && status < 200);
+  const bool bodyless =
+      head_request || status == 204 || status == 304 || (status >= 100 && status < 200);
   const bool client_11 = req_.version_minor >= 1;
   // Re-frame: keep a known length, otherwise chunk for HTTP/1.1 clients or
   // delimit by close for HTTP/1.0 ones.
@@ -447,8 +465,10 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
     } else if (chunk_out) {
       h.append("Transfer-Encoding: chunked\r\n");
     }
-    if (!keep_alive) h.append("Connection: close\r\n");
-    else if (!client_11) h.append("Connection: keep-alive\r\n");
+    if (!keep_alive)
+      h.append("Connection: close\r\n");
+    else if (!client_11)
+      h.append("Connection: keep-alive\r\n");
   }
   h.append("\r\n");
   const size_t head_size = h.size();
@@ -483,7 +503,8 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
   // Read large bodies in large windows: fewer syscalls per byte. The pool
   // shrinks the buffer again when the connection goes idle.
   const size_t window = std::min<uint64_t>(
-      kResponseWindow, p.content_length() ? *p.content_length() - p.body_bytes() + 1 : kResponseWindow);
+      kResponseWindow,
+      p.content_length() ? *p.content_length() - p.body_bytes() + 1 : kResponseWindow);
   while (!done) {
     in.truncate(body_base);
     in.reserve(body_base + window);
@@ -500,9 +521,9 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
         if (!bufs_.empty()) co_await write_client(bufs_);
         break;
       }
-      attempt.error = upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset,
-                                     false, "upstream " + attempt.node->name +
-                                                " failed mid-response: " + rec.message());
+      attempt.error = upstream_error(
+          conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset, false,
+          "upstream " + attempt.node->name + " failed mid-response: " + rec.message());
       keep_alive = false;
       break;
     }
@@ -529,7 +550,7 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
   }
   ctx_.body_bytes_sent = body_sent;
   if (attempt.error && attempt.error->source == ErrorSource::kUpstream) ctx_.error = attempt.error;
-  co_return keep_alive && done;
+  co_return keep_alive&& done;
 }
 
 // WebSocket (and any 101) tunnel: bytes both ways until either side closes.

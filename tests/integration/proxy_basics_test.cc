@@ -95,5 +95,20 @@ TEST(ProxyBasics, KeepAliveReusesUpstreamConnections) {
   EXPECT_LE(up.connections(), 2) << "upstream keepalive pool not used";
 }
 
+TEST(ProxyBasics, RouteWithoutUpstreamAnswers503AndKeepsServing) {
+  Upstream up;
+  Torii t("routes:\n  - uri: /noup\n    plugins: {}\n" + one_route(up).substr(8));
+  for (int i = 0; i < 5; ++i) {
+    auto r = http_get(t.url("/noup"));
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.status, 503);
+  }
+  EXPECT_EQ(http_get(t.url("/x")).status, 200);
+  EXPECT_TRUE(t.running());
+  EXPECT_NE(t.error_log().find("missing upstream configuration in Route or Service"),
+            std::string::npos)
+      << t.error_log();
+}
+
 }  // namespace
 }  // namespace torii::testing
