@@ -67,7 +67,11 @@ class HttpSession {
                                             Attempt& attempt);
   boost::asio::awaitable<bool> read_response_head(upstream::UpstreamConn& conn, Attempt& attempt);
   boost::asio::awaitable<bool> forward_response(upstream::UpstreamConn& conn, Attempt& attempt);
-  boost::asio::awaitable<void> tunnel(upstream::UpstreamConn& conn);
+  boost::asio::awaitable<void> tunnel(upstream::UpstreamConn& conn, std::chrono::milliseconds idle);
+  boost::asio::awaitable<void> pump_to_upstream(upstream::UpstreamConn& conn,
+                                                std::chrono::milliseconds idle);
+  boost::asio::awaitable<void> pump_to_client(upstream::UpstreamConn& conn,
+                                              std::chrono::milliseconds idle);
   // Appends `spans` of `base` as body bytes, chunk-encoded when `chunked`.
   void add_body_buffers(const char* base, const std::vector<http::Span>& spans, bool chunked,
                         std::vector<boost::asio::const_buffer>& out);

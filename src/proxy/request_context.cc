@@ -139,6 +139,18 @@ std::optional<std::string_view> RequestContext::get(const http::VarRef& ref) con
       }
       return keep(buf);
     }
+    case Builtin::kToriiErrorSource:
+      if (!error) return std::nullopt;
+      switch (error->source) {
+        case core::ErrorSource::kDownstream: return "downstream";
+        case core::ErrorSource::kUpstream: return "upstream";
+        case core::ErrorSource::kInternal: return "internal";
+        case core::ErrorSource::kConfig: return "config";
+      }
+      return std::nullopt;
+    case Builtin::kToriiError:
+      if (!error) return std::nullopt;
+      return std::string_view(error->message);
     case Builtin::kRemoteUser:
     case Builtin::kRequestId:
     case Builtin::kHttpUserAgent:

@@ -495,7 +495,7 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
     co_return false;
   }
   if (upgrade) {
-    co_await tunnel(conn);
+    co_await tunnel(conn, attempt.timeouts.read);
     co_return false;
   }
 
@@ -553,31 +553,44 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
   co_return keep_alive&& done;
 }
 
-// WebSocket (and any 101) tunnel: bytes both ways until either side closes.
-asio::awaitable<void> HttpSession::tunnel(upstream::UpstreamConn& conn) {
+// WebSocket (and any 101) tunnel: bytes both ways until either side closes
+// or nothing moves for the upstream read timeout (nginx proxy_read_timeout).
+// Every transfer pushes the session deadline; when it fires it cancels the
+// client socket, the client pump ends and closes the upstream, which ends
+// the other pump.
+asio::awaitable<void> HttpSession::tunnel(upstream::UpstreamConn& conn,
+                                          std::chrono::milliseconds idle) {
   using namespace asio::experimental::awaitable_operators;
-  auto pump_client_to_upstream = [this, &conn]() -> asio::awaitable<void> {
-    std::vector<char> buf(16384);
-    for (;;) {
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), kNoThrow);
-      if (ec || n == 0) break;
-      const asio::const_buffer b(buf.data(), n);
-      if (co_await conn.write(std::span(&b, 1))) break;
-    }
-    conn.close();
-  };
-  auto pump_upstream_to_client = [this, &conn]() -> asio::awaitable<void> {
-    std::vector<char> buf(16384);
-    for (;;) {
-      auto [ec, n] = co_await conn.read_some(std::span(buf.data(), buf.size()));
-      if (ec || n == 0) break;
-      auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(buf.data(), n), kNoThrow);
-      if (wec) break;
-    }
-    error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  };
-  co_await (pump_client_to_upstream() && pump_upstream_to_client());
+  deadline_.arm(idle);
+  co_await (pump_to_upstream(conn, idle) && pump_to_client(conn, idle));
+  deadline_.disarm();
+}
+
+asio::awaitable<void> HttpSession::pump_to_upstream(upstream::UpstreamConn& conn,
+                                                    std::chrono::milliseconds idle) {
+  std::vector<char> buf(16384);
+  for (;;) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), kNoThrow);
+    if (ec || n == 0) break;
+    deadline_.arm(idle);
+    const asio::const_buffer b(buf.data(), n);
+    if (co_await conn.write(std::span(&b, 1))) break;
+  }
+  conn.close();
+}
+
+asio::awaitable<void> HttpSession::pump_to_client(upstream::UpstreamConn& conn,
+                                                  std::chrono::milliseconds idle) {
+  std::vector<char> buf(16384);
+  for (;;) {
+    auto [ec, n] = co_await conn.read_some(std::span(buf.data(), buf.size()));
+    if (ec || n == 0) break;
+    deadline_.arm(idle);
+    auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(buf.data(), n), kNoThrow);
+    if (wec) break;
+  }
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
 }
 
 }  // namespace torii::proxy

@@ -55,7 +55,7 @@ class UpstreamConn {
   std::optional<asio::ip::tcp::socket> plain_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
   core::Deadline deadline_;
-  core::InputBuffer in_{16384};
+  core::InputBuffer in_{32768};
   http::H1Parser parser_{http::H1Parser::Kind::kResponse};
 };
 

@@ -110,5 +110,36 @@ TEST(ProxyBasics, RouteWithoutUpstreamAnswers503AndKeepsServing) {
       << t.error_log();
 }
 
+TEST(ProxyBasics, AccessLogRecordsWhoCausedAnError) {
+  const uint16_t dead = free_port();
+  Torii t("routes:\n  - uri: /*\n    upstream:\n      nodes:\n        \"127.0.0.1:" +
+              std::to_string(dead) + "\": 1\n",
+          "    access_log_format: \"$status $torii_error_source [$torii_error]\"\n");
+  EXPECT_EQ(http_get(t.url("/x")).status, 502);
+  EXPECT_EQ(raw_exchange(t.port(), "GET / HTTP/1.1\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  ASSERT_TRUE(wait_until([&] { return t.access_log().find("400 downstream") != std::string::npos; }))
+      << t.access_log();
+  const std::string log = t.access_log();
+  EXPECT_NE(log.find("502 upstream [connect failed to 127.0.0.1:" + std::to_string(dead)),
+            std::string::npos)
+      << log;
+}
+
+TEST(ProxyBasics, IdleWebSocketTunnelClosesAfterTheReadTimeout) {
+  Upstream up;
+  Torii t("routes:\n  - uri: /ws\n    enable_websocket: true\n    upstream:\n      timeout:\n"
+          "        connect: 1\n        send: 1\n        read: 0.5\n      nodes:\n        \"" +
+          up.node() + "\": 1\n");
+  const auto start = std::chrono::steady_clock::now();
+  const std::string out = raw_exchange(
+      t.port(),
+      "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nping",
+      std::chrono::seconds(5));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 101") << out;
+  EXPECT_NE(out.find("ping"), std::string::npos) << out;
+  EXPECT_LT(elapsed, std::chrono::seconds(4)) << "the idle tunnel was not closed";
+}
+
 }  // namespace
 }  // namespace torii::testing
