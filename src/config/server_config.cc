@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -269,6 +271,9 @@ core::Status apply(const YAML::Node& root, ServerConfig& c) {
       if (l["port"]) {
         auto v = scalar<int>(l["port"], "deployment.admin.admin_listen.port");
         if (!v) return v.error();
+        if (*v < 1 || *v > 65535) {
+          return config_error("config.yaml: deployment.admin.admin_listen.port: invalid port");
+        }
         c.admin_port = static_cast<uint16_t>(*v);
       }
     }
@@ -292,7 +297,9 @@ core::Result<std::chrono::milliseconds> parse_duration(std::string_view t) {
   double value = 0;
   const char* end = t.data() + t.size();
   auto [ptr, ec] = std::from_chars(t.data(), end, value);
-  if (ec != std::errc() || value < 0) return config_error("invalid duration \"" + std::string(t) + "\"");
+  if (ec != std::errc() || !std::isfinite(value) || value < 0) {
+    return config_error("invalid duration \"" + std::string(t) + "\"");
+  }
   const std::string_view unit(ptr, static_cast<size_t>(end - ptr));
   double ms = 0;
   if (unit.empty() || unit == "s") ms = value * 1000;
@@ -301,6 +308,8 @@ core::Result<std::chrono::milliseconds> parse_duration(std::string_view t) {
   else if (unit == "h") ms = value * 3600000;
   else if (unit == "d") ms = value * 86400000;
   else return config_error("invalid duration \"" + std::string(t) + "\" (units: ms, s, m, h, d)");
+  constexpr double kMaxMs = 1e15;  // ~31,000 years: far below int64 overflow
+  if (ms > kMaxMs) return config_error("invalid duration \"" + std::string(t) + "\" (too large)");
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
@@ -316,6 +325,7 @@ core::Result<uint64_t> parse_size(std::string_view t) {
   else if (unit == "m" || unit == "M") mul = 1024 * 1024;
   else if (unit == "g" || unit == "G") mul = 1024ull * 1024 * 1024;
   else return config_error("invalid size \"" + std::string(t) + "\" (units: k, m, g)");
+  if (value > UINT64_MAX / mul) return config_error("invalid size \"" + std::string(t) + "\" (too large)");
   return value * mul;
 }
 
