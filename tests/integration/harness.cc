@@ -160,6 +160,35 @@ std::string raw_exchange(uint16_t port, const std::string& bytes, std::chrono::m
   return out;
 }
 
+// Runs the binary with `args`, capturing stdout and stderr into files.
+CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args) {
+  const std::string out_path = dir.path() + "/cli.stdout";
+  const std::string err_path = dir.path() + "/cli.stderr";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    std::vector<char*> argv{const_cast<char*>(TORII_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(TORII_BINARY, argv.data());
+    ::_exit(127);
+  }
+  CliRun r;
+  int st = 0;
+  if (!wait_until([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, std::chrono::seconds(10))) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &st, 0);
+    return r;
+  }
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.out = dir.read("cli.stdout");
+  r.err = dir.read("cli.stderr");
+  return r;
+}
+
 // ---------------------------------------------------------------- Torii
 
 Torii::Torii(const std::string& routes_yaml, const std::string& extra_config, int workers)

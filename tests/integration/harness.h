@@ -65,6 +65,15 @@ inline HttpResponse http_get(const std::string& url, std::vector<std::string> he
 std::string raw_exchange(uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// One run of the torii command line (`validate`, `version`, a `run` that
+// fails): its exit code and what it printed. Files go to `dir`.
+struct CliRun {
+  int exit_code = -1;  // -1: still running after 10 s (then killed)
+  std::string out;
+  std::string err;
+};
+CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args);
+
 // The real gateway binary, run in the foreground as a child process.
 class Torii {
  public:

@@ -48,41 +48,6 @@ size_t count_of(const std::string& haystack, const std::string& needle) {
   return n;
 }
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs the binary with `args`, capturing stdout and stderr into files.
-CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args) {
-  const std::string out_path = dir.path() + "/cli.stdout";
-  const std::string err_path = dir.path() + "/cli.stderr";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    std::vector<char*> argv{const_cast<char*>(TORII_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(TORII_BINARY, argv.data());
-    ::_exit(127);
-  }
-  CliRun r;
-  int st = 0;
-  if (!wait_until([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, std::chrono::seconds(10))) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &st, 0);
-    return r;
-  }
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  r.out = dir.read("cli.stdout");
-  r.err = dir.read("cli.stderr");
-  return r;
-}
-
 // A config.yaml for a gateway on 127.0.0.1. `apisix_listen` replaces the
 // node_listen value; `nginx_extra` adds lines under nginx_config.
 std::string config_yaml(const TempDir& dir, const std::string& node_listen_value,

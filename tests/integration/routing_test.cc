@@ -63,43 +63,6 @@ HttpResponse request(const Torii& t, const std::string& method, const std::strin
   return http(HttpRequest{method, t.url(path), std::move(headers), "", false, 5000});
 }
 
-// Runs the binary with arguments; returns its exit code and what it printed.
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliRun run_torii_cli(const TempDir& dir, const std::vector<std::string>& args) {
-  const std::string out_path = dir.path() + "/cli.stdout";
-  const std::string err_path = dir.path() + "/cli.stderr";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    std::vector<char*> argv{const_cast<char*>(TORII_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(TORII_BINARY, argv.data());
-    ::_exit(127);
-  }
-  CliRun r;
-  int st = 0;
-  const bool done =
-      wait_until([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, std::chrono::seconds(10));
-  if (!done) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &st, 0);
-    return r;
-  }
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  r.out = dir.read("cli.stdout");
-  r.err = dir.read("cli.stderr");
-  return r;
-}
-
 // A gateway started from a config.yaml this file writes (the harness's
 // config.yaml has no router or listen-address knobs).
 class CustomTorii {
@@ -669,7 +632,7 @@ TEST(RoutingValidation, LookAroundRegexInVarsIsRefused) {
                                "\n  - id: lookahead\n    uri: /la\n"
                                "    vars: [[arg_q, \"~~\", \"^foo(?=bar)\"]]\n    upstream: " +
                                b["x"] + "\n#END\n");
-  const auto v = run_torii_cli(dir, {"validate", "-c", dir.path() + "/config.yaml"});
+  const auto v = run_cli(dir, {"validate", "-c", dir.path() + "/config.yaml"});
   EXPECT_EQ(v.exit_code, 1) << v.out << v.err;
   EXPECT_NE(v.err.find("routes[2]"), std::string::npos) << v.err;
   EXPECT_NE(v.err.find("look-around"), std::string::npos) << v.err;
@@ -678,7 +641,7 @@ TEST(RoutingValidation, LookAroundRegexInVarsIsRefused) {
                                                         << v.err;
 
   // `run` refuses the same file instead of serving without the route.
-  const auto r = run_torii_cli(dir, {"run", "-c", dir.path() + "/config.yaml"});
+  const auto r = run_cli(dir, {"run", "-c", dir.path() + "/config.yaml"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("look-around"), std::string::npos) << r.err;
 }
