@@ -68,21 +68,16 @@ void HttpSession::close_if_idle() {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
 }
 
-asio::awaitable<std::pair<error_code, size_t>> HttpSession::read_client(
-    core::Clock::time_point deadline) {
-  auto area = in_.write_area();
+asio::awaitable<HttpSession::IoResult> HttpSession::read_client(core::Clock::time_point deadline) {
+  const auto area = in_.write_area();
   deadline_.arm_at(deadline);
-  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
-  deadline_.disarm();
-  if (!ec) in_.commit(n);
-  co_return std::make_pair(ec, n);
+  return socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
 }
 
-asio::awaitable<error_code> HttpSession::write_client(std::span<const asio::const_buffer> bufs) {
+asio::awaitable<HttpSession::IoResult> HttpSession::write_client(
+    std::span<const asio::const_buffer> bufs) {
   deadline_.arm(ctx_.snapshot().http->send_timeout);
-  auto [ec, n] = co_await asio::async_write(socket_, bufs, kNoThrow);
-  deadline_.disarm();
-  co_return ec;
+  return asio::async_write(socket_, bufs, kNoThrow);
 }
 
 asio::awaitable<void> HttpSession::run() {
@@ -157,6 +152,7 @@ asio::awaitable<HttpSession::HeadResult> HttpSession::read_head() {
     }
     auto [ec, n] =
         co_await read_client(started ? head_deadline : core::coarse_now() + s.keepalive_timeout);
+    if (!ec) in_.commit(n);
     if (ec || n == 0) {
       if (started && deadline_.expired()) {
         {
@@ -240,7 +236,7 @@ bool HttpSession::prepare_reply(const http::LocalReply& reply, bool keep_alive,
 
 asio::awaitable<bool> HttpSession::send_reply(bool keep_alive) {
   const asio::const_buffer buf = asio::buffer(scratch_);
-  const error_code ec = co_await write_client(std::span(&buf, 1));
+  auto [ec, n] = co_await write_client(std::span(&buf, 1));
   co_return keep_alive && !ec;
 }
 

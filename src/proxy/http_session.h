@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/buffer.h"
@@ -50,11 +51,15 @@ class HttpSession {
   bool prepare_reply(const http::LocalReply& reply, bool keep_alive,
                      std::optional<core::Error> error);
   boost::asio::awaitable<bool> send_reply(bool keep_alive);
-  boost::asio::awaitable<boost::system::error_code> write_client(
-      std::span<const boost::asio::const_buffer> bufs);
-  // Reads more bytes into in_, giving up at `deadline`.
-  boost::asio::awaitable<std::pair<boost::system::error_code, size_t>> read_client(
-      core::Clock::time_point deadline);
+  // Client I/O, returned unstarted (no coroutine frame of their own): each
+  // arms the session deadline first. The deadline stays armed after the
+  // operation; that is harmless, as every client operation re-arms it.
+  using IoResult = std::tuple<boost::system::error_code, size_t>;
+  // Writes `bufs` within send_timeout.
+  boost::asio::awaitable<IoResult> write_client(std::span<const boost::asio::const_buffer> bufs);
+  // Reads more bytes into in_'s free space (the caller commits them), giving
+  // up at `deadline`.
+  boost::asio::awaitable<IoResult> read_client(core::Clock::time_point deadline);
   void finish_request();
   // Whether the response may leave the connection open: the client asked
   // for it, we are not draining, and the per-connection quota is not spent.

@@ -290,7 +290,7 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
     parsed_ = in_.size();
   }
   conn.arm(attempt.timeouts.send);
-  error_code ec = co_await conn.write(bufs_);
+  auto [ec, written] = co_await conn.write(bufs_);
   conn.disarm();
   if (ec) {
     attempt.error =
@@ -305,7 +305,7 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
   if (req_.expect_continue) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     const asio::const_buffer b = asio::buffer(kContinue);
-    if (co_await write_client(std::span(&b, 1))) {
+    if (auto [cec, cn] = co_await write_client(std::span(&b, 1)); cec) {
       attempt.error = core::Error{ErrorKind::kReset, ErrorSource::kDownstream, false,
                                   "client closed before sending the body"};
       co_return false;
@@ -318,6 +318,7 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
   in_.reserve(body_base + kBodyWindow);
   while (!parser_.message_complete()) {
     auto [rec, n] = co_await read_client(core::coarse_now() + s.client_body_timeout);
+    if (!rec) in_.commit(n);
     if (rec || n == 0) {
       const bool timeout = deadline_.expired();
       attempt.error =
@@ -359,7 +360,7 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
     parser_.clear_body();
     if (!bufs_.empty()) {
       conn.arm(attempt.timeouts.send);
-      ec = co_await conn.write(bufs_);
+      std::tie(ec, written) = co_await conn.write(bufs_);
       conn.disarm();
       if (ec) {
         attempt.error =
@@ -487,7 +488,7 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
   }
   bool done = p.message_complete() || upgrade;
   if (done && chunk_out) bufs_.emplace_back("0\r\n\r\n", 5);
-  error_code ec = co_await write_client(bufs_);
+  auto [ec, written] = co_await write_client(bufs_);
   if (ec) {
     attempt.error = core::Error{ErrorKind::kReset, ErrorSource::kDownstream, false,
                                 "client closed during the response"};
@@ -540,7 +541,7 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
     done = p.message_complete();
     if (done && chunk_out) bufs_.emplace_back("0\r\n\r\n", 5);
     if (bufs_.empty()) continue;
-    ec = co_await write_client(bufs_);
+    std::tie(ec, written) = co_await write_client(bufs_);
     if (ec) {
       attempt.error = core::Error{ErrorKind::kReset, ErrorSource::kDownstream, false,
                                   "client closed during the response"};
@@ -574,7 +575,7 @@ asio::awaitable<void> HttpSession::pump_to_upstream(upstream::UpstreamConn& conn
     if (ec || n == 0) break;
     deadline_.arm(idle);
     const asio::const_buffer b(buf.data(), n);
-    if (co_await conn.write(std::span(&b, 1))) break;
+    if (auto [wec, wn] = co_await conn.write(std::span(&b, 1)); wec) break;
   }
   conn.close();
 }

@@ -63,22 +63,16 @@ asio::awaitable<error_code> UpstreamConn::connect(asio::ip::tcp::endpoint ep,
   co_return ec;
 }
 
-asio::awaitable<std::pair<error_code, size_t>> UpstreamConn::read_some(std::span<char> into) {
-  if (tls_) {
-    auto [ec, n] = co_await tls_->async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
-    co_return std::make_pair(ec, n);
-  }
-  auto [ec, n] = co_await plain_->async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
-  co_return std::make_pair(ec, n);
+asio::awaitable<UpstreamConn::IoResult> UpstreamConn::read_some(std::span<char> into) {
+  const auto buf = asio::buffer(into.data(), into.size());
+  if (tls_) return tls_->async_read_some(buf, kNoThrow);
+  return plain_->async_read_some(buf, kNoThrow);
 }
 
-asio::awaitable<error_code> UpstreamConn::write(std::span<const asio::const_buffer> bufs) {
-  if (tls_) {
-    auto [ec, n] = co_await asio::async_write(*tls_, bufs, kNoThrow);
-    co_return ec;
-  }
-  auto [ec, n] = co_await asio::async_write(*plain_, bufs, kNoThrow);
-  co_return ec;
+asio::awaitable<UpstreamConn::IoResult> UpstreamConn::write(
+    std::span<const asio::const_buffer> bufs) {
+  if (tls_) return asio::async_write(*tls_, bufs, kNoThrow);
+  return asio::async_write(*plain_, bufs, kNoThrow);
 }
 
 bool UpstreamConn::still_usable() {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
 
 #include "core/buffer.h"
 #include "core/deadline.h"
@@ -31,8 +32,12 @@ class UpstreamConn {
   asio::awaitable<error_code> connect(asio::ip::tcp::endpoint ep, std::chrono::milliseconds timeout,
                                       asio::ssl::context* tls, const std::string& sni,
                                       bool verify);
-  asio::awaitable<std::pair<error_code, size_t>> read_some(std::span<char> into);
-  asio::awaitable<error_code> write(std::span<const asio::const_buffer> bufs);
+  // The I/O operations, returned unstarted (they begin when awaited): no
+  // coroutine frame of their own on the per-request path. `into` and
+  // `bufs` must stay valid until the await completes.
+  using IoResult = std::tuple<error_code, size_t>;
+  asio::awaitable<IoResult> read_some(std::span<char> into);
+  asio::awaitable<IoResult> write(std::span<const asio::const_buffer> bufs);
 
   void arm(std::chrono::milliseconds timeout) { deadline_.arm(timeout); }
   void disarm() { deadline_.disarm(); }
