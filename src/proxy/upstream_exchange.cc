@@ -30,7 +30,7 @@ namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kBodyWindow = 16384;      // bytes read per client body read
-constexpr size_t kResponseWindow = 65536;  // bytes read per upstream body read
+constexpr size_t kMinResponseWindow = 16384;  // least free space for an upstream body read
 
 core::Error upstream_error(ErrorKind kind, bool retryable, std::string message) {
   return core::Error{kind, ErrorSource::kUpstream, retryable, std::move(message)};
@@ -501,14 +501,11 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
   }
 
   const size_t body_base = p.head_end();
-  // Read large bodies in large windows: fewer syscalls per byte. The pool
-  // shrinks the buffer again when the connection goes idle.
-  const size_t window = std::min<uint64_t>(
-      kResponseWindow,
-      p.content_length() ? *p.content_length() - p.body_bytes() + 1 : kResponseWindow);
   while (!done) {
+    // Body bytes already forwarded are dropped; the rest of the buffer
+    // (most of kReadBufferSize) is the read window.
     in.truncate(body_base);
-    in.reserve(body_base + window);
+    in.reserve(body_base + kMinResponseWindow);
     auto area = in.write_area();
     conn.arm(attempt.timeouts.read);
     auto [rec, n] = co_await conn.read_some(area);

@@ -2,7 +2,8 @@
 
 namespace torii::upstream {
 namespace {
-constexpr size_t kIdleBufferSize = 16384;
+// A connection keeps its read buffer while idle unless a body grew it.
+constexpr size_t kIdleBufferSize = kReadBufferSize;
 }
 
 std::unique_ptr<UpstreamConn> ConnPool::acquire(const Node* node, bool check_alive) {

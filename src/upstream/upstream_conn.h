@@ -23,6 +23,14 @@ namespace torii::upstream {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
+// Bytes a connection reads at once. Large on purpose: the kernel ACKs a
+// received segment at once only when a read frees enough of the receive
+// window; a loopback segment is 64 KiB, and reading it in smaller pieces
+// left the upstream waiting on a 40 ms delayed ACK (p99 40 ms with
+// nginx+sendfile upstreams in bench/run). The buffer lives with the
+// connection, pooled or not, so it is allocated once per connection.
+inline constexpr size_t kReadBufferSize = 96 * 1024;
+
 class UpstreamConn {
  public:
   UpstreamConn(asio::io_context& io, core::DeadlineSweeper& sweeper);
@@ -60,7 +68,7 @@ class UpstreamConn {
   std::optional<asio::ip::tcp::socket> plain_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
   core::Deadline deadline_;
-  core::InputBuffer in_{32768};
+  core::InputBuffer in_{kReadBufferSize};
   http::H1Parser parser_{http::H1Parser::Kind::kResponse};
 };
 
