@@ -501,6 +501,12 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
   }
 
   const size_t body_base = p.head_end();
+  if (!done) {
+    // More of the body is coming: ACK what arrived now. Otherwise the
+    // kernel may delay the ACK up to 40 ms, and an upstream whose last
+    // segment waits for it (Nagle, TCP_CORK after sendfile) stalls with it.
+    conn.ack_now();
+  }
   while (!done) {
     // Body bytes already forwarded are dropped; the rest of the buffer
     // (most of kReadBufferSize) is the read window.

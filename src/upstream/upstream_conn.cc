@@ -1,5 +1,7 @@
 #include "upstream/upstream_conn.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -73,6 +75,11 @@ asio::awaitable<UpstreamConn::IoResult> UpstreamConn::write(
     std::span<const asio::const_buffer> bufs) {
   if (tls_) return asio::async_write(*tls_, bufs, kNoThrow);
   return asio::async_write(*plain_, bufs, kNoThrow);
+}
+
+void UpstreamConn::ack_now() {
+  const int one = 1;
+  ::setsockopt(socket().native_handle(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
 bool UpstreamConn::still_usable() {

@@ -56,6 +56,10 @@ class UpstreamConn {
   // nobody asked for) while idle. One non-blocking recv(MSG_PEEK).
   bool still_usable();
 
+  // Sends any pending ACK now (TCP_QUICKACK): for responses that continue
+  // past the first read. One setsockopt; see the call site for why.
+  void ack_now();
+
   core::InputBuffer& in() { return in_; }
   http::H1Parser& parser() { return parser_; }
   uint32_t requests = 0;  // served on this connection
