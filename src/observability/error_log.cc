@@ -24,6 +24,8 @@ core::Status setup_error_log(const std::string& path, const std::string& level) 
   try {
     if (path == "stderr" || path.empty()) {
       logger = spdlog::stderr_logger_mt("torii");
+    } else if (path == "stdout") {
+      logger = spdlog::stdout_logger_mt("torii");
     } else {
       std::error_code ec;
       const auto parent = std::filesystem::path(path).parent_path();

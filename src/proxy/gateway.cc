@@ -68,8 +68,14 @@ void Gateway::reload_server_config() {
       fresh->node_listen.size() != config_.node_listen.size()) {
     spdlog::warn("SIGHUP: worker_processes and node_listen changes need a restart");
   }
+  if (fresh->access_log != config_.access_log || fresh->error_log != config_.error_log ||
+      (fresh->http.access_log_enabled && !access_log_)) {
+    spdlog::warn("SIGHUP: log file paths and turning the access log on need a restart");
+  }
   observability::set_error_log_level(fresh->error_log_level);
+  config_.router = fresh->router;  // the next snapshot is built with it
   config_.http = fresh->http;
+  if (!access_log_) config_.http.access_log_enabled = false;
   config_.error_log_level = fresh->error_log_level;
   config_.worker_shutdown_timeout = fresh->worker_shutdown_timeout;
   spdlog::info("SIGHUP: config.yaml re-read");

@@ -407,6 +407,23 @@ TEST(LifecycleSighup, RereadsAccessLogFormatAndKeepsServing) {
   EXPECT_EQ(http_get(t.url("/three")).status, 200);
 }
 
+TEST(LifecycleSighup, RouterKindChangeRebuildsTheRoutes) {
+  Upstream up;
+  Torii t("routes:\n  - uri: /user/:id\n    upstream:\n      nodes:\n        \"" + up.node() +
+          "\": 1\n");
+  // radixtree_host_uri (the default) takes ':' literally.
+  ASSERT_EQ(http_get(t.url("/user/42")).status, 404);
+  const std::string conf = t.dir().read("config.yaml");
+  const size_t line_end = conf.find('\n', conf.find("node_listen:"));
+  t.dir().write("config.yaml", conf.substr(0, line_end + 1) +
+                                   "  router:\n    http: radixtree_uri_with_parameter\n" +
+                                   conf.substr(line_end + 1));
+  t.signal(SIGHUP);
+  EXPECT_TRUE(wait_until([&] { return http_get(t.url("/user/42")).status == 200; },
+                         std::chrono::seconds(3)));
+  EXPECT_EQ(http_get(t.url("/user/42/x")).status, 404);
+}
+
 TEST(LifecycleSighup, ErrorLogLevelChangeAppliesToLaterMessages) {
   Upstream up;
   Torii t(one_route(up), "    access_log_format: \"step0 $uri\"\n");
