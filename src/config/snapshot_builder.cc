@@ -230,6 +230,9 @@ core::Result<std::shared_ptr<const upstream::Upstream>> SnapshotBuilder::compile
 
 core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const ResourceSet& rs,
                                                                      const ServerConfig& server) {
+  // Forget upstreams no live snapshot uses any more, so the cache does not
+  // grow with every distinct upstream ever configured.
+  std::erase_if(upstream_cache_, [](const auto& kv) { return kv.second.expired(); });
   for (const auto& [collection, items] : rs.collections) {
     if (collection != "routes" && collection != "services" && collection != "upstreams" &&
         !items.empty()) {
