@@ -84,6 +84,28 @@ void Gateway::reload_server_config() {
   if (auto content = fresh_watch.poll()) load_and_publish(*content, false);
 }
 
+void Gateway::wait_signal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      if (!shutting_down_) reload_server_config();
+    } else if (shutting_down_) {
+      // A second stop signal during the drain: stop now, like nginx's fast stop.
+      spdlog::warn("second stop signal: closing {} connections now", open_connections());
+      drain_deadline_ = core::Clock::now();
+    } else {
+      begin_shutdown(true);
+    }
+    wait_signal();
+  });
+}
+
+size_t Gateway::open_connections() const {
+  size_t open = 0;
+  for (const auto& w : workers_) open += w->open_connections();
+  return open;
+}
+
 void Gateway::begin_shutdown(bool graceful) {
   if (shutting_down_) return;
   shutting_down_ = true;
@@ -95,8 +117,7 @@ void Gateway::begin_shutdown(bool graceful) {
 }
 
 void Gateway::watch_drain() {
-  size_t open = 0;
-  for (auto& w : workers_) open += w->open_connections();
+  const size_t open = open_connections();
   if (open == 0 || core::Clock::now() >= drain_deadline_) {
     if (open > 0) spdlog::warn("drain timeout: closing {} connections", open);
     for (auto& w : workers_) w->stop();
@@ -142,17 +163,6 @@ int Gateway::run() {
   spdlog::info("torii {} serving on {} with {} workers, {} routes", TORII_VERSION, listen,
                workers_.size(), current_->routes.size());
 
-  std::function<void()> wait_signal = [this, &wait_signal] {
-    signals_.async_wait([this, &wait_signal](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      if (sig == SIGHUP) {
-        reload_server_config();
-        wait_signal();
-        return;
-      }
-      begin_shutdown(true);
-    });
-  };
   wait_signal();
   arm_poll();
   control_.run();

@@ -1,7 +1,8 @@
 // The process: loads config.yaml, compiles the first snapshot, starts the
 // workers, then runs the control loop on the calling thread: it polls the
 // standalone file and publishes new snapshots, re-reads config.yaml on
-// SIGHUP, and drains on SIGTERM/SIGQUIT (SIGINT too). The control loop never
+// SIGHUP, and drains on SIGTERM/SIGQUIT (SIGINT too; a second stop signal
+// ends the drain at once). The control loop never
 // blocks a worker: workers only ever receive posted snapshots.
 #pragma once
 
@@ -29,6 +30,10 @@ class Gateway {
   void poll_config_file();
   bool load_and_publish(const std::string& content, bool initial);
   void reload_server_config();
+  // Waits for the next signal: SIGHUP reloads, the first stop signal
+  // drains, a second one ends the drain at once.
+  void wait_signal();
+  size_t open_connections() const;
   void begin_shutdown(bool graceful);
   void watch_drain();
   void arm_poll();

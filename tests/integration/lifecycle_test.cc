@@ -335,6 +335,26 @@ TEST(LifecycleShutdown, SigtermFinishesTheInFlightRequestThenRefusesAndExitsZero
   EXPECT_LT(took, 4000) << "exits when the last request is done, not at the drain deadline";
 }
 
+TEST(LifecycleShutdown, SecondStopSignalEndsTheDrainAtOnce) {
+  Upstream up;
+  Torii t(one_route(up));  // worker_shutdown_timeout: 10s
+  const int before = up.requests();
+  HttpResponse inflight;
+  std::thread client([&] { inflight = http_get(t.url("/sleep/3000")); });
+  ASSERT_TRUE(wait_until([&] { return up.requests() > before; }, std::chrono::seconds(3)));
+  const auto sent = Clock::now();
+  t.signal(SIGTERM);
+  ASSERT_TRUE(wait_until([&] { return Client(t.port()).connect_errno() == ECONNREFUSED; },
+                         std::chrono::seconds(1)));
+  t.signal(SIGTERM);
+  EXPECT_EQ(t.wait_exit(std::chrono::seconds(5)), 0) << t.error_log();
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - sent).count();
+  EXPECT_LT(took, 2500) << "the second signal should not wait for the 3 s request";
+  client.join();
+  EXPECT_NE(inflight.status, 200) << "the in-flight request was cut";
+}
+
 TEST(LifecycleShutdown, SigtermClosesIdleKeepAliveConnections) {
   Upstream up;
   Torii t(one_route(up));
