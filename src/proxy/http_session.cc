@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "net/transfer.h"
 #include "proxy/worker.h"
 
 namespace torii::proxy {
@@ -77,7 +78,7 @@ asio::awaitable<HttpSession::IoResult> HttpSession::read_client(core::Clock::tim
 asio::awaitable<HttpSession::IoResult> HttpSession::write_client(
     std::span<const asio::const_buffer> bufs) {
   deadline_.arm(ctx_.snapshot().http->send_timeout);
-  return asio::async_write(socket_, bufs, kNoThrow);
+  return asio::async_write(socket_, bufs, net::transfer_all_at_once, kNoThrow);
 }
 
 asio::awaitable<void> HttpSession::run() {

@@ -9,6 +9,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "net/transfer.h"
+
 namespace torii::upstream {
 namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
@@ -73,8 +75,8 @@ asio::awaitable<UpstreamConn::IoResult> UpstreamConn::read_some(std::span<char> 
 
 asio::awaitable<UpstreamConn::IoResult> UpstreamConn::write(
     std::span<const asio::const_buffer> bufs) {
-  if (tls_) return asio::async_write(*tls_, bufs, kNoThrow);
-  return asio::async_write(*plain_, bufs, kNoThrow);
+  if (tls_) return asio::async_write(*tls_, bufs, net::transfer_all_at_once, kNoThrow);
+  return asio::async_write(*plain_, bufs, net::transfer_all_at_once, kNoThrow);
 }
 
 void UpstreamConn::ack_now() {
