@@ -4,7 +4,7 @@
 
 namespace torii::net {
 
-core::Result<boost::asio::ip::tcp::acceptor> open_listener(boost::asio::io_context& io,
+core::Result<net::TcpAcceptor> open_listener(boost::asio::io_context& io,
                                                            const std::string& ip, uint16_t port,
                                                            int backlog) {
   namespace asio = boost::asio;
@@ -13,7 +13,7 @@ core::Result<boost::asio::ip::tcp::acceptor> open_listener(boost::asio::io_conte
   const auto addr = asio::ip::make_address(ip, ec);
   if (ec) return core::config_error(where + "invalid address");
   asio::ip::tcp::endpoint ep(addr, port);
-  asio::ip::tcp::acceptor acc(io);
+  net::TcpAcceptor acc(io);
   acc.open(ep.protocol(), ec);
   if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) {

@@ -7,13 +7,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <string>
 
+#include "net/io.h"
 #include "core/result.h"
 
 namespace torii::net {
 
 // Opens, binds (SO_REUSEADDR + SO_REUSEPORT) and listens. Errors name the
 // address: `listen 0.0.0.0:9080: Address already in use`.
-core::Result<boost::asio::ip::tcp::acceptor> open_listener(boost::asio::io_context& io,
+core::Result<net::TcpAcceptor> open_listener(boost::asio::io_context& io,
                                                            const std::string& ip, uint16_t port,
                                                            int backlog = 4096);
 

@@ -15,7 +15,7 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using net::kNoThrow;
 constexpr std::string_view kRouteNotFound = "{\"error_msg\":\"404 Route Not Found\"}\n";
 
 core::Error downstream_error(core::ErrorKind kind, std::string message) {
@@ -24,7 +24,7 @@ core::Error downstream_error(core::ErrorKind kind, std::string message) {
 
 }  // namespace
 
-HttpSession::HttpSession(Worker& worker, asio::ip::tcp::socket socket)
+HttpSession::HttpSession(Worker& worker, net::TcpSocket socket)
     : worker_(worker),
       socket_(std::move(socket)),
       deadline_(worker.sweeper(),
@@ -56,7 +56,7 @@ HttpSession::HttpSession(Worker& worker, asio::ip::tcp::socket socket)
 
 HttpSession::~HttpSession() { worker_.session_closed(this); }
 
-asio::awaitable<void> HttpSession::serve(Worker& worker, asio::ip::tcp::socket socket) {
+net::Task<void> HttpSession::serve(Worker& worker, net::TcpSocket socket) {
   HttpSession session(worker, std::move(socket));
   co_await session.run();
 }
@@ -66,22 +66,22 @@ void HttpSession::close_if_idle() {
   closing_ = true;
   error_code ignored;
   socket_.cancel(ignored);
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(net::TcpSocket::shutdown_both, ignored);
 }
 
-asio::awaitable<HttpSession::IoResult> HttpSession::read_client(core::Clock::time_point deadline) {
+net::Task<HttpSession::IoResult> HttpSession::read_client(core::Clock::time_point deadline) {
   const auto area = in_.write_area();
   deadline_.arm_at(deadline);
   return socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
 }
 
-asio::awaitable<HttpSession::IoResult> HttpSession::write_client(
+net::Task<HttpSession::IoResult> HttpSession::write_client(
     std::span<const asio::const_buffer> bufs) {
   deadline_.arm(ctx_.snapshot().http->send_timeout);
   return asio::async_write(socket_, bufs, net::transfer_all_at_once, kNoThrow);
 }
 
-asio::awaitable<void> HttpSession::run() {
+net::Task<void> HttpSession::run() {
   for (;;) {
     // A request keeps the snapshot it started with, even if a new one arrives.
     ctx_.reset(&req_, worker_.snapshot());
@@ -99,13 +99,13 @@ asio::awaitable<void> HttpSession::run() {
     }
   }
   error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket_.shutdown(net::TcpSocket::shutdown_send, ignored);
   socket_.close(ignored);
 }
 
 // Reads until the request head is complete. Bytes after it (body, or the
 // next pipelined request) stay in `in_` for later.
-asio::awaitable<HttpSession::HeadResult> HttpSession::read_head() {
+net::Task<HttpSession::HeadResult> HttpSession::read_head() {
   const config::HttpSettings& s = *ctx_.snapshot().http;
   parser_.reset();
   parsed_ = 0;
@@ -190,7 +190,7 @@ asio::awaitable<HttpSession::HeadResult> HttpSession::read_head() {
   co_return HeadResult::kOk;
 }
 
-asio::awaitable<bool> HttpSession::handle_request() {
+net::Task<bool> HttpSession::handle_request() {
   const config::Snapshot& snap = ctx_.snapshot();
   const config::HttpSettings& s = *snap.http;
   // Content-Length says it up front; a chunked body may already be in the buffer.
@@ -235,7 +235,7 @@ bool HttpSession::prepare_reply(const http::LocalReply& reply, bool keep_alive,
   return keep_alive;
 }
 
-asio::awaitable<bool> HttpSession::send_reply(bool keep_alive) {
+net::Task<bool> HttpSession::send_reply(bool keep_alive) {
   const asio::const_buffer buf = asio::buffer(scratch_);
   auto [ec, n] = co_await write_client(std::span(&buf, 1));
   co_return keep_alive && !ec;

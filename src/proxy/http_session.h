@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "net/io.h"
 #include "core/buffer.h"
 #include "core/deadline.h"
 #include "http/h1_parser.h"
@@ -29,20 +30,20 @@ class Worker;
 
 class HttpSession {
  public:
-  HttpSession(Worker& worker, boost::asio::ip::tcp::socket socket);
+  HttpSession(Worker& worker, net::TcpSocket socket);
   ~HttpSession();
   // Serves the connection until it closes. Owns the session.
-  static boost::asio::awaitable<void> serve(Worker& worker, boost::asio::ip::tcp::socket socket);
+  static net::Task<void> serve(Worker& worker, net::TcpSocket socket);
   // Drain: closes the connection now if it is between requests.
   void close_if_idle();
 
  private:
   enum class HeadResult : uint8_t { kOk, kClosed, kReplied };
 
-  boost::asio::awaitable<void> run();
-  boost::asio::awaitable<HeadResult> read_head();
+  net::Task<void> run();
+  net::Task<HeadResult> read_head();
   // Handles the parsed request; returns whether the connection stays open.
-  boost::asio::awaitable<bool> handle_request();
+  net::Task<bool> handle_request();
   // The one way torii answers by itself: prepare_reply() records the status
   // and error for the access log and serialises the reply into scratch_
   // (returns whether the connection may stay open); send_reply() writes it.
@@ -50,32 +51,32 @@ class HttpSession {
   // temporaries living across a suspension, which GCC 12 miscompiles.
   bool prepare_reply(const http::LocalReply& reply, bool keep_alive,
                      std::optional<core::Error> error);
-  boost::asio::awaitable<bool> send_reply(bool keep_alive);
+  net::Task<bool> send_reply(bool keep_alive);
   // Client I/O, returned unstarted (no coroutine frame of their own): each
   // arms the session deadline first. The deadline stays armed after the
   // operation; that is harmless, as every client operation re-arms it.
   using IoResult = std::tuple<boost::system::error_code, size_t>;
   // Writes `bufs` within send_timeout.
-  boost::asio::awaitable<IoResult> write_client(std::span<const boost::asio::const_buffer> bufs);
+  net::Task<IoResult> write_client(std::span<const boost::asio::const_buffer> bufs);
   // Reads more bytes into in_'s free space (the caller commits them), giving
   // up at `deadline`.
-  boost::asio::awaitable<IoResult> read_client(core::Clock::time_point deadline);
+  net::Task<IoResult> read_client(core::Clock::time_point deadline);
   void finish_request();
   // Whether the response may leave the connection open: the client asked
   // for it, we are not draining, and the per-connection quota is not spent.
   bool client_may_keep_alive() const;
 
   // ---- upstream_exchange.cc ----
-  boost::asio::awaitable<bool> proxy();
+  net::Task<bool> proxy();
   struct Attempt;
-  boost::asio::awaitable<bool> send_request(upstream::UpstreamConn& conn, const std::string& head,
+  net::Task<bool> send_request(upstream::UpstreamConn& conn, const std::string& head,
                                             Attempt& attempt);
-  boost::asio::awaitable<bool> read_response_head(upstream::UpstreamConn& conn, Attempt& attempt);
-  boost::asio::awaitable<bool> forward_response(upstream::UpstreamConn& conn, Attempt& attempt);
-  boost::asio::awaitable<void> tunnel(upstream::UpstreamConn& conn, std::chrono::milliseconds idle);
-  boost::asio::awaitable<void> pump_to_upstream(upstream::UpstreamConn& conn,
+  net::Task<bool> read_response_head(upstream::UpstreamConn& conn, Attempt& attempt);
+  net::Task<bool> forward_response(upstream::UpstreamConn& conn, Attempt& attempt);
+  net::Task<void> tunnel(upstream::UpstreamConn& conn, std::chrono::milliseconds idle);
+  net::Task<void> pump_to_upstream(upstream::UpstreamConn& conn,
                                                 std::chrono::milliseconds idle);
-  boost::asio::awaitable<void> pump_to_client(upstream::UpstreamConn& conn,
+  net::Task<void> pump_to_client(upstream::UpstreamConn& conn,
                                               std::chrono::milliseconds idle);
   // Appends `spans` of `base` as body bytes, chunk-encoded when `chunked`.
   void add_body_buffers(const char* base, const std::vector<http::Span>& spans, bool chunked,
@@ -83,7 +84,7 @@ class HttpSession {
   std::string hash_key_for(const upstream::Upstream& u) const;
 
   Worker& worker_;
-  boost::asio::ip::tcp::socket socket_;
+  net::TcpSocket socket_;
   core::Deadline deadline_;
   core::InputBuffer in_;
   http::H1Parser parser_{http::H1Parser::Kind::kRequest};

@@ -28,7 +28,7 @@ using core::ErrorSource;
 
 namespace {
 
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using net::kNoThrow;
 constexpr size_t kBodyWindow = 16384;      // bytes read per client body read
 constexpr size_t kMinResponseWindow = 16384;  // least free space for an upstream body read
 
@@ -105,7 +105,7 @@ void HttpSession::add_body_buffers(const char* base, const std::vector<http::Spa
   }
 }
 
-asio::awaitable<bool> HttpSession::proxy() {
+net::Task<bool> HttpSession::proxy() {
   const config::Route& route = *ctx_.route;
   const std::shared_ptr<const upstream::Upstream> up = route.upstream;  // kept alive
   if (!up) {
@@ -178,7 +178,7 @@ asio::awaitable<bool> HttpSession::proxy() {
         if (node.address) {
           ep = asio::ip::tcp::endpoint(*node.address, node.spec.port);
         } else {
-          asio::ip::tcp::resolver resolver(worker_.io());
+          net::TcpResolver resolver(worker_.io());
           const std::string port = std::to_string(node.spec.port);
           auto [rec, results] = co_await resolver.async_resolve(node.spec.host, port, kNoThrow);
           if (rec || results.empty()) {
@@ -276,7 +276,7 @@ asio::awaitable<bool> HttpSession::proxy() {
 
 // Sends the head, the body bytes already read, then streams the rest of the
 // client's body. Returns false with attempt.error set on failure.
-asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
+net::Task<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
                                                 const std::string& head, Attempt& attempt) {
   const config::HttpSettings& s = *ctx_.snapshot().http;
   bufs_.clear();
@@ -379,7 +379,7 @@ asio::awaitable<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
   co_return true;
 }
 
-asio::awaitable<bool> HttpSession::read_response_head(upstream::UpstreamConn& conn,
+net::Task<bool> HttpSession::read_response_head(upstream::UpstreamConn& conn,
                                                       Attempt& attempt) {
   core::InputBuffer& in = conn.in();
   http::H1Parser& p = conn.parser();
@@ -422,7 +422,7 @@ asio::awaitable<bool> HttpSession::read_response_head(upstream::UpstreamConn& co
 // Streams the response to the client. Returns whether the client connection
 // may stay open. After the head is written, failures close the connection:
 // the client has seen a status and cannot be told otherwise.
-asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
+net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
                                                     Attempt& attempt) {
   core::InputBuffer& in = conn.in();
   http::H1Parser& p = conn.parser();
@@ -562,7 +562,7 @@ asio::awaitable<bool> HttpSession::forward_response(upstream::UpstreamConn& conn
 // Every transfer pushes the session deadline; when it fires it cancels the
 // client socket, the client pump ends and closes the upstream, which ends
 // the other pump.
-asio::awaitable<void> HttpSession::tunnel(upstream::UpstreamConn& conn,
+net::Task<void> HttpSession::tunnel(upstream::UpstreamConn& conn,
                                           std::chrono::milliseconds idle) {
   using namespace asio::experimental::awaitable_operators;
   deadline_.arm(idle);
@@ -570,7 +570,7 @@ asio::awaitable<void> HttpSession::tunnel(upstream::UpstreamConn& conn,
   deadline_.disarm();
 }
 
-asio::awaitable<void> HttpSession::pump_to_upstream(upstream::UpstreamConn& conn,
+net::Task<void> HttpSession::pump_to_upstream(upstream::UpstreamConn& conn,
                                                     std::chrono::milliseconds idle) {
   std::vector<char> buf(16384);
   for (;;) {
@@ -583,7 +583,7 @@ asio::awaitable<void> HttpSession::pump_to_upstream(upstream::UpstreamConn& conn
   conn.close();
 }
 
-asio::awaitable<void> HttpSession::pump_to_client(upstream::UpstreamConn& conn,
+net::Task<void> HttpSession::pump_to_client(upstream::UpstreamConn& conn,
                                                   std::chrono::milliseconds idle) {
   std::vector<char> buf(16384);
   for (;;) {
@@ -594,7 +594,7 @@ asio::awaitable<void> HttpSession::pump_to_client(upstream::UpstreamConn& conn,
     if (wec) break;
   }
   error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(net::TcpSocket::shutdown_both, ignored);
 }
 
 }  // namespace torii::proxy

@@ -82,15 +82,15 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-asio::awaitable<void> Worker::accept_loop(asio::ip::tcp::acceptor& acceptor) {
+net::Task<void> Worker::accept_loop(net::TcpAcceptor& acceptor) {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] = co_await acceptor.async_accept(net::kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // EMFILE and friends: back off briefly instead of spinning.
       spdlog::error("worker {}: accept: {}", index_, ec.message());
-      asio::steady_timer t(io_, std::chrono::milliseconds(50));
-      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      net::Timer t(io_, std::chrono::milliseconds(50));
+      co_await t.async_wait(net::kNoThrow);
       continue;
     }
     asio::co_spawn(io_, HttpSession::serve(*this, std::move(socket)), asio::detached);

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/io.h"
 #include "config/snapshot.h"
 #include "core/deadline.h"
 #include "core/http_date.h"
@@ -63,12 +64,12 @@ class Worker {
   void session_closed(HttpSession* s);
 
  private:
-  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  net::Task<void> accept_loop(net::TcpAcceptor& acceptor);
   void on_tick();
 
   int index_;
   boost::asio::io_context io_;
-  std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
+  std::vector<net::TcpAcceptor> acceptors_;
   std::shared_ptr<const config::Snapshot> snapshot_;
   core::DeadlineSweeper sweeper_;
   upstream::ConnPool pool_;

@@ -13,7 +13,7 @@
 
 namespace torii::upstream {
 namespace {
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using net::kNoThrow;
 }
 
 UpstreamConn::UpstreamConn(asio::io_context& io, core::DeadlineSweeper& sweeper)
@@ -27,7 +27,7 @@ UpstreamConn::UpstreamConn(asio::io_context& io, core::DeadlineSweeper& sweeper)
 
 UpstreamConn::~UpstreamConn() = default;
 
-asio::ip::tcp::socket& UpstreamConn::socket() {
+net::TcpSocket& UpstreamConn::socket() {
   return tls_ ? tls_->next_layer() : *plain_;
 }
 
@@ -36,13 +36,13 @@ void UpstreamConn::close() {
   socket().close(ignored);
 }
 
-asio::awaitable<error_code> UpstreamConn::connect(asio::ip::tcp::endpoint ep,
+net::Task<error_code> UpstreamConn::connect(asio::ip::tcp::endpoint ep,
                                                   std::chrono::milliseconds timeout,
                                                   asio::ssl::context* tls, const std::string& sni,
                                                   bool verify) {
   if (tls) {
     plain_.reset();
-    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(io_, *tls);
+    tls_ = std::make_unique<asio::ssl::stream<net::TcpSocket>>(io_, *tls);
   }
   deadline_.arm(timeout);
   auto [ec] = co_await socket().async_connect(ep, kNoThrow);
@@ -67,13 +67,13 @@ asio::awaitable<error_code> UpstreamConn::connect(asio::ip::tcp::endpoint ep,
   co_return ec;
 }
 
-asio::awaitable<UpstreamConn::IoResult> UpstreamConn::read_some(std::span<char> into) {
+net::Task<UpstreamConn::IoResult> UpstreamConn::read_some(std::span<char> into) {
   const auto buf = asio::buffer(into.data(), into.size());
   if (tls_) return tls_->async_read_some(buf, kNoThrow);
   return plain_->async_read_some(buf, kNoThrow);
 }
 
-asio::awaitable<UpstreamConn::IoResult> UpstreamConn::write(
+net::Task<UpstreamConn::IoResult> UpstreamConn::write(
     std::span<const asio::const_buffer> bufs) {
   if (tls_) return asio::async_write(*tls_, bufs, net::transfer_all_at_once, kNoThrow);
   return asio::async_write(*plain_, bufs, net::transfer_all_at_once, kNoThrow);

@@ -14,6 +14,7 @@
 #include <string>
 #include <tuple>
 
+#include "net/io.h"
 #include "core/buffer.h"
 #include "core/deadline.h"
 #include "http/h1_parser.h"
@@ -37,15 +38,15 @@ class UpstreamConn {
   ~UpstreamConn();
 
   // Connects (and handshakes when `tls` is set) within `timeout`.
-  asio::awaitable<error_code> connect(asio::ip::tcp::endpoint ep, std::chrono::milliseconds timeout,
+  net::Task<error_code> connect(asio::ip::tcp::endpoint ep, std::chrono::milliseconds timeout,
                                       asio::ssl::context* tls, const std::string& sni,
                                       bool verify);
   // The I/O operations, returned unstarted (they begin when awaited): no
   // coroutine frame of their own on the per-request path. `into` and
   // `bufs` must stay valid until the await completes.
   using IoResult = std::tuple<error_code, size_t>;
-  asio::awaitable<IoResult> read_some(std::span<char> into);
-  asio::awaitable<IoResult> write(std::span<const asio::const_buffer> bufs);
+  net::Task<IoResult> read_some(std::span<char> into);
+  net::Task<IoResult> write(std::span<const asio::const_buffer> bufs);
 
   void arm(std::chrono::milliseconds timeout) { deadline_.arm(timeout); }
   void disarm() { deadline_.disarm(); }
@@ -66,11 +67,11 @@ class UpstreamConn {
   core::Clock::time_point idle_since;
 
  private:
-  asio::ip::tcp::socket& socket();
+  net::TcpSocket& socket();
 
   asio::io_context& io_;
-  std::optional<asio::ip::tcp::socket> plain_;
-  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
+  std::optional<net::TcpSocket> plain_;
+  std::unique_ptr<asio::ssl::stream<net::TcpSocket>> tls_;
   core::Deadline deadline_;
   core::InputBuffer in_{kReadBufferSize};
   http::H1Parser parser_{http::H1Parser::Kind::kResponse};
