@@ -62,10 +62,6 @@ class InputBuffer {
   }
   // Forgets bytes past `off` (body bytes already forwarded).
   void truncate(size_t off) { size_ = off; }
-  // Frees memory of an idle connection; the next read allocates again.
-  void release_if_empty() {
-    if (size_ == 0) buf_.reset();
-  }
   // Returns an empty buffer that grew for a large body to `cap` bytes, so
   // idle pooled connections do not keep large windows.
   void shrink_if_larger(size_t cap) {

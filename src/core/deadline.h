@@ -62,8 +62,6 @@ class DeadlineSweeper {
   // e.g. to flush buffered logs and prune idle pools.
   void start(std::function<void()> on_tick);
   void stop();
-  // The loop's notion of now, refreshed once per sweep (cheap reads).
-  Clock::time_point now() const { return Clock::now(); }
   size_t size() const { return count_; }
 
  private:

@@ -15,18 +15,14 @@ class HttpDate {
       std::tm tm;
       gmtime_r(&t, &tm);
       len_ = std::strftime(buf_, sizeof(buf_), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-      std::strftime(local_, sizeof(local_), "%d/%b/%Y:%H:%M:%S %z", localtime_r(&t, &tm));
       last_ = t;
     }
     return {buf_, len_};
   }
-  // nginx $time_local ("26/Nov/2026:10:01:41 +0000"), refreshed by now().
-  std::string_view local() const { return local_; }
 
  private:
   std::time_t last_ = 0;
   char buf_[64] = {};
-  char local_[64] = {};
   size_t len_ = 0;
 };
 

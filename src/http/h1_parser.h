@@ -37,7 +37,6 @@ enum class ParseError : uint8_t {
   kBadRequest,         // any framing or syntax violation -> 400
   kTooManyHeaders,     // -> 431
   kBadResponse,        // upstream response unparsable -> 502
-  kUnsupportedMethod,  // not a method llhttp knows -> 400 (nginx answers 400 too)
   kUnsupportedCoding,  // a Transfer-Encoding other than chunked -> 501, as nginx
 };
 

@@ -136,17 +136,6 @@ TEST(CoreBufferTest, shrink_if_larger_keeps_a_small_buffer) {
   EXPECT_EQ(b.capacity(), 8u);
 }
 
-TEST(CoreBufferTest, release_if_empty_frees_and_reallocates) {
-  InputBuffer b(16);
-  append(b, "abc");
-  b.release_if_empty();  // not empty: kept
-  EXPECT_EQ(content(b), "abc");
-  b.consume_front(3);
-  b.release_if_empty();
-  EXPECT_EQ(b.capacity(), 16u);
-  append(b, "xyz");
-  EXPECT_EQ(content(b), "xyz");
-}
 
 TEST(CoreBufferTest, large_content_survives_many_grows) {
   InputBuffer b(4);
