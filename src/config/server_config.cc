@@ -1,5 +1,7 @@
 #include "config/server_config.h"
 
+#include "router/ip_matcher.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -137,6 +139,21 @@ core::Status apply(const YAML::Node& root, ServerConfig& c) {
                             "\" (radixtree_host_uri, radixtree_uri, radixtree_uri_with_parameter)");
       }
       c.router = *kind;
+    }
+    if (const YAML::Node ta = apisix["trusted_addresses"]) {
+      if (!ta.IsSequence()) {
+        return config_error("config.yaml: apisix.trusted_addresses: expected a list of IPs or CIDRs");
+      }
+      std::vector<std::string> list;
+      for (size_t i = 0; i < ta.size(); ++i) {
+        auto v = scalar<std::string>(ta[i], "apisix.trusted_addresses[" + std::to_string(i) + "]");
+        if (!v) return v.error();
+        list.push_back(*v);
+      }
+      if (auto m = router::IpMatcher::build(list); !m) {
+        return config_error("config.yaml: apisix.trusted_addresses: " + m.error().message);
+      }
+      c.http.trusted_addresses = std::move(list);
     }
     if (const YAML::Node s = apisix["show_upstream_status_in_response_header"]) {
       auto v = scalar<bool>(s, "apisix.show_upstream_status_in_response_header");

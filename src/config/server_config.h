@@ -32,6 +32,9 @@ struct HttpSettings {
   bool access_log_enabled = true;
   std::string access_log_format;          // nginx-style $variables
   bool show_upstream_status_in_response_header = false;
+  // apisix.trusted_addresses: peers whose X-Forwarded-Proto/-Host/-Port (and
+  // Forwarded) are passed upstream as sent; from anyone else they are replaced.
+  std::vector<std::string> trusted_addresses;
   std::string server_header = "APISIX";  // `Server:` value ("APISIX" for compatibility)
 };
 

@@ -11,6 +11,7 @@
 
 #include "config/server_config.h"
 #include "observability/log_format.h"
+#include "router/ip_matcher.h"
 #include "router/router.h"
 #include "upstream/upstream.h"
 
@@ -30,6 +31,7 @@ struct Snapshot {
   uint64_t version = 0;  // increases with every published snapshot
   std::shared_ptr<const HttpSettings> http;  // the reloadable part of config.yaml
   std::shared_ptr<const observability::LogFormat> access_log_format;
+  std::shared_ptr<const router::IpMatcher> trusted_addresses;  // null: nobody is trusted
   std::vector<Route> routes;
   std::unique_ptr<router::Router> router;
 };

@@ -317,6 +317,11 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
   snap->http = std::make_shared<const HttpSettings>(server.http);
   snap->access_log_format =
       std::make_shared<const observability::LogFormat>(server.http.access_log_format);
+  if (!server.http.trusted_addresses.empty()) {
+    auto trusted = router::IpMatcher::build(server.http.trusted_addresses);
+    if (!trusted) return config_error("apisix.trusted_addresses: " + trusted.error().message);
+    snap->trusted_addresses = std::make_shared<const router::IpMatcher>(std::move(*trusted));
+  }
   std::vector<router::RouteSpec> specs;
   std::vector<std::string> spec_where;  // spec index -> "routes[N] (id \"x\")" in file terms
   index = 0;

@@ -127,6 +127,9 @@ net::Task<bool> HttpSession::proxy() {
   if (req_.websocket_upgrade && !route.enable_websocket) req_.websocket_upgrade = false;
 
   upstream::Balancer& balancer = worker_.balancer(up);
+  const config::Snapshot& snap = ctx_.snapshot();
+  const bool trusted_peer =
+      snap.trusted_addresses && snap.trusted_addresses->contains(conn_info_.remote_ip);
   const std::string hash_key = hash_key_for(*up);
   upstream::ExcludeSet exclude(up->nodes.size());
   int tries_left = up->effective_retries() + 1;
@@ -157,10 +160,10 @@ net::Task<bool> HttpSession::proxy() {
                              ? up->upstream_host
                              : std::string(req_.host_header);
     ctx_.upstream_uri.assign(req_.target);
-    build_upstream_request_head(req_,
-                                {ctx_.upstream_host, ctx_.upstream_uri, conn_info_.remote_addr,
-                                 conn_info_.scheme, conn_info_.server_port, req_.websocket_upgrade},
-                                head);
+    UpstreamHeadParams head_params{ctx_.upstream_host, ctx_.upstream_uri, conn_info_.remote_addr,
+                                   conn_info_.scheme,  conn_info_.server_port, req_.websocket_upgrade,
+                                   trusted_peer};
+    build_upstream_request_head(req_, head_params, head);
 
     const auto attempt_start = core::Clock::now();
     bool fresh_retry_left = true;

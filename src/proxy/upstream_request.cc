@@ -65,11 +65,31 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
     has_connection_list = has_connection_list || iequals(h.name, "connection");
   }
   std::string xff;
+  // From a trusted peer the first X-Forwarded-Proto/-Host/-Port are kept.
+  std::optional<std::string_view> fwd_proto, fwd_host, fwd_port;
   for (const http::Header& h : req.headers) {
     if (iequals(h.name, "x-forwarded-for")) {
       if (!xff.empty()) xff.append(", ");
       xff.append(h.value);
       continue;
+    }
+    if (p.trust_forwarded) {
+      if (iequals(h.name, "x-forwarded-proto")) {
+        if (!fwd_proto) fwd_proto = h.value;
+        continue;
+      }
+      if (iequals(h.name, "x-forwarded-host")) {
+        if (!fwd_host) fwd_host = h.value;
+        continue;
+      }
+      if (iequals(h.name, "x-forwarded-port")) {
+        if (!fwd_port) fwd_port = h.value;
+        continue;
+      }
+      if (iequals(h.name, "forwarded")) {
+        out.append(h.name).append(": ").append(h.value).append("\r\n");
+        continue;
+      }
     }
     if (skip_request_header(h.name)) continue;
     if (has_connection_list && listed_in_connection(req, h.name)) continue;
@@ -79,9 +99,11 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
   out.append("X-Forwarded-For: ");
   if (!xff.empty()) out.append(xff).append(", ");
   out.append(p.remote_addr).append("\r\n");
-  out.append("X-Forwarded-Proto: ").append(p.scheme).append("\r\n");
-  out.append("X-Forwarded-Host: ").append(req.host.empty() ? p.host : std::string_view(req.host));
-  out.append("\r\nX-Forwarded-Port: ").append(p.server_port).append("\r\n");
+  out.append("X-Forwarded-Proto: ").append(fwd_proto.value_or(p.scheme)).append("\r\n");
+  out.append("X-Forwarded-Host: ");
+  if (fwd_host) out.append(*fwd_host);
+  else out.append(req.host.empty() ? p.host : std::string_view(req.host));
+  out.append("\r\nX-Forwarded-Port: ").append(fwd_port.value_or(p.server_port)).append("\r\n");
   if (p.websocket) {
     out.append("Upgrade: websocket\r\nConnection: upgrade\r\n");
   } else if (req.chunked) {

@@ -21,6 +21,9 @@ struct UpstreamHeadParams {
   std::string_view scheme;       // "http" / "https", for X-Forwarded-Proto
   std::string_view server_port;  // for X-Forwarded-Port
   bool websocket = false;        // keep Upgrade/Connection for a tunnel
+  // The client is in apisix.trusted_addresses: its X-Forwarded-Proto/-Host/
+  // -Port and Forwarded are kept (APISIX); otherwise torii's own replace them.
+  bool trust_forwarded = false;
 };
 
 // Appends the complete head ("...\r\n\r\n") to `out`.

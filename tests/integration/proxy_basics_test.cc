@@ -2,6 +2,8 @@
 // body, headers sent upstream and back, keep-alive and pipelining.
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 #include "harness.h"
 
 namespace torii::testing {
@@ -139,6 +141,35 @@ TEST(ProxyBasics, IdleWebSocketTunnelClosesAfterTheReadTimeout) {
   EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 101") << out;
   EXPECT_NE(out.find("ping"), std::string::npos) << out;
   EXPECT_LT(elapsed, std::chrono::seconds(4)) << "the idle tunnel was not closed";
+}
+
+TEST(ProxyBasics, ForwardedHeadersFromTrustedAddressesArePassedOthersReplaced) {
+  Upstream up;
+  Torii t(one_route(up));
+  const std::vector<std::string> sent = {"X-Forwarded-Proto: https", "X-Forwarded-Host: api.example.com",
+                                         "X-Forwarded-Port: 443", "Forwarded: for=10.0.0.1"};
+  ASSERT_EQ(http_get(t.url("/echo"), sent).status, 200);
+  std::string head = up.last_head();
+  EXPECT_NE(head.find("X-Forwarded-Proto: http\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Forwarded-Port: " + std::to_string(t.port()) + "\r\n"), std::string::npos);
+  EXPECT_EQ(head.find("api.example.com"), std::string::npos) << head;
+  EXPECT_EQ(head.find("Forwarded: for"), std::string::npos) << head;
+
+  // apisix.trusted_addresses covering the client, applied by SIGHUP.
+  const std::string conf = t.dir().read("config.yaml");
+  const size_t line_end = conf.find('\n', conf.find("node_listen:"));
+  t.dir().write("config.yaml", conf.substr(0, line_end + 1) + "  trusted_addresses:\n    - 127.0.0.0/8\n" +
+                                   conf.substr(line_end + 1));
+  t.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] {
+    http_get(t.url("/echo"), sent);
+    return up.last_head().find("X-Forwarded-Proto: https\r\n") != std::string::npos;
+  })) << up.last_head();
+  head = up.last_head();
+  EXPECT_NE(head.find("X-Forwarded-Host: api.example.com\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Forwarded-Port: 443\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("Forwarded: for=10.0.0.1\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("X-Forwarded-Proto: http\r\n"), std::string::npos) << "sent twice";
 }
 
 }  // namespace

@@ -356,5 +356,16 @@ TEST_F(ConfigServerConfigTest, admin_listen) {
   EXPECT_EQ(c->admin_port, 9999);
 }
 
+TEST_F(ConfigServerConfigTest, trusted_addresses_are_loaded_and_bad_entries_named) {
+  auto c = load("apisix:\n  trusted_addresses:\n    - 127.0.0.1\n    - 10.0.0.0/8\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->http.trusted_addresses, (std::vector<std::string>{"127.0.0.1", "10.0.0.0/8"}));
+  auto bad = load("apisix:\n  trusted_addresses:\n    - 10.0.0.0/33\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("apisix.trusted_addresses"), std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("10.0.0.0/33"), std::string::npos) << bad.error().message;
+}
+
 }  // namespace
 }  // namespace torii::config
