@@ -135,7 +135,15 @@ std::optional<std::string_view> RequestContext::get(const http::VarRef& ref) con
       } else if (ref.builtin == Builtin::kTimeLocal) {
         std::strftime(buf, sizeof(buf), "%d/%b/%Y:%H:%M:%S %z", localtime_r(&t, &tm));
       } else {
-        std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", localtime_r(&t, &tm));
+        // nginx's $time_iso8601 writes the offset as +00:00, strftime's %z as +0000.
+        const size_t n = std::strftime(buf, sizeof(buf) - 1, "%Y-%m-%dT%H:%M:%S%z",
+                                       localtime_r(&t, &tm));
+        if (n >= 5) {
+          buf[n + 1] = '\0';
+          buf[n] = buf[n - 1];
+          buf[n - 1] = buf[n - 2];
+          buf[n - 2] = ':';
+        }
       }
       return keep(buf);
     }

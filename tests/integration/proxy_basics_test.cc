@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <regex>
 
 #include "harness.h"
 
@@ -170,6 +171,16 @@ TEST(ProxyBasics, ForwardedHeadersFromTrustedAddressesArePassedOthersReplaced) {
   EXPECT_NE(head.find("X-Forwarded-Port: 443\r\n"), std::string::npos) << head;
   EXPECT_NE(head.find("Forwarded: for=10.0.0.1\r\n"), std::string::npos) << head;
   EXPECT_EQ(head.find("X-Forwarded-Proto: http\r\n"), std::string::npos) << "sent twice";
+}
+
+TEST(ProxyBasics, TimeIso8601IsWrittenLikeNginx) {
+  Upstream up;
+  Torii t(one_route(up), "    access_log_format: \"[$time_iso8601] $status\"\n");
+  ASSERT_EQ(http_get(t.url("/x")).status, 200);
+  ASSERT_TRUE(wait_until([&] { return t.access_log().find("] 200") != std::string::npos; }))
+      << t.access_log();
+  const std::regex iso(R"(\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d\] 200)");
+  EXPECT_TRUE(std::regex_search(t.access_log(), iso)) << t.access_log();
 }
 
 }  // namespace
