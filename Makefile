@@ -7,7 +7,12 @@ JOBS      ?= $(shell nproc)
 CONFIG    ?= conf/config.yaml
 FUZZ_SECONDS ?= 60
 
-.PHONY: all setup build run test unit integration fuzz bench clean
+# ccache needs a cache directory; give it one where HOME is unset.
+ifeq ($(strip $(HOME)),)
+export CCACHE_DIR ?= /var/tmp/torii-ccache
+endif
+
+.PHONY: all setup build run test unit integration fuzz-build bench clean
 
 all: build
 
