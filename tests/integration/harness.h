@@ -21,6 +21,9 @@ namespace torii::testing {
 // A port nobody listens on right now (bind to 0, read, close).
 uint16_t free_port();
 
+// A listening TCP socket on 127.0.0.1 and a port the kernel picked.
+int listen_loopback(int backlog, uint16_t& port);
+
 // Polls `pred` every 10 ms until true or `timeout`; returns the last value.
 bool wait_until(const std::function<bool()>& pred,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
