@@ -30,21 +30,4 @@ std::optional<Method> parse_method(std::string_view t) {
   return std::nullopt;
 }
 
-std::string_view method_name(Method m) {
-  switch (m) {
-    case Method::kGet: return "GET";
-    case Method::kPost: return "POST";
-    case Method::kPut: return "PUT";
-    case Method::kDelete: return "DELETE";
-    case Method::kPatch: return "PATCH";
-    case Method::kHead: return "HEAD";
-    case Method::kOptions: return "OPTIONS";
-    case Method::kConnect: return "CONNECT";
-    case Method::kTrace: return "TRACE";
-    case Method::kPurge: return "PURGE";
-    case Method::kOther: return "OTHER";
-  }
-  return "OTHER";
-}
-
 }  // namespace torii::http

@@ -23,7 +23,6 @@ enum class Method : uint16_t {
 
 // Parses an upper-case method token; nullopt when it is not one of APISIX's ten.
 std::optional<Method> parse_method(std::string_view token);
-std::string_view method_name(Method m);
 
 // RFC 9110 9.2.2: methods a proxy may retry after a partial failure.
 inline bool is_idempotent(Method m) {

@@ -155,10 +155,13 @@ net::Task<bool> HttpSession::proxy() {
     ctx_.upstream_addr.append(node.name);
 
     head.clear();
-    ctx_.upstream_host = up->pass_host == upstream::PassHost::kNode ? node.host_header
-                         : up->pass_host == upstream::PassHost::kRewrite
-                             ? up->upstream_host
-                             : std::string(req_.host_header);
+    // Assigned from a view: the buffer's capacity is reused, no copy per request.
+    // An HTTP/1.0 request without Host gets the node's, never an empty Host.
+    const std::string_view upstream_host =
+        up->pass_host == upstream::PassHost::kRewrite                        ? up->upstream_host
+        : up->pass_host == upstream::PassHost::kPass && !req_.host_header.empty() ? req_.host_header
+                                                                              : node.host_header;
+    ctx_.upstream_host.assign(upstream_host);
     ctx_.upstream_uri.assign(req_.target);
     UpstreamHeadParams head_params{ctx_.upstream_host, ctx_.upstream_uri, conn_info_.remote_addr,
                                    conn_info_.scheme,  conn_info_.server_port, req_.websocket_upgrade,

@@ -49,10 +49,4 @@ void ConnPool::sweep(core::Clock::time_point now) {
   }
 }
 
-size_t ConnPool::idle_count() const {
-  size_t n = 0;
-  for (const auto& [node, b] : buckets_) n += b.idle.size();
-  return n;
-}
-
 }  // namespace torii::upstream

@@ -32,7 +32,6 @@ class ConnPool {
   // buckets of upstreams no longer in any snapshot.
   void sweep(core::Clock::time_point now);
   void clear() { buckets_.clear(); }
-  size_t idle_count() const;
 
  private:
   struct Bucket {

@@ -183,5 +183,13 @@ TEST(ProxyBasics, TimeIso8601IsWrittenLikeNginx) {
   EXPECT_TRUE(std::regex_search(t.access_log(), iso)) << t.access_log();
 }
 
+TEST(ProxyBasics, Http10RequestWithoutHostSendsTheNodeHostUpstream) {
+  Upstream up;
+  Torii t(one_route(up));
+  const std::string out = raw_exchange(t.port(), "GET /echo HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 200") << out;
+  EXPECT_NE(up.last_head().find("Host: " + up.node() + "\r\n"), std::string::npos) << up.last_head();
+}
+
 }  // namespace
 }  // namespace torii::testing
