@@ -7,9 +7,18 @@
 // time and never written into stored objects.
 #include "config/resource_schemas.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
@@ -17,6 +26,7 @@
 #include <optional>
 #include <string>
 
+#include "config/data_encryption.h"
 #include "config/json_schema_lua_text.h"
 
 namespace torii::config {
@@ -71,16 +81,15 @@ constexpr Fragment kFragments[] = {
     // ip_def: the IPv6/CIDR pattern is loose upstream on purpose (a precise
     // one would be unreadable); ipv4 and ipv6 formats use inet_pton.
     {"ipv4_seg", R"json(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))json"},
-    {"remote_addr", R"json({
-        "description": "client IP",
-        "type": "string",
-        "anyOf": [
-            {"title": "IPv4", "type": "string", "format": "ipv4"},
-            {"title": "IPv4/CIDR", "type": "string",
-             "pattern": "^${ipv4_seg}\\.${ipv4_seg}\\.${ipv4_seg}\\.${ipv4_seg}/([12]?[0-9]|3[0-2])$"},
-            {"title": "IPv6", "type": "string", "format": "ipv6"},
-            {"title": "IPv6/CIDR", "type": "string",
-             "pattern": "^([a-fA-F0-9]{0,4}:){1,8}(:[a-fA-F0-9]{0,4}){0,8}([a-fA-F0-9]{0,4})?/[0-9]{1,3}$"}]})json"},
+    {"ip_def", R"json([
+        {"title": "IPv4", "type": "string", "format": "ipv4"},
+        {"title": "IPv4/CIDR", "type": "string",
+         "pattern": "^${ipv4_seg}\\.${ipv4_seg}\\.${ipv4_seg}\\.${ipv4_seg}/([12]?[0-9]|3[0-2])$"},
+        {"title": "IPv6", "type": "string", "format": "ipv6"},
+        {"title": "IPv6/CIDR", "type": "string",
+         "pattern": "^([a-fA-F0-9]{0,4}:){1,8}(:[a-fA-F0-9]{0,4}){0,8}([a-fA-F0-9]{0,4})?/[0-9]{1,3}$"}])json"},
+    {"remote_addr",
+     R"json({"description": "client IP", "type": "string", "anyOf": ${ip_def}})json"},
 
     {"statuses", R"json({
         "type": "array", "minItems": 1, "uniqueItems": true,
@@ -149,6 +158,12 @@ constexpr Fragment kFragments[] = {
                  "priority": {"description": "priority of node", "type": "integer", "default": 0},
                  "metadata": {"description": "metadata of node", "type": "object"}},
              "required": ["host", "weight"]}}]})json"},
+
+    // certificate_scheme and private_key_schema; secret_uri_schema is a
+    // `$secret://` or `$env://` reference resolved at run time.
+    {"certificate", R"json({"type": "string", "minLength": 128, "maxLength": 65536})json"},
+    {"private_key", R"json({"type": "string", "minLength": 128, "maxLength": 65536})json"},
+    {"secret_uri", R"json({"type": "string", "pattern": "^\\$(secret|env|ENV)://"})json"},
 
     // tls: client_cert and client_key go together and exclude client_cert_id.
     // `type` has no enum: APISIX loads custom balancers by name.
@@ -326,6 +341,117 @@ constexpr std::string_view kGlobalRuleSchema = R"json({
     "required": ["id", "plugins"],
     "additionalProperties": false})json";
 
+// ssl: `sni`/`snis` are required only for type "server" (the default, so
+// an absent `type` counts as server: the `if` has no `required`).
+constexpr std::string_view kSslSchema = R"json({
+    "type": "object",
+    "properties": {
+        "id": ${id},
+        "desc": ${desc},
+        "labels": ${labels},
+        "create_time": ${timestamp},
+        "update_time": ${timestamp},
+        "type": {
+            "description": "ssl certificate type, server to server certificate, client to client certificate for upstream",
+            "type": "string", "default": "server", "enum": ["server", "client"]},
+        "cert": {"oneOf": [${certificate}, ${secret_uri}]},
+        "key": {"oneOf": [${private_key}, ${secret_uri}]},
+        "sni": ${host},
+        "snis": {"type": "array", "items": ${host}, "minItems": 1},
+        "certs": {"type": "array", "items": {"oneOf": [${certificate}, ${secret_uri}]}},
+        "keys": {"type": "array", "items": {"oneOf": [${private_key}, ${secret_uri}]}},
+        "client": {
+            "type": "object",
+            "properties": {
+                "ca": ${certificate},
+                "depth": {"type": "integer", "minimum": 0, "default": 1},
+                "skip_mtls_uri_regex": {
+                    "type": "array", "minItems": 1, "uniqueItems": true,
+                    "items": {"description": "uri regular expression to skip mtls", "type": "string"}}},
+            "required": ["ca"]},
+        "status": {
+            "description": "ssl status, 1 to enable, 0 to disable",
+            "type": "integer", "enum": [1, 0], "default": 1},
+        "ssl_protocols": {
+            "description": "set ssl protocols",
+            "type": "array", "maxItems": 3, "uniqueItems": true,
+            "items": {"enum": ["TLSv1.1", "TLSv1.2", "TLSv1.3"]}}},
+    "if": {"properties": {"type": {"enum": ["server"]}}},
+    "then": {"oneOf": [{"required": ["sni", "key", "cert"]}, {"required": ["snis", "key", "cert"]}]},
+    "else": {"required": ["key", "cert"]},
+    "additionalProperties": false})json";
+
+constexpr std::string_view kProtoSchema = R"json({
+    "type": "object",
+    "properties": {
+        "id": ${id},
+        "name": ${name},
+        "desc": ${desc},
+        "labels": ${labels},
+        "create_time": ${timestamp},
+        "update_time": ${timestamp},
+        "content": {"type": "string", "minLength": 1, "maxLength": 1048576}},
+    "required": ["content"],
+    "additionalProperties": false})json";
+
+// credential: one auth plugin at most; that it is an auth plugin is checked
+// with the plugin registry.
+constexpr std::string_view kCredentialSchema = R"json({
+    "type": "object",
+    "properties": {
+        "id": ${id},
+        "name": ${name},
+        "desc": ${desc},
+        "labels": ${labels},
+        "create_time": ${timestamp},
+        "update_time": ${timestamp},
+        "plugins": {"type": "object", "maxProperties": 1}},
+    "additionalProperties": false})json";
+
+// plugin_metadata has no schema of its own in APISIX: the body is the
+// plugin's metadata_schema, checked by the plugin registry. This is only the
+// wrapper every stored metadata object has.
+constexpr std::string_view kPluginMetadataSchema = R"json({
+    "type": "object",
+    "properties": {"id": {"type": "string", "minLength": 1}},
+    "required": ["id"]})json";
+
+// stream_route: `protocol` is xRPC's (xrpc_protocol_schema).
+constexpr std::string_view kStreamRouteSchema = R"json({
+    "type": "object",
+    "properties": {
+        "id": ${id},
+        "name": ${name},
+        "desc": ${desc},
+        "labels": ${labels},
+        "create_time": ${timestamp},
+        "update_time": ${timestamp},
+        "remote_addr": ${remote_addr},
+        "server_addr": {"description": "server IP", "type": "string", "anyOf": ${ip_def}},
+        "server_port": {"description": "server port", "type": "integer", "minimum": 1, "maximum": 65535},
+        "sni": ${host},
+        "upstream": ${upstream},
+        "upstream_id": ${id},
+        "service_id": ${id},
+        "plugins": ${plugins},
+        "protocol": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "superior_id": ${id},
+                "conf": {"description": "protocol-specific configuration", "type": "object"},
+                "logger": {
+                    "type": "array",
+                    "items": {
+                        "properties": {
+                            "name": {"type": "string"},
+                            "filter": {"description": "logger filter rules", "type": "array"},
+                            "conf": {"description": "logger plugin configuration", "type": "object"}},
+                        "dependencies": {"name": ["conf"]},
+                        "additionalProperties": false}}},
+            "required": ["name"]}},
+    "additionalProperties": false})json";
+
 // Replaces every ${name} with its fragment, recursively. Fragments do not
 // refer to themselves, so the recursion ends; an unknown name is left as is
 // and then fails JSON parsing, which the tests catch.
@@ -490,6 +616,178 @@ core::Status check_service(const json::object& service) {
   return refuse_lua(service);
 }
 
+// --- ssls: apisix/ssl.lua check_ssl_conf ----------------------------------
+//
+// Certificates and keys are parsed with the same OpenSSL calls
+// lua-resty-core's ngx.ssl makes, and failures carry the words it gives.
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+// Refuses encrypted PEM blocks instead of letting OpenSSL's default callback
+// prompt for a passphrase on the terminal.
+int no_passphrase(char*, int, int, void*) { return 0; }
+
+// Whatever happens, leave this thread's OpenSSL error queue empty: a stale
+// entry would be read by the next TLS call on the thread as its own error.
+struct ClearOpensslErrors {
+  ~ClearOpensslErrors() { ERR_clear_error(); }
+};
+
+BioPtr memory_bio(std::string_view pem) {
+  return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+// ngx_http_lua_ffi_parse_pem_cert: the leaf, then the rest of the chain until
+// the input runs out. Returns the leaf, or the error text.
+core::Result<X509Ptr> parse_pem_cert(std::string_view pem) {
+  ClearOpensslErrors clear;
+  auto bio = memory_bio(pem);
+  if (!bio) return fail("BIO_new_mem_buf() failed");
+  X509Ptr leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, no_passphrase, nullptr));
+  if (!leaf) return fail("PEM_read_bio_X509_AUX() failed");
+  for (;;) {
+    X509Ptr next(PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
+    if (next) continue;
+    const unsigned long e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) break;
+    return fail("PEM_read_bio_X509() failed");
+  }
+  return leaf;
+}
+
+// ngx_http_lua_ffi_parse_pem_priv_key.
+core::Result<PkeyPtr> parse_pem_priv_key(std::string_view pem) {
+  ClearOpensslErrors clear;
+  auto bio = memory_bio(pem);
+  if (!bio) return fail("BIO_new_mem_buf() failed");
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+  if (!key) return fail("PEM_read_bio_PrivateKey() failed");
+  return key;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// apisix/secret.lua check_secret_uri: "$secret://", or "$env://" in any case.
+bool is_secret_ref(const json::value& v) {
+  if (!v.is_string()) return false;
+  const std::string_view s = v.get_string();
+  if (starts_with(s, "$secret://")) return true;
+  std::string head(s.substr(0, 7));
+  for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return head == "$ENV://";
+}
+
+// apisix/ssl.lua validate(cert, key), plus a check APISIX leaves as a TODO:
+// that the key belongs to the cert (nginx would otherwise fail every
+// handshake with it). `key` null: only the cert is checked. A key that is
+// not PEM is taken as encrypted at rest: decrypted with `encryption` when
+// given (APISIX's behaviour), else not parsed.
+core::Status validate_pair(const json::value& cert, const json::value* key,
+                           const DataEncryption* encryption) {
+  if (!cert.is_string()) return core::ok_status();  // the schema refused it already
+  auto leaf = parse_pem_cert(cert.get_string());
+  if (!leaf) return fail("failed to parse cert: " + leaf.error().message);
+  if (key == nullptr || !key->is_string()) return core::ok_status();
+
+  std::string pem(key->get_string());
+  if (!starts_with(pem, "---")) {
+    if (encryption == nullptr) return core::ok_status();
+    auto plain = encryption->decrypt_ssl_key(pem);
+    if (!plain) return fail("failed to decrypt previous encrypted key");
+    pem = std::move(*plain);
+  }
+  auto pkey = parse_pem_priv_key(pem);
+  if (!pkey) return fail("failed to parse key: " + pkey.error().message);
+
+  ClearOpensslErrors clear;
+  if (X509_check_private_key(leaf->get(), pkey->get()) != 1) {
+    return fail("key does not match cert");
+  }
+  return core::ok_status();
+}
+
+std::size_t lua_length(const json::value* v) {
+  return v != nullptr && v->is_array() ? v->get_array().size() : 0;
+}
+
+core::Status check_ssl(const json::object& ssl, const DataEncryption* encryption) {
+  static const json::value kNull;
+  const json::value* cert = ssl.if_contains("cert");
+  const json::value* key = ssl.if_contains("key");
+  if (cert != nullptr && key != nullptr && !is_secret_ref(*cert) && !is_secret_ref(*key)) {
+    if (auto st = validate_pair(*cert, key, encryption); !st) return st;
+  }
+
+  if (const auto* type = ssl.if_contains("type");
+      type != nullptr && type->is_string() && type->get_string() == "client") {
+    return core::ok_status();
+  }
+
+  const json::value* certs = ssl.if_contains("certs");
+  const json::value* keys = ssl.if_contains("keys");
+  const std::size_t count = lua_length(certs);
+  if (count != lua_length(keys)) return fail("mismatched number of certs and keys");
+  for (std::size_t i = 0; i < count; ++i) {
+    const json::value& c = certs->get_array()[i];
+    const json::value& k = keys->get_array()[i];
+    if (is_secret_ref(c) || is_secret_ref(k)) continue;
+    if (auto st = validate_pair(c, &k, encryption); !st) {
+      return fail("failed to handle cert-key pair[" + std::to_string(i + 1) +
+                  "]: " + st.error().message);
+    }
+  }
+
+  if (const auto* client = ssl.if_contains("client"); client != nullptr && client->is_object()) {
+    const json::value* ca = client->get_object().if_contains("ca");
+    if (auto st = validate_pair(ca != nullptr ? *ca : kNull, nullptr, encryption); !st) {
+      return fail("failed to validate client_cert: " + st.error().message);
+    }
+  }
+  return core::ok_status();
+}
+
+// --- stream_routes: apisix/stream/router/ip_port.lua stream_route_checker --
+
+// core.ip.validate_cidr_or_ip: an IPv4 or IPv6 address, optionally with a
+// prefix length of at most 32 or 128.
+bool valid_cidr_or_ip(std::string_view text) {
+  std::string addr(text);
+  long mask = 0;
+  if (const auto slash = addr.find('/'); slash != std::string::npos) {
+    const std::string digits = addr.substr(slash + 1);
+    char* end = nullptr;
+    mask = std::strtol(digits.c_str(), &end, 10);
+    if (digits.empty() || *end != '\0' || mask < 0 || mask > 128) return false;
+    addr.resize(slash);
+  }
+  unsigned char buf[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, addr.c_str(), buf) == 1) return mask <= 32;
+  return inet_pton(AF_INET6, addr.c_str(), buf) == 1;
+}
+
+core::Status check_stream_route(const json::object& route) {
+  for (const char* field : {"remote_addr", "server_addr"}) {
+    const auto* addr = route.if_contains(field);
+    if (addr != nullptr && addr->is_string() && !valid_cidr_or_ip(addr->get_string())) {
+      return fail("invalid " + std::string(field) + ": " + std::string(addr->get_string()));
+    }
+  }
+  return core::ok_status();
+}
+
 enum class Kind {
   kRoute,
   kService,
@@ -497,7 +795,12 @@ enum class Kind {
   kConsumer,
   kConsumerGroup,
   kPluginConfig,
-  kGlobalRule
+  kGlobalRule,
+  kSsl,
+  kProto,
+  kCredential,
+  kPluginMetadata,
+  kStreamRoute
 };
 
 std::optional<Kind> kind_of(std::string_view resource) {
@@ -508,6 +811,11 @@ std::optional<Kind> kind_of(std::string_view resource) {
   if (resource == "consumer_groups") return Kind::kConsumerGroup;
   if (resource == "plugin_configs") return Kind::kPluginConfig;
   if (resource == "global_rules") return Kind::kGlobalRule;
+  if (resource == "ssls") return Kind::kSsl;
+  if (resource == "protos") return Kind::kProto;
+  if (resource == "credentials") return Kind::kCredential;
+  if (resource == "plugin_metadata") return Kind::kPluginMetadata;
+  if (resource == "stream_routes") return Kind::kStreamRoute;
   return std::nullopt;
 }
 
@@ -541,6 +849,26 @@ const JsonSchema& schema_of(Kind kind) {
       static const auto s = compile_or_die("global_rule", kGlobalRuleSchema);
       return *s;
     }
+    case Kind::kSsl: {
+      static const auto s = compile_or_die("ssl", kSslSchema);
+      return *s;
+    }
+    case Kind::kProto: {
+      static const auto s = compile_or_die("proto", kProtoSchema);
+      return *s;
+    }
+    case Kind::kCredential: {
+      static const auto s = compile_or_die("credential", kCredentialSchema);
+      return *s;
+    }
+    case Kind::kPluginMetadata: {
+      static const auto s = compile_or_die("plugin_metadata", kPluginMetadataSchema);
+      return *s;
+    }
+    case Kind::kStreamRoute: {
+      static const auto s = compile_or_die("stream_route", kStreamRouteSchema);
+      return *s;
+    }
   }
   std::abort();  // unreachable: every enumerator returns above
 }
@@ -552,9 +880,17 @@ const JsonSchema* resource_schema(std::string_view resource) {
   return kind ? &schema_of(*kind) : nullptr;
 }
 
-core::Status check_resource(std::string_view resource, const boost::json::value& obj) {
+core::Status check_resource(std::string_view resource, const boost::json::value& obj,
+                            const DataEncryption* encryption) {
   const auto kind = kind_of(resource);
   if (!kind) return fail("Unsupported resource type: " + std::string(resource));
+  // apisix/admin/plugin_metadata.lua checks the name before anything else.
+  if (*kind == Kind::kPluginMetadata && obj.is_object()) {
+    const auto* id = obj.get_object().if_contains("id");
+    if (id == nullptr || (id->is_string() && id->get_string().empty())) {
+      return fail("missing plugin name");
+    }
+  }
   if (auto st = schema_of(*kind).validate(obj); !st) {
     return fail("invalid configuration: " + st.error().message);
   }
@@ -569,6 +905,10 @@ core::Status check_resource(std::string_view resource, const boost::json::value&
       return check_service(fields);
     case Kind::kUpstream:
       return check_upstream_rules(fields);
+    case Kind::kSsl:
+      return check_ssl(fields, encryption);
+    case Kind::kStreamRoute:
+      return check_stream_route(fields);
     default:
       return core::ok_status();
   }

@@ -1,5 +1,6 @@
 #include "config/server_config.h"
 
+#include "config/deployment_config.h"
 #include "router/ip_matcher.h"
 
 #include <yaml-cpp/yaml.h>
@@ -28,7 +29,8 @@ const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys = {
       "apisix", "apisix.node_listen", "apisix.router", "apisix.router.http",
       "apisix.show_upstream_status_in_response_header", "apisix.enable_admin",
-      "apisix.enable_ipv6", "apisix.id", "apisix.ssl.*", "apisix.data_encryption.*",
+      "apisix.enable_ipv6", "apisix.id", "apisix.ssl.*", "apisix.data_encryption",
+      "apisix.data_encryption.enable_encrypt_fields", "apisix.data_encryption.keyring",
       "apisix.enable_server_tokens", "apisix.trusted_addresses",
       "nginx_config", "nginx_config.worker_processes", "nginx_config.error_log",
       "nginx_config.error_log_level", "nginx_config.worker_shutdown_timeout",
@@ -42,7 +44,13 @@ const std::set<std::string>& known_keys() {
       "nginx_config.http.max_header_size", "nginx_config.http.upstream.*",
       "deployment", "deployment.role", "deployment.role_traditional.*",
       "deployment.role_data_plane.*", "deployment.role_control_plane.*",
-      "deployment.admin.*", "deployment.etcd.*", "deployment.sqlite.*",
+      "deployment.admin", "deployment.admin.admin_listen", "deployment.admin.admin_listen.ip",
+      "deployment.admin.admin_listen.port", "deployment.admin.allow_admin",
+      "deployment.admin.admin_key", "deployment.admin.admin_key_required",
+      "deployment.admin.enable_admin_cors", "deployment.admin.admin_key_file",
+      "deployment.admin.admin_api_version", "deployment.etcd", "deployment.etcd.host",
+      "deployment.etcd.prefix", "deployment.etcd.timeout", "deployment.etcd.user",
+      "deployment.etcd.password", "deployment.sqlite", "deployment.sqlite.path",
       "deployment.standalone.*", "plugins", "plugin_attr.*", "discovery.*",
       "stream_plugins", "torii.*",
   };
@@ -257,47 +265,13 @@ core::Status apply(const YAML::Node& root, ServerConfig& c) {
     }
   }
 
-  const YAML::Node dep = root["deployment"];
-  if (dep && dep.IsMap()) {
-    if (dep["role"]) {
-      auto v = scalar<std::string>(dep["role"], "deployment.role");
+  if (auto st = apply_deployment(root["deployment"], c); !st) return st;
+  if (apisix && apisix.IsMap()) {
+    if (auto st = apply_data_encryption(apisix["data_encryption"], c); !st) return st;
+    if (apisix["enable_admin"]) {
+      auto v = scalar<bool>(apisix["enable_admin"], "apisix.enable_admin");
       if (!v) return v.error();
-      if (*v != "traditional" && *v != "data_plane" && *v != "control_plane") {
-        return config_error("config.yaml: deployment.role: unknown role \"" + *v + "\"");
-      }
-      c.role = *v;
-    }
-    const std::string role_key = "role_" + c.role;
-    if (const YAML::Node r = dep[role_key]; r && r["config_provider"]) {
-      const std::string key = "deployment." + role_key + ".config_provider";
-      auto v = scalar<std::string>(r["config_provider"], key);
-      if (!v) return v.error();
-      if (*v == "yaml") c.config_provider = ConfigProvider::kYaml;
-      else if (*v == "json") c.config_provider = ConfigProvider::kJson;
-      else if (*v == "sqlite") c.config_provider = ConfigProvider::kSqlite;
-      else if (*v == "etcd") c.config_provider = ConfigProvider::kEtcd;
-      else return config_error("config.yaml: " + key + ": unknown provider \"" + *v + "\"");
-    }
-    if (const YAML::Node a = dep["admin"]; a && a["admin_listen"]) {
-      const YAML::Node l = a["admin_listen"];
-      if (l["ip"]) {
-        auto v = scalar<std::string>(l["ip"], "deployment.admin.admin_listen.ip");
-        if (!v) return v.error();
-        c.admin_ip = *v;
-      }
-      if (l["port"]) {
-        auto v = scalar<int>(l["port"], "deployment.admin.admin_listen.port");
-        if (!v) return v.error();
-        if (*v < 1 || *v > 65535) {
-          return config_error("config.yaml: deployment.admin.admin_listen.port: invalid port");
-        }
-        c.admin_port = static_cast<uint16_t>(*v);
-      }
-    }
-    if (const YAML::Node s = dep["standalone"]; s && s["file"]) {
-      auto v = scalar<std::string>(s["file"], "deployment.standalone.file");
-      if (!v) return v.error();
-      c.standalone_file = *v;
+      c.enable_admin = *v;
     }
   }
   return core::ok_status();
@@ -375,6 +349,9 @@ core::Result<ServerConfig> load_server_config(const std::string& path,
     c.standalone_file = c.config_provider == ConfigProvider::kJson ? "apisix.json" : "apisix.yaml";
   }
   c.standalone_file = resolve(c.conf_dir, c.standalone_file);
+  c.sqlite_path = resolve(c.conf_dir, c.sqlite_path);
+  if (c.admin.admin_key_file.empty()) c.admin.admin_key_file = "admin_key";
+  c.admin.admin_key_file = resolve(c.conf_dir, c.admin.admin_key_file);
   return c;
 }
 

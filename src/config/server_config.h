@@ -40,6 +40,35 @@ struct HttpSettings {
 
 enum class ConfigProvider : uint8_t { kYaml, kJson, kSqlite, kEtcd };
 
+struct AdminKey {
+  std::string name;
+  std::string key;
+  bool viewer = false;  // role: viewer (GET only); otherwise admin
+};
+
+// deployment.admin.*
+struct AdminSettings {
+  std::string ip = "127.0.0.1";  // admin_listen.ip
+  uint16_t port = 9180;          // admin_listen.port
+  // allow_admin: CIDRs allowed to talk to the Admin API (APISIX's default).
+  std::vector<std::string> allow_admin{"127.0.0.0/24"};
+  // admin_key entries with a non-empty key. Empty while admin_key_required:
+  // the gateway generates one at first start (admin_key_file).
+  std::vector<AdminKey> keys;
+  bool admin_key_required = true;
+  bool enable_admin_cors = true;
+  std::string admin_key_file;    // torii: where a generated key is kept (0600)
+};
+
+// deployment.etcd.*
+struct EtcdSettings {
+  std::vector<std::string> hosts{"http://127.0.0.1:2379"};
+  std::string prefix = "/apisix";
+  std::chrono::milliseconds timeout{30000};
+  std::string user;
+  std::string password;
+};
+
 struct ServerConfig {
   std::string path;        // config.yaml as given
   std::string conf_dir;    // its directory: relative paths resolve against it
@@ -47,10 +76,15 @@ struct ServerConfig {
   int worker_processes = 0;  // 0: auto (one per core)
   router::RouterKind router = router::RouterKind::kRadixtreeHostUri;
   std::string role = "traditional";
-  ConfigProvider config_provider = ConfigProvider::kYaml;
+  ConfigProvider config_provider = ConfigProvider::kSqlite;
   std::string standalone_file;  // apisix.yaml / apisix.json path
-  std::string admin_ip = "127.0.0.1";
-  uint16_t admin_port = 9180;
+  AdminSettings admin;
+  EtcdSettings etcd;
+  std::string sqlite_path = "torii.db";  // deployment.sqlite.path (relative: to conf_dir)
+  // apisix.data_encryption: keyring used to encrypt SSL keys (and later
+  // consumer secrets) at rest; empty or enable_encrypt_fields false: off.
+  std::vector<std::string> data_encryption_keyring{"qeddd145sfvddff3", "edd1c9f0985e76a2"};
+  bool enable_admin = true;  // apisix.enable_admin
   std::string error_log = "logs/error.log";  // "stderr" allowed; relative to the working dir
   std::string error_log_level = "warn";
   std::string access_log = "logs/access.log";

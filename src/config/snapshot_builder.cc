@@ -7,6 +7,8 @@
 #include "config/resource_schemas.h"
 #include "config/standalone_file.h"
 
+#include <spdlog/spdlog.h>
+
 namespace torii::config {
 namespace {
 
@@ -229,13 +231,20 @@ core::Result<std::shared_ptr<const upstream::Upstream>> SnapshotBuilder::compile
 }
 
 core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const ResourceSet& rs,
-                                                                     const ServerConfig& server) {
+                                                                     const ServerConfig& server,
+                                                                     BuildMode mode) {
+  const bool skip_invalid = mode == BuildMode::kSkipInvalid;
+  // In kSkipInvalid mode an item that cannot be used is logged and left out;
+  // in kRejectAll mode the first one fails the whole build.
+  auto skip = [&](const core::Error& e) {
+    spdlog::error("config: {}; item ignored", e.message);
+  };
   // Forget upstreams no live snapshot uses any more, so the cache does not
   // grow with every distinct upstream ever configured.
   std::erase_if(upstream_cache_, [](const auto& kv) { return kv.second.expired(); });
   for (const auto& [collection, items] : rs.collections) {
-    if (collection != "routes" && collection != "services" && collection != "upstreams" &&
-        !items.empty()) {
+    if (!skip_invalid && collection != "routes" && collection != "services" &&
+        collection != "upstreams" && !items.empty()) {
       return config_error(collection + ": not supported yet (routes, services, upstreams)");
     }
   }
@@ -262,10 +271,18 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
   size_t index = 0;
   for (const auto& item : rs.items("upstreams")) {
     ++index;
-    if (auto st = check("upstreams", item, index); !st) return st.error();
     const std::string where = "upstreams[" + std::to_string(index) + "]";
-    auto u = compile_upstream(item.value, item.id, where);
-    if (!u) return u.error();
+    core::Result<std::shared_ptr<const upstream::Upstream>> u = core::Error{};
+    if (auto st = check("upstreams", item, index); !st) {
+      u = st.error();
+    } else {
+      u = compile_upstream(item.value, item.id, where);
+    }
+    if (!u) {
+      if (!skip_invalid) return u.error();
+      skip(u.error());
+      continue;
+    }
     upstreams[item.id] = *u;
   }
 
@@ -296,12 +313,20 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
   index = 0;
   for (const auto& item : rs.items("services")) {
     ++index;
-    if (auto st = check("services", item, index); !st) return st.error();
     const std::string where = "services[" + std::to_string(index) + "]";
     ServiceInfo s;
     s.name = str(item.value, "name");
-    auto u = resolve_upstream(item.value, where);
-    if (!u) return u.error();
+    core::Result<std::shared_ptr<const upstream::Upstream>> u = core::Error{};
+    if (auto st = check("services", item, index); !st) {
+      u = st.error();
+    } else {
+      u = resolve_upstream(item.value, where);
+    }
+    if (!u) {
+      if (!skip_invalid) return u.error();
+      skip(u.error());
+      continue;
+    }
     s.upstream = *u;
     if (const auto* h = item.value.if_contains("hosts"); h && h->is_array()) {
       for (const auto& x : h->get_array()) s.hosts.emplace_back(x.get_string());
@@ -327,7 +352,11 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
   index = 0;
   for (const auto& item : rs.items("routes")) {
     ++index;
-    if (auto st = check("routes", item, index); !st) return st.error();
+    if (auto st = check("routes", item, index); !st) {
+      if (!skip_invalid) return st.error();
+      skip(st.error());
+      continue;
+    }
     const std::string where = "routes[" + std::to_string(index) + "]";
     const json::object& o = item.value;
     Route route;
@@ -338,14 +367,21 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
       route.service_id = id_of(sid);
       auto it = services.find(route.service_id);
       if (it == services.end()) {
-        return config_error(where + ".service_id: failed to fetch service info by service id [" +
-                            route.service_id + "]");
+        auto e = config_error(where + ".service_id: failed to fetch service info by service id [" +
+                              route.service_id + "]");
+        if (!skip_invalid) return e;
+        skip(e);
+        continue;
       }
       service = &it->second;
       route.service_name = service->name;
     }
     auto u = resolve_upstream(o, where);
-    if (!u) return u.error();
+    if (!u) {
+      if (!skip_invalid) return u.error();
+      skip(u.error());
+      continue;
+    }
     route.upstream = *u;
     if (!route.upstream && service) route.upstream = service->upstream;
     if (const auto* t = o.if_contains("timeout"); t && t->is_object()) {
@@ -396,6 +432,17 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     snap->routes.push_back(std::move(route));
   }
   auto router = router::Router::build(server.router, specs);
+  // Skip mode: drop the route the router refuses and build again.
+  while (!router && skip_invalid) {
+    const std::string& msg = router.error().message;
+    const size_t slot = msg.rfind("routes[", 0) == 0 ? std::strtoul(msg.c_str() + 7, nullptr, 10)
+                                                     : specs.size();
+    if (slot >= specs.size()) break;
+    skip(config_error(spec_where[slot] + ": " + msg.substr(msg.find(']') + 2)));
+    specs.erase(specs.begin() + static_cast<std::ptrdiff_t>(slot));
+    spec_where.erase(spec_where.begin() + static_cast<std::ptrdiff_t>(slot));
+    router = router::Router::build(server.router, specs);
+  }
   if (!router) {
     // The router names the spec slot ("routes[3].vars..."); name the file's item instead.
     std::string msg = router.error().message;

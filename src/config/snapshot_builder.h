@@ -20,10 +20,20 @@
 
 namespace torii::config {
 
+// kRejectAll: the standalone file (one bad item rejects the file, the
+// previous snapshot keeps serving). kSkipInvalid: a config store, where
+// every item was validated on write but another writer (an APISIX node on
+// the same etcd, an older Torii) may have stored one Torii cannot use: that
+// item is logged and left out, the rest serves (APISIX's behaviour).
+// Collections the data plane does not use yet are ignored in kSkipInvalid
+// and refused in kRejectAll.
+enum class BuildMode : uint8_t { kRejectAll, kSkipInvalid };
+
 class SnapshotBuilder {
  public:
   core::Result<std::shared_ptr<const Snapshot>> build(const ResourceSet& resources,
-                                                      const ServerConfig& server);
+                                                      const ServerConfig& server,
+                                                      BuildMode mode = BuildMode::kRejectAll);
 
  private:
   core::Result<std::shared_ptr<const upstream::Upstream>> compile_upstream(

@@ -28,6 +28,9 @@ enum class ErrorKind : unsigned char {
   kClosed,           // orderly close by the peer where more was expected
   kIo,               // any other I/O error
   kNotFound,         // a referenced object does not exist
+  kConflict,         // a compare-and-swap lost: the stored value changed meanwhile
+  kCompacted,        // a store's history before the asked revision is gone
+  kUnavailable,      // a dependency (config store, Redis) cannot be reached
 };
 
 struct Error {

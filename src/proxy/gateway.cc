@@ -34,13 +34,19 @@ bool Gateway::load_and_publish(const std::string& content, bool initial) {
                   initial ? "not starting" : "keeping the previous configuration");
     return false;
   }
-  current_ = std::move(*snap);
-  for (auto& w : workers_) w->publish(current_);
+  if (file_view_) file_view_->replace(*set);
+  publish(std::move(*snap));
   if (!initial) {
     spdlog::info("{}: configuration {} published ({} routes)", config_.standalone_file,
                  current_->version, current_->routes.size());
   }
   return true;
+}
+
+void Gateway::publish(std::shared_ptr<const config::Snapshot> snapshot) {
+  current_ = std::move(snapshot);
+  last_publish_ = core::Clock::now();
+  for (auto& w : workers_) w->publish(current_);
 }
 
 void Gateway::poll_config_file() {
@@ -80,6 +86,10 @@ void Gateway::reload_server_config() {
   config_.worker_shutdown_timeout = fresh->worker_shutdown_timeout;
   spdlog::info("SIGHUP: config.yaml re-read");
   // Re-publish so the new HTTP settings reach the workers with the routes.
+  if (uses_store()) {
+    publish_from_store(false);
+    return;
+  }
   store::FileWatch fresh_watch(config_.standalone_file);
   if (auto content = fresh_watch.poll()) load_and_publish(*content, false);
 }
@@ -110,6 +120,9 @@ void Gateway::begin_shutdown(bool graceful) {
   if (shutting_down_) return;
   shutting_down_ = true;
   poll_timer_.cancel();
+  if (admin_server_) admin_server_->stop();
+  if (sync_) sync_->stop();
+  if (store_) store_->close();
   spdlog::info("shutting down ({})", graceful ? "draining" : "immediate");
   for (auto& w : workers_) w->drain();
   drain_deadline_ = core::Clock::now() + config_.worker_shutdown_timeout;
@@ -132,11 +145,6 @@ void Gateway::watch_drain() {
 }
 
 int Gateway::run() {
-  auto first = watch_.poll();
-  if (!first) {
-    spdlog::error("cannot read the standalone configuration {}", config_.standalone_file);
-    return 1;
-  }
   if (config_.http.access_log_enabled) {
     auto log = observability::AccessLogFile::open(config_.access_log);
     if (!log) {
@@ -145,7 +153,17 @@ int Gateway::run() {
     }
     access_log_ = *log;
   }
-  if (!load_and_publish(*first, true)) return 1;
+  if (uses_store()) {
+    if (!open_store() || !publish_from_store(true)) return 1;
+  } else {
+    auto first = watch_.poll();
+    if (!first) {
+      spdlog::error("cannot read the standalone configuration {}", config_.standalone_file);
+      return 1;
+    }
+    file_view_ = std::make_unique<store::ResourceSetStore>(config_.etcd.prefix);
+    if (!load_and_publish(*first, true)) return 1;
+  }
 
   for (int i = 0; i < config_.worker_processes; ++i) {
     auto w = std::make_unique<Worker>(i, access_log_, config_.access_log_buffer);
@@ -163,8 +181,17 @@ int Gateway::run() {
   spdlog::info("torii {} serving on {} with {} workers, {} routes", TORII_VERSION, listen,
                workers_.size(), current_->routes.size());
 
+  if (!start_admin()) {
+    for (auto& w : workers_) w->stop();
+    for (auto& w : workers_) w->join();
+    return 1;
+  }
   wait_signal();
-  arm_poll();
+  if (sync_) {
+    sync_->start();
+  } else {
+    arm_poll();
+  }
   control_.run();
   for (auto& w : workers_) w->join();
   spdlog::info("torii stopped");

@@ -1,8 +1,9 @@
 // The process: loads config.yaml, compiles the first snapshot, starts the
-// workers, then runs the control loop on the calling thread: it polls the
-// standalone file and publishes new snapshots, re-reads config.yaml on
-// SIGHUP, and drains on SIGTERM/SIGQUIT (SIGINT too; a second stop signal
-// ends the drain at once). The control loop never
+// workers, then runs the control loop on the calling thread: it follows the
+// config source (the standalone file, polled; or a config store, watched
+// through ConfigSync) and publishes new snapshots, serves the Admin API,
+// re-reads config.yaml on SIGHUP, and drains on SIGTERM/SIGQUIT (SIGINT too;
+// a second stop signal ends the drain at once). The control loop never
 // blocks a worker: workers only ever receive posted snapshots.
 #pragma once
 
@@ -12,10 +13,16 @@
 #include <memory>
 #include <vector>
 
+#include "admin/admin_server.h"
+#include "admin/resource_api.h"
+#include "config/data_encryption.h"
 #include "config/server_config.h"
 #include "config/snapshot_builder.h"
 #include "proxy/worker.h"
+#include "store/config_store.h"
+#include "store/config_sync.h"
 #include "store/file_watch.h"
+#include "store/resource_set_store.h"
 
 namespace torii::proxy {
 
@@ -29,6 +36,19 @@ class Gateway {
  private:
   void poll_config_file();
   bool load_and_publish(const std::string& content, bool initial);
+  bool uses_store() const;
+  // Store mode: opens the store and does the first full read (with retries).
+  bool open_store();
+  // Builds and publishes a snapshot from the store copy (coalesced: many
+  // changes in one loop turn give one rebuild).
+  void schedule_store_rebuild();
+  bool publish_from_store(bool initial);
+  void publish(std::shared_ptr<const config::Snapshot> snapshot);
+  // The Admin API: key bootstrap, resource handlers, listener.
+  bool start_admin();
+  net::Task<admin::AdminResponse> handle_admin(admin::AdminRequest request);
+  admin::AdminResponse status_response() const;
+  admin::AdminResponse metrics_response() const;
   void reload_server_config();
   // Waits for the next signal: SIGHUP reloads, the first stop signal
   // drains, a second one ends the drain at once.
@@ -45,6 +65,14 @@ class Gateway {
   boost::asio::steady_timer drain_timer_;
   config::SnapshotBuilder builder_;
   store::FileWatch watch_;
+  std::unique_ptr<config::DataEncryption> encryption_;
+  std::unique_ptr<store::ConfigStore> store_;       // sqlite / etcd
+  std::unique_ptr<store::ResourceSetStore> file_view_;  // standalone: read-only Admin view
+  std::unique_ptr<store::ConfigSync> sync_;
+  std::unique_ptr<admin::ResourceApi> resource_api_;
+  std::unique_ptr<admin::AdminServer> admin_server_;
+  bool rebuild_scheduled_ = false;
+  core::Clock::time_point last_publish_;
   std::shared_ptr<const config::Snapshot> current_;
   std::shared_ptr<observability::AccessLogFile> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -207,18 +207,31 @@ CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args) {
 // ---------------------------------------------------------------- Torii
 
 Torii::Torii(const std::string& routes_yaml, const std::string& extra_config, int workers)
-    : port_(free_port()) {
+    : Torii(ToriiOptions{workers, extra_config, "", nullptr, routes_yaml, 0, 0}) {}
+
+Torii::Torii(ToriiOptions o)
+    : dir_(o.dir ? o.dir : std::make_shared<TempDir>()),
+      port_(o.port ? o.port : free_port()),
+      admin_port_(o.admin_port ? o.admin_port : free_port()) {
+  const std::string deployment =
+      o.deployment.empty()
+          ? "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n"
+          : o.deployment;
   std::string cfg = "apisix:\n  node_listen: " + std::to_string(port_) +
-                    "\nnginx_config:\n  worker_processes: " + std::to_string(workers) +
-                    "\n  error_log: " + dir_.path() + "/error.log\n  error_log_level: info\n" +
-                    "  worker_shutdown_timeout: 10s\n  http:\n    access_log: " + dir_.path() +
-                    "/access.log\n" + extra_config +
-                    "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n";
-  dir_.write("config.yaml", cfg);
-  set_routes(routes_yaml);
+                    "\nnginx_config:\n  worker_processes: " + std::to_string(o.workers) +
+                    "\n  error_log: " + dir_->path() + "/error.log\n  error_log_level: info\n" +
+                    "  worker_shutdown_timeout: 10s\n  http:\n    access_log: " + dir_->path() +
+                    "/access.log\n" + o.extra_config + deployment +
+                    (o.admin_block.empty() ? test_admin_block(admin_port_) : o.admin_block);
+  dir_->write("config.yaml", cfg);
+  if (o.deployment.empty() || !o.routes_yaml.empty()) set_routes(o.routes_yaml);
   pid_ = ::fork();
   if (pid_ == 0) {
-    const std::string conf = dir_.path() + "/config.yaml";
+    const std::string conf = dir_->path() + "/config.yaml";
+    const int out = ::open((dir_->path() + "/stdout.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    const int err = ::open((dir_->path() + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (out >= 0) ::dup2(out, 1);
+    if (err >= 0) ::dup2(err, 2);
     ::execl(TORII_BINARY, TORII_BINARY, "run", "-c", conf.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
@@ -226,8 +239,32 @@ Torii::Torii(const std::string& routes_yaml, const std::string& extra_config, in
     if (!running()) return true;
     return raw_exchange(port_, "GET /__torii_ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                         std::chrono::milliseconds(500))
+               .rfind("HTTP/1.1", 0) == 0 &&
+           raw_exchange(admin_port_, "HEAD /apisix/admin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        std::chrono::milliseconds(500))
                .rfind("HTTP/1.1", 0) == 0;
   });
+}
+
+std::string test_admin_block(uint16_t port) {
+  return "  admin:\n    admin_listen:\n      ip: 127.0.0.1\n      port: " +
+         std::to_string(port ? port : free_port()) + "\n    admin_key:\n      - name: admin\n" +
+         "        key: " + kAdminKey + "\n        role: admin\n";
+}
+
+std::string Torii::admin_url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(admin_port_) + "/apisix/admin" + path;
+}
+
+HttpResponse Torii::admin(const std::string& method, const std::string& path,
+                          const std::string& body) const {
+  HttpRequest req;
+  req.method = method;
+  req.url = admin_url(path);
+  req.headers = {std::string("X-API-KEY: ") + kAdminKey};
+  if (!body.empty()) req.headers.push_back("Content-Type: application/json");
+  req.body = body;
+  return http(req);
 }
 
 Torii::~Torii() {
@@ -242,10 +279,10 @@ std::string Torii::url(const std::string& path) const {
 }
 
 void Torii::set_routes(const std::string& routes_yaml) {
-  dir_.write("apisix.yaml", routes_yaml + "\n#END\n");
+  dir_->write("apisix.yaml", routes_yaml + "\n#END\n");
 }
 
-void Torii::write_raw_routes(const std::string& content) { dir_.write("apisix.yaml", content); }
+void Torii::write_raw_routes(const std::string& content) { dir_->write("apisix.yaml", content); }
 
 void Torii::signal(int sig) const {
   if (pid_ > 0) ::kill(pid_, sig);
@@ -268,8 +305,9 @@ int Torii::wait_exit(std::chrono::milliseconds timeout) {
   return status_;
 }
 
-std::string Torii::error_log() const { return dir_.read("error.log"); }
-std::string Torii::access_log() const { return dir_.read("access.log"); }
+std::string Torii::error_log() const { return dir_->read("error.log"); }
+std::string Torii::stderr_text() const { return dir_->read("stderr.log"); }
+std::string Torii::access_log() const { return dir_->read("access.log"); }
 
 long Torii::rss_kib() const {
   std::ifstream in("/proc/" + std::to_string(pid_) + "/status");

@@ -77,15 +77,47 @@ struct CliRun {
 };
 CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args);
 
+// The Admin API key every test gateway is configured with.
+inline constexpr const char* kAdminKey = "torii-test-admin-key-0123456789";
+
+// A `deployment.admin` block (indented under `deployment:`) listening on a
+// free loopback port with kAdminKey, for tests that write config.yaml.
+std::string test_admin_block(uint16_t port = 0);
+
+struct ToriiOptions {
+  int workers = 2;
+  // Appended under nginx_config.http (indented by the caller) / the top level.
+  std::string extra_config;
+  // The whole `deployment:` block; empty: a data plane reading apisix.yaml.
+  std::string deployment;
+  // Keep files (sqlite database, logs) across gateway restarts by passing
+  // the same directory; null: a fresh one.
+  std::shared_ptr<TempDir> dir;
+  // The standalone file without the #END marker (file mode only).
+  std::string routes_yaml;
+  // Ports to reuse (a restart on the same ports); 0: pick free ones.
+  uint16_t port = 0;
+  uint16_t admin_port = 0;
+  // The `deployment.admin` block; empty: test_admin_block(admin_port).
+  std::string admin_block;
+};
+
 // The real gateway binary, run in the foreground as a child process.
 class Torii {
  public:
   // `routes_yaml` is the standalone file without the #END marker.
   explicit Torii(const std::string& routes_yaml, const std::string& extra_config = "",
                  int workers = 2);
+  explicit Torii(ToriiOptions options);
   ~Torii();
   uint16_t port() const { return port_; }
+  uint16_t admin_port() const { return admin_port_; }
   std::string url(const std::string& path) const;
+  // "http://127.0.0.1:<admin port>/apisix/admin" + path
+  std::string admin_url(const std::string& path) const;
+  // An Admin API call with the test key; `body` sent as application/json.
+  HttpResponse admin(const std::string& method, const std::string& path,
+                     const std::string& body = "") const;
   // Replaces the standalone file (adds #END).
   void set_routes(const std::string& routes_yaml);
   void write_raw_routes(const std::string& content);
@@ -94,15 +126,19 @@ class Torii {
   int wait_exit(std::chrono::milliseconds timeout);
   bool running() const;
   std::string error_log() const;
+  // What the process printed (stdout.log / stderr.log in dir()).
+  std::string stderr_text() const;
   std::string access_log() const;
   pid_t pid() const { return pid_; }
-  const TempDir& dir() const { return dir_; }
+  const TempDir& dir() const { return *dir_; }
+  std::shared_ptr<TempDir> shared_dir() const { return dir_; }
   // Resident memory of the process in KiB.
   long rss_kib() const;
 
  private:
-  TempDir dir_;
+  std::shared_ptr<TempDir> dir_;
   uint16_t port_;
+  uint16_t admin_port_;
   pid_t pid_ = -1;
   mutable int status_ = -1;
   mutable bool exited_ = false;

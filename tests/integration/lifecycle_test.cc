@@ -55,7 +55,7 @@ std::string config_yaml(const TempDir& dir, const std::string& node_listen_value
   return "apisix:\n  node_listen: " + node_listen_value + "\n" + top_extra +
          "nginx_config:\n  error_log: " + dir.path() + "/error.log\n  error_log_level: info\n" +
          nginx_extra + "  http:\n    access_log: " + dir.path() + "/access.log\n" +
-         "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n";
+         "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n" + test_admin_block();
 }
 
 std::string listen_on(uint16_t port) {

@@ -210,7 +210,7 @@ TEST(ReloadJson, ApisixJsonIsServedAndReloadedWithoutEndMarker) {
                 "\nnginx_config:\n  worker_processes: 1\n  error_log: " + dir.path() +
                 "/error.log\n  http:\n    access_log: " + dir.path() +
                 "/access.log\n"
-                "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: json\n");
+                "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: json\n" + test_admin_block());
   auto json_routes = [](const std::string& uri, const Upstream& up) {
     return "{\"routes\": [{\"uri\": \"" + uri + "\", \"upstream\": {\"nodes\": {\"" + up.node() +
            "\": 1}}}]}";

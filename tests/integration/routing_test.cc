@@ -81,7 +81,7 @@ class CustomTorii {
                    dir_.path() +
                    "/access.log\n"
                    "deployment:\n  role: data_plane\n  role_data_plane:\n"
-                   "    config_provider: yaml\n");
+                   "    config_provider: yaml\n" + test_admin_block());
     dir_.write("apisix.yaml", routes_yaml + "\n#END\n");
     const std::string conf = dir_.path() + "/config.yaml";
     pid_ = ::fork();
@@ -627,7 +627,7 @@ TEST(RoutingValidation, LookAroundRegexInVarsIsRefused) {
       "config.yaml",
       "apisix:\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + std::to_string(free_port()) +
           "\nnginx_config:\n  error_log: stderr\n"
-          "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n");
+          "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n" + test_admin_block());
   dir.write("apisix.yaml", "routes:\n  - id: fine\n    uri: /fine\n    upstream: " + b["x"] +
                                "\n  - id: lookahead\n    uri: /la\n"
                                "    vars: [[arg_q, \"~~\", \"^foo(?=bar)\"]]\n    upstream: " +

@@ -24,8 +24,9 @@ std::string check(std::string_view resource, std::string_view body) {
 std::string filler(std::size_t n) { return std::string(n, 'A'); }
 
 TEST(ResourceSchemaTest, every_admin_resource_kind_has_a_schema) {
-  for (const char* kind : {"routes", "services", "upstreams", "consumers", "consumer_groups",
-                           "plugin_configs", "global_rules"}) {
+  for (const char* kind :
+       {"routes", "services", "upstreams", "consumers", "credentials", "consumer_groups",
+        "plugin_configs", "global_rules", "ssls", "protos", "stream_routes", "plugin_metadata"}) {
     EXPECT_NE(resource_schema(kind), nullptr) << kind;
   }
 }
@@ -33,6 +34,7 @@ TEST(ResourceSchemaTest, every_admin_resource_kind_has_a_schema) {
 TEST(ResourceSchemaTest, unknown_resource_kind_is_refused_without_crashing) {
   EXPECT_EQ(resource_schema("widgets"), nullptr);
   EXPECT_EQ(check("widgets", "{}"), "Unsupported resource type: widgets");
+  EXPECT_EQ(check("secrets", "{}"), "Unsupported resource type: secrets");
 }
 
 // --- routes: accepted ------------------------------------------------------
@@ -398,6 +400,103 @@ TEST(ResourceSchemaTest, plugin_sets_need_id_and_plugins) {
             R"(invalid configuration: property "id" is required)");
   EXPECT_EQ(check("global_rules", R"({"id":"1","plugins":{},"name":"x"})"),
             "invalid configuration: additional properties forbidden, found name");
+}
+
+// --- credentials ---------------------------------------------------------------
+
+TEST(ResourceSchemaTest, credential_with_one_auth_plugin_is_accepted) {
+  EXPECT_EQ(check("credentials",
+                  R"({"id":"cred-1","name":"c","desc":"d","labels":{"k":"v"},)"
+                  R"("plugins":{"key-auth":{"key":"auth-one"}},"create_time":1,"update_time":2})"),
+            "");
+  EXPECT_EQ(check("credentials", "{}"), "");
+}
+
+TEST(ResourceSchemaTest, credential_refusals) {
+  EXPECT_EQ(
+      check("credentials", R"({"plugins":{"key-auth":{"key":"a"},"basic-auth":{"username":"u"}}})"),
+      R"(invalid configuration: property "plugins" validation failed: expect object to have at most 1 properties)");
+  EXPECT_EQ(check("credentials", R"({"username":"jack"})"),
+            "invalid configuration: additional properties forbidden, found username");
+  EXPECT_EQ(
+      check("credentials", R"({"name":""})"),
+      R"(invalid configuration: property "name" validation failed: string too short, expected at least 1, got 0)");
+}
+
+// --- protos ------------------------------------------------------------------
+
+TEST(ResourceSchemaTest, proto_rules) {
+  EXPECT_EQ(check("protos", R"({"id":"1","name":"p","desc":"d","labels":{"k":"v"},)"
+                            R"("content":"syntax = \"proto3\"; package helloworld;"})"),
+            "");
+  EXPECT_EQ(check("protos", R"({"id":"1"})"),
+            R"(invalid configuration: property "content" is required)");
+  EXPECT_EQ(
+      check("protos", R"({"content":""})"),
+      R"(invalid configuration: property "content" validation failed: string too short, expected at least 1, got 0)");
+  const std::string big = R"({"content":")" + std::string(1024 * 1024 + 1, 'x') + R"("})";
+  EXPECT_EQ(
+      check("protos", big),
+      R"(invalid configuration: property "content" validation failed: string too long, expected at most 1048576, got 1048577)");
+  EXPECT_EQ(check("protos", R"({"content":"x","plugins":{}})"),
+            "invalid configuration: additional properties forbidden, found plugins");
+}
+
+// --- plugin_metadata -------------------------------------------------------------
+
+TEST(ResourceSchemaTest, plugin_metadata_wrapper_needs_the_plugin_name) {
+  // The body is the plugin's own metadata: anything goes here.
+  EXPECT_EQ(check("plugin_metadata", R"({"id":"http-logger","log_format":{"host":"$host"}})"), "");
+  EXPECT_EQ(check("plugin_metadata", R"({"log_format":{}})"), "missing plugin name");
+  EXPECT_EQ(check("plugin_metadata", R"({"id":""})"), "missing plugin name");
+  EXPECT_EQ(
+      check("plugin_metadata", R"({"id":7})"),
+      R"(invalid configuration: property "id" validation failed: wrong type: expected string, got number)");
+  EXPECT_EQ(check("plugin_metadata", R"("x")"),
+            "invalid configuration: wrong type: expected object, got string");
+}
+
+// --- stream_routes -----------------------------------------------------------------
+
+TEST(ResourceSchemaTest, stream_route_examples_are_accepted) {
+  EXPECT_EQ(
+      check("stream_routes",
+            R"({"id":"1","name":"s","desc":"d","labels":{"k":"v"},)"
+            R"("remote_addr":"127.0.0.1","server_addr":"10.0.0.0/8","server_port":9100,)"
+            R"("sni":"*.a.com","upstream":{"type":"roundrobin","nodes":{"127.0.0.1:1995":1}},)"
+            R"("plugins":{"ip-restriction":{"whitelist":["127.0.0.0/24"]}}})"),
+      "");
+  EXPECT_EQ(check("stream_routes", R"({"upstream_id":"1","service_id":2})"), "");
+  EXPECT_EQ(check("stream_routes", R"({"remote_addr":"::1","server_addr":"fe80::/10"})"), "");
+  EXPECT_EQ(check("stream_routes",
+                  R"({"upstream_id":1,"protocol":{"name":"redis","superior_id":"2",)"
+                  R"("conf":{"faults":[]},"logger":[{"name":"syslog","filter":[],"conf":{}}]}})"),
+            "");
+}
+
+TEST(ResourceSchemaTest, stream_route_refusals) {
+  EXPECT_EQ(
+      check("stream_routes", R"({"server_port":70000})"),
+      R"(invalid configuration: property "server_port" validation failed: expected 70000 to be at most 65535)");
+  EXPECT_EQ(
+      check("stream_routes", R"({"remote_addr":"127.0.0.999"})"),
+      R"(invalid configuration: property "remote_addr" validation failed: object matches none of the required)");
+  EXPECT_EQ(check("stream_routes", R"({"uri":"/"})"),
+            "invalid configuration: additional properties forbidden, found uri");
+  EXPECT_EQ(
+      check("stream_routes", R"({"protocol":{"conf":{}}})"),
+      R"(invalid configuration: property "protocol" validation failed: property "name" is required)");
+  EXPECT_EQ(
+      check("stream_routes", R"({"protocol":{"name":"redis","logger":[{"name":"syslog"}]}})"),
+      R"(invalid configuration: property "protocol" validation failed: property "logger" validation failed: failed to validate item 1: property "conf" is required when "name" is set)");
+}
+
+TEST(ResourceSchemaTest, stream_route_cidr_prefix_checked_in_code) {
+  // The IPv6/CIDR pattern accepts any 1-3 digit prefix; core.ip then refuses.
+  EXPECT_EQ(check("stream_routes", R"({"remote_addr":"::1/129"})"), "invalid remote_addr: ::1/129");
+  EXPECT_EQ(check("stream_routes", R"({"server_addr":"fe80::/200"})"),
+            "invalid server_addr: fe80::/200");
+  EXPECT_EQ(check("stream_routes", R"({"server_addr":"::/128"})"), "");
 }
 
 TEST(ResourceSchemaTest, resource_schema_validates_without_the_admin_prefix) {

@@ -110,8 +110,8 @@ TEST_F(ConfigServerConfigTest, empty_file_gives_apisix_defaults) {
   EXPECT_GE(c->worker_processes, 1);
   EXPECT_EQ(c->router, router::RouterKind::kRadixtreeHostUri);
   EXPECT_EQ(c->role, "traditional");
-  EXPECT_EQ(c->config_provider, ConfigProvider::kYaml);
-  EXPECT_EQ(c->admin_port, 9180);
+  EXPECT_EQ(c->config_provider, ConfigProvider::kSqlite);
+  EXPECT_EQ(c->admin.port, 9180);
   EXPECT_EQ(c->error_log_level, "warn");
   EXPECT_EQ(c->http.keepalive_timeout, milliseconds(60000));
   EXPECT_EQ(c->http.client_max_body_size, 0u);
@@ -295,7 +295,7 @@ TEST_F(ConfigServerConfigTest, admin_port_out_of_range_is_an_error) {
   for (const char* port : {"70000", "0", "-1"}) {
     auto c = load(std::string("deployment:\n  admin:\n    admin_listen:\n      port: ") + port +
                   "\n");
-    ASSERT_FALSE(c.ok()) << port << " became " << c->admin_port;
+    ASSERT_FALSE(c.ok()) << port << " became " << c->admin.port;
     EXPECT_NE(c.error().message.find("deployment.admin.admin_listen.port"), std::string::npos)
         << c.error().message;
   }
@@ -352,8 +352,8 @@ TEST_F(ConfigServerConfigTest, admin_listen) {
       "      ip: 0.0.0.0\n"
       "      port: 9999\n");
   ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ(c->admin_ip, "0.0.0.0");
-  EXPECT_EQ(c->admin_port, 9999);
+  EXPECT_EQ(c->admin.ip, "0.0.0.0");
+  EXPECT_EQ(c->admin.port, 9999);
 }
 
 TEST_F(ConfigServerConfigTest, trusted_addresses_are_loaded_and_bad_entries_named) {
@@ -365,6 +365,114 @@ TEST_F(ConfigServerConfigTest, trusted_addresses_are_loaded_and_bad_entries_name
   EXPECT_NE(bad.error().message.find("apisix.trusted_addresses"), std::string::npos)
       << bad.error().message;
   EXPECT_NE(bad.error().message.find("10.0.0.0/33"), std::string::npos) << bad.error().message;
+}
+
+}  // namespace
+}  // namespace torii::config
+
+namespace torii::config {
+namespace {
+
+class ConfigDeploymentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/torii-deploy-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  core::Result<ServerConfig> load(const std::string& yaml) {
+    const std::string path = dir_ + "/config.yaml";
+    std::ofstream(path) << yaml;
+    warnings_.clear();
+    return load_server_config(path, warnings_);
+  }
+  std::string dir_;
+  std::vector<std::string> warnings_;
+};
+
+TEST_F(ConfigDeploymentTest, traditional_defaults_to_the_embedded_store) {
+  auto c = load("deployment:\n  role: traditional\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->config_provider, ConfigProvider::kSqlite);
+  EXPECT_EQ(c->sqlite_path, dir_ + "/torii.db");
+  EXPECT_EQ(c->admin.admin_key_file, dir_ + "/admin_key");
+  EXPECT_EQ(c->admin.allow_admin, (std::vector<std::string>{"127.0.0.0/24"}));
+  EXPECT_TRUE(c->admin.keys.empty());
+  EXPECT_TRUE(c->admin.admin_key_required);
+  auto dp = load("deployment:\n  role: data_plane\n");
+  ASSERT_TRUE(dp.ok());
+  EXPECT_EQ(dp->config_provider, ConfigProvider::kYaml);
+}
+
+TEST_F(ConfigDeploymentTest, admin_etcd_sqlite_and_encryption_keys) {
+  auto c = load(
+      "apisix:\n"
+      "  enable_admin: true\n"
+      "  data_encryption:\n"
+      "    enable_encrypt_fields: true\n"
+      "    keyring:\n      - abcdefghijklmnop\n"
+      "deployment:\n"
+      "  role: traditional\n"
+      "  role_traditional:\n    config_provider: etcd\n"
+      "  admin:\n"
+      "    admin_listen: {ip: 0.0.0.0, port: 9999}\n"
+      "    allow_admin: [10.0.0.0/8, \"::1\"]\n"
+      "    admin_key:\n"
+      "      - {name: admin, key: k1, role: admin}\n"
+      "      - {name: viewer, key: k2, role: viewer}\n"
+      "      - {name: empty, key: \"\", role: admin}\n"
+      "    enable_admin_cors: false\n"
+      "    admin_key_file: /var/lib/torii/key\n"
+      "  etcd:\n"
+      "    host: [\"http://127.0.0.1:2379\", \"http://127.0.0.1:2479\"]\n"
+      "    prefix: /gw/\n"
+      "    timeout: 5\n"
+      "    user: root\n"
+      "    password: secret\n"
+      "  sqlite:\n    path: /var/lib/torii/db\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(warnings_.empty()) << warnings_.front();
+  EXPECT_EQ(c->config_provider, ConfigProvider::kEtcd);
+  EXPECT_EQ(c->admin.ip, "0.0.0.0");
+  EXPECT_EQ(c->admin.port, 9999);
+  EXPECT_EQ(c->admin.allow_admin, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+  ASSERT_EQ(c->admin.keys.size(), 2u);
+  EXPECT_EQ(c->admin.keys[0].key, "k1");
+  EXPECT_FALSE(c->admin.keys[0].viewer);
+  EXPECT_TRUE(c->admin.keys[1].viewer);
+  EXPECT_FALSE(c->admin.enable_admin_cors);
+  EXPECT_EQ(c->admin.admin_key_file, "/var/lib/torii/key");
+  EXPECT_EQ(c->etcd.hosts.size(), 2u);
+  EXPECT_EQ(c->etcd.prefix, "/gw");
+  EXPECT_EQ(c->etcd.timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(c->etcd.user, "root");
+  EXPECT_EQ(c->etcd.password, "secret");
+  EXPECT_EQ(c->sqlite_path, "/var/lib/torii/db");
+  EXPECT_EQ(c->data_encryption_keyring, (std::vector<std::string>{"abcdefghijklmnop"}));
+}
+
+TEST_F(ConfigDeploymentTest, errors_name_the_key) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"deployment:\n  admin:\n    allow_admin: [nope]\n", "deployment.admin.allow_admin"},
+      {"deployment:\n  admin:\n    admin_key:\n      - {key: a, role: root}\n",
+       "deployment.admin.admin_key[0].role"},
+      {"deployment:\n  etcd:\n    host: [\"https://e:2379\"]\n", "deployment.etcd.host"},
+      {"deployment:\n  etcd:\n    prefix: apisix\n", "deployment.etcd.prefix"},
+      {"deployment:\n  etcd:\n    timeout: -1\n", "deployment.etcd.timeout"},
+      {"apisix:\n  data_encryption:\n    keyring: [short]\n", "apisix.data_encryption.keyring[0]"},
+  };
+  for (const auto& [yaml, key] : cases) {
+    auto c = load(yaml);
+    ASSERT_FALSE(c.ok()) << yaml;
+    EXPECT_NE(c.error().message.find(key), std::string::npos) << c.error().message;
+  }
+  auto off = load("apisix:\n  data_encryption:\n    enable_encrypt_fields: false\n");
+  ASSERT_TRUE(off.ok());
+  EXPECT_TRUE(off->data_encryption_keyring.empty());
+  auto unknown = load("deployment:\n  etcd:\n    tls:\n      verify: false\n");
+  ASSERT_TRUE(unknown.ok());
+  ASSERT_EQ(unknown->config_provider, ConfigProvider::kSqlite);
+  EXPECT_FALSE(warnings_.empty());
 }
 
 }  // namespace

@@ -511,3 +511,36 @@ TEST(ConfigCompileUpstreamTest, effective_retries_default_is_nodes_minus_one) {
 
 }  // namespace
 }  // namespace torii::config
+
+namespace torii::config {
+namespace {
+
+// A config store may hold items another writer stored (an APISIX node on
+// the same etcd): in kSkipInvalid mode the ones Torii cannot use are left
+// out and the rest serves.
+TEST(ConfigSnapshotBuilderSkipInvalid, bad_items_are_left_out_and_the_rest_serves) {
+  SnapshotBuilder b;
+  auto set = resources(R"({
+    "upstreams": [{"id": "u1", "nodes": {"127.0.0.1:1": 1}},
+                  {"id": "bad", "nodes": {"127.0.0.1:1": 1}, "type": "nope"}],
+    "routes": [{"id": "ok", "uri": "/ok", "upstream_id": "u1"},
+               {"id": "schema", "uri": 5, "upstream_id": "u1"},
+               {"id": "dangling", "uri": "/d", "upstream_id": "missing"},
+               {"id": "via-bad", "uri": "/b", "upstream_id": "bad"},
+               {"id": "vars", "uri": "/v", "upstream_id": "u1", "vars": [["arg_a", "??", "1"]]},
+               {"id": "ok2", "uri": "/ok2", "upstream_id": "u1"}],
+    "consumers": [{"username": "jack"}]
+  })");
+  auto snap = b.build(set, ServerConfig{}, BuildMode::kSkipInvalid);
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  std::vector<std::string> ids;
+  for (const auto& r : (*snap)->routes) ids.push_back(r.id);
+  // "vars" is compiled by the router: its Route stays in the table, unreachable.
+  EXPECT_EQ(ids, (std::vector<std::string>{"ok", "vars", "ok2"}));
+
+  auto strict = b.build(set, ServerConfig{}, BuildMode::kRejectAll);
+  EXPECT_FALSE(strict.ok());
+}
+
+}  // namespace
+}  // namespace torii::config

@@ -1,0 +1,74 @@
+// The plugin registry: every plugin registers itself here (a static
+// PluginRegistration at the bottom of its own file), and everything that
+// needs to know about plugins reads it from here: the Admin API (plugin
+// list, schemas, validation of plugin confs), `torii validate`, the docs.
+// There is no central list of plugins to edit.
+//
+// This header holds what the control plane needs: a plugin's name, APISIX
+// priority, type and JSON schemas. The data-plane side (phases) is added by
+// the plugin runtime.
+//
+// Threading: registration happens during static initialisation, before
+// main(); afterwards the registry is read-only and safe from any thread.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/json_schema.h"
+#include "core/result.h"
+
+namespace torii::plugins {
+
+struct PluginInfo {
+  std::string name;        // kebab-case, APISIX's name: "limit-count"
+  int priority = 0;        // APISIX's default priority (higher runs first)
+  bool is_auth = false;    // APISIX `type = 'auth'`: identifies a consumer
+  bool stream = false;     // also runs in the stream subsystem
+  // JSON schemas as APISIX publishes them (GET /apisix/admin/plugins/{name}).
+  // `schema` validates the conf on routes, services, plugin_configs,
+  // consumer_groups and global_rules; `consumer_schema` the conf on consumers
+  // and credentials (auth plugins; null: use `schema`); `metadata_schema`
+  // plugin_metadata (null: the plugin takes no metadata).
+  boost::json::value schema;
+  boost::json::value consumer_schema;
+  boost::json::value metadata_schema;
+};
+
+enum class SchemaType : uint8_t { kRoute, kConsumer, kMetadata };
+
+// The plugin called `name`, or nullptr.
+const PluginInfo* find_plugin(std::string_view name);
+
+// Every registered plugin, sorted by name.
+std::vector<const PluginInfo*> all_plugins();
+
+// The schema of `type` for the plugin (as shown by the Admin API); null when
+// the plugin has none of that type.
+const boost::json::value& plugin_schema(const PluginInfo& plugin, SchemaType type);
+
+// Checks one plugin conf as APISIX's Admin API does, returning APISIX's
+// error_msg wording:
+//   unknown plugin [foo]
+//   invalid plugin conf "blah" for plugin [basic-auth]     (conf not an object)
+//   failed to check the configuration of plugin limit-count err: <jsonschema msg>
+// A conf whose `_meta.disable` is true skips the schema check (APISIX).
+core::Status check_plugin_conf(std::string_view name, const boost::json::value& conf,
+                               SchemaType type);
+
+// Checks a whole `plugins` object (every entry, in key order).
+core::Status check_plugins(const boost::json::value& plugins, SchemaType type);
+
+// Registers a plugin; use one static instance per plugin file:
+//   static const plugins::PluginRegistration kRegistration{make_info()};
+// A duplicate name or a schema that does not compile aborts at start-up (a
+// bug in our code, caught by any test run).
+class PluginRegistration {
+ public:
+  explicit PluginRegistration(PluginInfo info);
+};
+
+}  // namespace torii::plugins
