@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "admin/admin_key.h"
+#include "admin/json_text.h"
 #include "proxy/gateway.h"
 #include "store/etcd_store.h"
 #include "store/sqlite_store.h"
@@ -213,7 +214,7 @@ admin::AdminResponse Gateway::status_response() const {
   snap["seconds_since_publish"] = seconds_since(last_publish_);
   o["snapshot"] = std::move(snap);
   admin::AdminResponse r;
-  r.body = json::serialize(o);
+  r.body = admin::to_json(o);
   return r;
 }
 

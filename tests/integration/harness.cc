@@ -207,7 +207,7 @@ CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args) {
 // ---------------------------------------------------------------- Torii
 
 Torii::Torii(const std::string& routes_yaml, const std::string& extra_config, int workers)
-    : Torii(ToriiOptions{workers, extra_config, "", nullptr, routes_yaml, 0, 0}) {}
+    : Torii(ToriiOptions{workers, extra_config, "", nullptr, routes_yaml, 0, 0, ""}) {}
 
 Torii::Torii(ToriiOptions o)
     : dir_(o.dir ? o.dir : std::make_shared<TempDir>()),
