@@ -28,6 +28,13 @@ core::Status apply_admin(const YAML::Node& a, AdminSettings& admin) {
   if (const YAML::Node allow = a["allow_admin"]) {
     auto list = yaml_string_list(allow, "deployment.admin.allow_admin");
     if (!list) return list.error();
+    if (list->empty()) {
+      // APISIX turns [] into nginx `deny all`; an Admin API nobody can reach
+      // is a mistake, not a setting.
+      return config_error(
+          "config.yaml: deployment.admin.allow_admin: an empty list denies everyone; list the "
+          "CIDRs allowed (0.0.0.0/0 and ::/0 for all) or set apisix.enable_admin: false");
+    }
     if (auto m = router::IpMatcher::build(*list); !m) {
       return config_error("config.yaml: deployment.admin.allow_admin: " + m.error().message);
     }

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <charconv>
 #include <optional>
 #include <string_view>
 #include <utility>
 
+#include "store/etcd_json.h"
 #include "store/http_client.h"
 
 namespace torii::store {
@@ -16,17 +16,13 @@ namespace json = boost::json;
 using core::Error;
 using core::ErrorKind;
 using core::ErrorSource;
+using etcd::unavailable;
 
 constexpr size_t kMaxReply = size_t{128} << 20;        // a range of a large config
 constexpr size_t kMaxWatchMessage = size_t{64} << 20;  // one watch response
 constexpr size_t kMaxErrorBody = size_t{1} << 20;
 constexpr size_t kMaxIdle = 4;
 constexpr std::chrono::milliseconds kMinConnectTimeout{200};
-constexpr std::string_view kDirMarker = "init_dir";
-
-Error unavailable(std::string message) {
-  return Error{ErrorKind::kUnavailable, ErrorSource::kUpstream, true, "etcd: " + message};
-}
 
 // Connection-level errors as the store reports them: timeouts stay
 // timeouts, everything else is "cannot reach etcd".
@@ -38,189 +34,6 @@ Error from_http(const Error& e) {
 }
 
 Error closed_error() { return unavailable("store closed"); }
-
-// ------------------------------------------------------------ encoding
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string b64_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const uint32_t v =
-        (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    const uint32_t v = uint32_t(uint8_t(in[i])) << 16;
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8);
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-int b64_digit(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-std::optional<std::string> b64_decode(std::string_view in) {
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int d = b64_digit(c);
-    if (d < 0) return std::nullopt;
-    acc = (acc << 6) | uint32_t(d);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += char((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
-// The smallest key greater than every key starting with `prefix` (etcd's
-// range_end for a prefix); "\0" (every key) when there is none.
-std::string prefix_end(std::string_view prefix) {
-  std::string end(prefix);
-  while (!end.empty()) {
-    if (uint8_t(end.back()) < 0xff) {
-      end.back() = char(uint8_t(end.back()) + 1);
-      return end;
-    }
-    end.pop_back();
-  }
-  return std::string(1, '\0');
-}
-
-// ------------------------------------------------------------ decoding
-
-// The gateway prints int64 as a JSON string and omits zero: absent -> 0.
-bool read_int(const json::object& o, std::string_view name, int64_t& out) {
-  out = 0;
-  const json::value* v = o.if_contains(name);
-  if (!v) return true;
-  if (const auto* i = v->if_int64()) {
-    out = *i;
-    return true;
-  }
-  if (const auto* u = v->if_uint64()) {
-    if (*u > uint64_t(INT64_MAX)) return false;
-    out = int64_t(*u);
-    return true;
-  }
-  if (const auto* s = v->if_string()) {
-    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), out);
-    return ec == std::errc() && p == s->data() + s->size();
-  }
-  return false;
-}
-
-bool read_bool(const json::object& o, std::string_view name) {
-  const json::value* v = o.if_contains(name);
-  return v && v->is_bool() && v->get_bool();
-}
-
-std::string_view read_string(const json::object& o, std::string_view name) {
-  const json::value* v = o.if_contains(name);
-  if (!v || !v->is_string()) return {};
-  return v->get_string();
-}
-
-const json::object* read_object(const json::object& o, std::string_view name) {
-  const json::value* v = o.if_contains(name);
-  return v ? v->if_object() : nullptr;
-}
-
-core::Result<KeyValue> parse_kv(const json::value& v) {
-  const json::object* o = v.if_object();
-  if (!o) return unavailable("malformed answer: kv is not an object");
-  KeyValue kv;
-  const json::value* key = o->if_contains("key");
-  if (!key || !key->is_string()) return unavailable("malformed answer: kv without a key");
-  auto k = b64_decode(key->get_string());
-  if (!k) return unavailable("malformed answer: key is not base64");
-  kv.key = std::move(*k);
-  if (const json::value* val = o->if_contains("value")) {
-    if (!val->is_string()) return unavailable("malformed answer: value is not a string");
-    auto d = b64_decode(val->get_string());
-    if (!d) return unavailable("malformed answer: value is not base64");
-    kv.value = std::move(*d);
-  }
-  if (!read_int(*o, "create_revision", kv.create_revision) ||
-      !read_int(*o, "mod_revision", kv.mod_revision)) {
-    return unavailable("malformed answer: bad revision in kv");
-  }
-  return kv;
-}
-
-std::optional<KeyValue> parse_prev_kv(const json::object& o, core::Status& st) {
-  const json::value* p = o.if_contains("prev_kv");
-  if (!p) return std::nullopt;
-  auto kv = parse_kv(*p);
-  if (!kv) {
-    st = kv.error();
-    return std::nullopt;
-  }
-  return std::move(*kv);
-}
-
-core::Result<int64_t> header_revision(const json::object& root) {
-  const json::object* h = read_object(root, "header");
-  int64_t rev = 0;
-  if (!h || !read_int(*h, "revision", rev)) return unavailable("malformed answer: no header");
-  return rev;
-}
-
-bool is_dir_marker(const KeyValue& kv) {
-  return !kv.key.empty() && kv.key.back() == '/' && kv.value == kDirMarker;
-}
-
-// etcd's error answer ({"error": "...", "code": N}) as a store error.
-struct GatewayError {
-  Error error;
-  bool unauthenticated = false;  // the token is missing, invalid or expired
-};
-
-GatewayError gateway_error(const json::value* doc, int status, std::string_view path) {
-  std::string message;
-  int64_t code = 0;
-  if (doc && doc->is_object()) {
-    const json::object& o = doc->get_object();
-    message = std::string(read_string(o, "error"));
-    if (message.empty()) message = std::string(read_string(o, "message"));
-    if (!read_int(o, "code", code)) code = 0;
-  }
-  if (message.empty()) message = "HTTP " + std::to_string(status) + " from " + std::string(path);
-  GatewayError g{unavailable(message), code == 16 || status == 401};
-  // The only etcd errors that are the caller's, not the store's.
-  if (message == "etcdserver: request is too large" ||
-      message == "etcdserver: too many operations in txn request") {
-    g.error.kind = ErrorKind::kInvalid;
-    g.error.retryable = false;
-  }
-  return g;
-}
 
 }  // namespace
 
@@ -365,20 +178,10 @@ net::Task<core::Status> EtcdStore::Impl::authenticate(Clock::time_point deadline
   json::object b{{"name", opts_.user}, {"password", opts_.password}};
   auto reply = co_await exchange("/v3/auth/authenticate", json::serialize(b), deadline, true);
   if (!reply) co_return reply.error();
-  boost::system::error_code ec;
-  json::value doc = json::parse(reply->body, ec);
-  if (!ec && reply->status == 200 && doc.is_object()) {
-    std::string_view token = read_string(doc.get_object(), "token");
-    if (!token.empty()) {
-      token_ = std::string(token);
-      co_return core::ok_status();
-    }
-  }
-  GatewayError g = gateway_error(ec ? nullptr : &doc, reply->status, "/v3/auth/authenticate");
-  g.error.message =
-      "etcd: authentication as \"" + opts_.user + "\" failed: " + g.error.message.substr(6);
-  g.error.source = ErrorSource::kConfig;
-  co_return g.error;
+  auto token = etcd::decode_token(reply->status, reply->body, opts_.user);
+  if (!token) co_return token.error();
+  token_ = std::move(*token);
+  co_return core::ok_status();
 }
 
 // One unary gateway call: the JSON answer, or the error etcd or the
@@ -394,13 +197,9 @@ net::Task<core::Result<json::value>> EtcdStore::Impl::call(std::string path, std
     }
     auto reply = co_await exchange(path, body, deadline, retry_safe);
     if (!reply) co_return reply.error();
-    boost::system::error_code ec;
-    json::value doc = json::parse(reply->body, ec);
-    if (!ec && reply->status == 200 && doc.is_object() && !doc.get_object().contains("error")) {
-      co_return doc;
-    }
-    if (ec && reply->status == 200) co_return unavailable("malformed JSON answer to " + path);
-    GatewayError g = gateway_error(ec ? nullptr : &doc, reply->status, path);
+    etcd::Answer answer = etcd::decode_answer(reply->status, reply->body, path);
+    if (answer.doc) co_return std::move(*answer.doc);
+    etcd::GatewayError& g = answer.failure;
     if (g.unauthenticated && auth_enabled() && attempt == 0) {
       token_.clear();
       continue;
@@ -413,56 +212,29 @@ net::Task<core::Result<std::string>> EtcdStore::Impl::grant_lease(std::chrono::s
   json::object b{{"TTL", ttl.count()}};
   auto doc = co_await call("/v3/lease/grant", json::serialize(b), true);
   if (!doc) co_return doc.error();
-  int64_t id = 0;
-  if (!read_int(doc->get_object(), "ID", id) || id == 0) {
-    co_return unavailable("malformed answer to /v3/lease/grant");
-  }
-  co_return std::to_string(id);
+  co_return etcd::decode_lease(doc->get_object());
 }
 
 net::Task<core::Result<RangeResult>> EtcdStore::Impl::range(std::string prefix) {
-  json::object b{{"key", b64_encode(prefix)}, {"range_end", b64_encode(prefix_end(prefix))}};
+  json::object b{{"key", etcd::b64_encode(prefix)},
+                 {"range_end", etcd::b64_encode(etcd::prefix_end(prefix))}};
   auto doc = co_await call("/v3/kv/range", json::serialize(b), true);
   if (!doc) co_return doc.error();
-  const json::object& root = doc->get_object();
-  auto rev = header_revision(root);
-  if (!rev) co_return rev.error();
-  RangeResult out;
-  out.revision = *rev;
-  if (const json::value* kvs = root.if_contains("kvs")) {
-    const json::array* arr = kvs->if_array();
-    if (!arr) co_return unavailable("malformed answer: kvs is not an array");
-    out.kvs.reserve(arr->size());
-    for (const json::value& v : *arr) {
-      auto kv = parse_kv(v);
-      if (!kv) co_return kv.error();
-      if (is_dir_marker(*kv)) continue;
-      out.kvs.push_back(std::move(*kv));
-    }
-  }
-  co_return out;
+  co_return etcd::decode_range(doc->get_object());
 }
 
 net::Task<core::Result<std::optional<KeyValue>>> EtcdStore::Impl::get(std::string key) {
-  json::object b{{"key", b64_encode(key)}};
+  json::object b{{"key", etcd::b64_encode(key)}};
   auto doc = co_await call("/v3/kv/range", json::serialize(b), true);
   if (!doc) co_return doc.error();
-  const json::object& root = doc->get_object();
-  if (auto rev = header_revision(root); !rev) co_return rev.error();
-  const json::value* kvs = root.if_contains("kvs");
-  if (!kvs) co_return std::optional<KeyValue>{};
-  const json::array* arr = kvs->if_array();
-  if (!arr) co_return unavailable("malformed answer: kvs is not an array");
-  if (arr->empty()) co_return std::optional<KeyValue>{};
-  auto kv = parse_kv(arr->front());
-  if (!kv) co_return kv.error();
-  co_return std::optional<KeyValue>(std::move(*kv));
+  co_return etcd::decode_get(doc->get_object());
 }
 
 net::Task<core::Result<PutResult>> EtcdStore::Impl::put(std::string key, std::string value,
                                                         Expect expect, std::chrono::seconds ttl) {
   if (closed_) co_return closed_error();
-  json::object req{{"key", b64_encode(key)}, {"value", b64_encode(value)}, {"prev_kv", true}};
+  json::object req{
+      {"key", etcd::b64_encode(key)}, {"value", etcd::b64_encode(value)}, {"prev_kv", true}};
   if (ttl.count() > 0) {
     auto lease = co_await grant_lease(ttl);
     if (!lease) co_return lease.error();
@@ -470,13 +242,11 @@ net::Task<core::Result<PutResult>> EtcdStore::Impl::put(std::string key, std::st
   }
 
   core::Result<json::value> doc = unavailable("unreachable");
-  const json::object* put_resp = nullptr;  // where prev_kv is
   if (expect.kind == Expect::Kind::kAny) {
     doc = co_await call("/v3/kv/put", json::serialize(req), false);
     if (!doc) co_return doc.error();
-    put_resp = &doc->get_object();
   } else {
-    json::object cmp{{"key", b64_encode(key)}, {"result", "EQUAL"}};
+    json::object cmp{{"key", etcd::b64_encode(key)}, {"result", "EQUAL"}};
     if (expect.kind == Expect::Kind::kAbsent) {
       cmp["target"] = "CREATE";
       cmp["create_revision"] = 0;
@@ -488,72 +258,28 @@ net::Task<core::Result<PutResult>> EtcdStore::Impl::put(std::string key, std::st
                      {"success", json::array{json::object{{"request_put", std::move(req)}}}}};
     doc = co_await call("/v3/kv/txn", json::serialize(txn), false);
     if (!doc) co_return doc.error();
-    const json::object& root = doc->get_object();
-    if (!read_bool(root, "succeeded")) {
-      Error e{ErrorKind::kConflict, ErrorSource::kDownstream, false, ""};
-      e.message = expect.kind == Expect::Kind::kAbsent ? "key " + key + " already exists"
-                                                       : "key " + key + " changed since revision " +
-                                                             std::to_string(expect.mod_revision);
-      co_return e;
-    }
-    const json::value* responses = root.if_contains("responses");
-    const json::array* arr = responses ? responses->if_array() : nullptr;
-    const json::object* first = arr && !arr->empty() ? arr->front().if_object() : nullptr;
-    put_resp = first ? read_object(*first, "response_put") : nullptr;
-    if (!put_resp) co_return unavailable("malformed answer to /v3/kv/txn: no response_put");
   }
-
-  auto rev = header_revision(doc->get_object());
-  if (!rev) co_return rev.error();
-  core::Status st = core::ok_status();
-  PutResult out;
-  out.prev = parse_prev_kv(*put_resp, st);
-  if (!st) co_return st.error();
-  out.kv.key = std::move(key);
-  out.kv.value = std::move(value);
-  out.kv.mod_revision = *rev;
-  out.kv.create_revision = out.prev ? out.prev->create_revision : *rev;
-  co_return out;
+  co_return etcd::decode_put(doc->get_object(), std::move(key), std::move(value), expect);
 }
 
 net::Task<core::Result<DeleteResult>> EtcdStore::Impl::remove(std::string key, bool with_children) {
-  DeleteResult out;
   if (!with_children) {
-    json::object b{{"key", b64_encode(key)}};
+    json::object b{{"key", etcd::b64_encode(key)}};
     auto doc = co_await call("/v3/kv/deleterange", json::serialize(b), false);
     if (!doc) co_return doc.error();
-    const json::object& root = doc->get_object();
-    auto rev = header_revision(root);
-    if (!rev) co_return rev.error();
-    out.revision = *rev;
-    if (!read_int(root, "deleted", out.deleted)) co_return unavailable("malformed deleted count");
-    co_return out;
+    co_return etcd::decode_delete(doc->get_object(), false);
   }
   // One txn, so the key and its children go in one revision.
   const std::string children = key + "/";
-  json::array ops{json::object{{"request_delete_range", json::object{{"key", b64_encode(key)}}}},
-                  json::object{{"request_delete_range",
-                                json::object{{"key", b64_encode(children)},
-                                             {"range_end", b64_encode(prefix_end(children))}}}}};
+  json::array ops{
+      json::object{{"request_delete_range", json::object{{"key", etcd::b64_encode(key)}}}},
+      json::object{{"request_delete_range",
+                    json::object{{"key", etcd::b64_encode(children)},
+                                 {"range_end", etcd::b64_encode(etcd::prefix_end(children))}}}}};
   json::object txn{{"success", std::move(ops)}};
   auto doc = co_await call("/v3/kv/txn", json::serialize(txn), false);
   if (!doc) co_return doc.error();
-  const json::object& root = doc->get_object();
-  auto rev = header_revision(root);
-  if (!rev) co_return rev.error();
-  out.revision = *rev;
-  if (const json::value* responses = root.if_contains("responses")) {
-    const json::array* arr = responses->if_array();
-    if (!arr) co_return unavailable("malformed answer to /v3/kv/txn");
-    for (const json::value& r : *arr) {
-      const json::object* o = r.if_object();
-      const json::object* d = o ? read_object(*o, "response_delete_range") : nullptr;
-      int64_t n = 0;
-      if (!d || !read_int(*d, "deleted", n)) co_return unavailable("malformed answer to txn");
-      out.deleted += n;
-    }
-  }
-  co_return out;
+  co_return etcd::decode_delete(doc->get_object(), true);
 }
 
 // One message of the watch stream. `last` is the revision the watcher is
@@ -562,80 +288,20 @@ core::Result<EtcdStore::Impl::Step> EtcdStore::Impl::on_watch_message(std::strin
                                                                       const WatchHandler& on_events,
                                                                       int64_t& last,
                                                                       std::string& detail) {
-  boost::system::error_code ec;
-  json::value doc = json::parse(line, ec);
-  if (ec || !doc.is_object()) return unavailable("malformed watch message");
-  const json::object& root = doc.get_object();
-  if (const json::value* err = root.if_contains("error")) {
-    // A stream error: {"error":{"grpc_code":16,"http_code":401,"message":...}}.
-    const json::object* eo = err->if_object();
-    int64_t code = 0;
-    std::string message = "watch stream error";
-    if (eo) {
-      if (!read_int(*eo, "grpc_code", code)) code = 0;
-      if (auto m = read_string(*eo, "message"); !m.empty()) message = std::string(m);
-    } else if (err->is_string()) {
-      message = std::string(err->get_string());
-    }
-    if (code == 16 && auth_enabled()) {
-      detail = message;
-      return Step::kAuthAgain;
-    }
-    return unavailable(message);
-  }
-  const json::object* result = read_object(root, "result");
-  if (!result) return unavailable("malformed watch message: no result");
-  int64_t compact = 0;
-  if (!read_int(*result, "compact_revision", compact))
-    return unavailable("malformed watch message");
-  if (compact > 0) {
-    detail = "watch from revision " + std::to_string(last + 1) +
-             ": history compacted up to revision " + std::to_string(compact);
-    return Step::kCompacted;
-  }
-  if (read_bool(*result, "canceled")) {
-    std::string reason(read_string(*result, "cancel_reason"));
-    if (reason.find("compact") != std::string::npos) {
-      detail = reason;
-      return Step::kCompacted;
-    }
-    return unavailable("watch canceled" + (reason.empty() ? "" : ": " + reason));
-  }
-  if (read_bool(*result, "created")) return Step::kContinue;
-  const json::value* evs = result->if_contains("events");
-  if (!evs) {
-    // A progress notification: etcd sends those only to watchers that have
-    // seen everything up to the header revision.
-    if (auto rev = header_revision(*result); rev && *rev > last) last = *rev;
-    return Step::kContinue;
-  }
-  const json::array* arr = evs->if_array();
-  if (!arr) return unavailable("malformed watch message: events is not an array");
   std::vector<WatchEvent> events;
-  events.reserve(arr->size());
-  int64_t top = last;
-  for (const json::value& e : *arr) {
-    const json::object* eo = e.if_object();
-    const json::value* kvv = eo ? eo->if_contains("kv") : nullptr;
-    if (!kvv) return unavailable("malformed watch event");
-    auto kv = parse_kv(*kvv);
-    if (!kv) return kv.error();
-    WatchEvent ev;
-    const std::string_view type = read_string(*eo, "type");
-    if (type == "DELETE") {
-      ev.type = WatchEvent::Type::kDelete;
-    } else if (!type.empty() && type != "PUT") {
-      return unavailable("unknown watch event type " + std::string(type));
-    }
-    top = std::max(top, kv->mod_revision);
-    ev.kv = std::move(*kv);
-    if (ev.type == WatchEvent::Type::kPut && is_dir_marker(ev.kv)) continue;
-    events.push_back(std::move(ev));
+  auto step = etcd::decode_watch_message(line, auth_enabled(), last, detail, events);
+  if (!step) return step.error();
+  switch (*step) {
+    case etcd::WatchStep::kContinue:
+      return Step::kContinue;
+    case etcd::WatchStep::kAuthAgain:
+      return Step::kAuthAgain;
+    case etcd::WatchStep::kCompacted:
+      return Step::kCompacted;
+    case etcd::WatchStep::kEvents:
+      break;
   }
-  // The revision of the last event, not the header's: a catch-up message
-  // may stop short of the header revision (etcd batches 1000 revisions).
-  last = top;
-  if (!events.empty()) on_events(events, top);
+  if (!events.empty()) on_events(events, last);
   return closed_ ? Step::kStop : Step::kContinue;
 }
 
@@ -643,8 +309,8 @@ net::Task<core::Status> EtcdStore::Impl::watch(std::string prefix, int64_t after
                                                WatchHandler on_events) {
   int64_t last = after;
   bool auth_retried = false;
-  const std::string key = b64_encode(prefix);
-  const std::string end = b64_encode(prefix_end(prefix));
+  const std::string key = etcd::b64_encode(prefix);
+  const std::string end = etcd::b64_encode(etcd::prefix_end(prefix));
   for (;;) {
     if (closed_) co_return core::ok_status();
     const auto deadline = Clock::now() + opts_.timeout;
@@ -677,7 +343,7 @@ net::Task<core::Status> EtcdStore::Impl::watch(std::string prefix, int64_t after
       if (closed_) co_return core::ok_status();
       boost::system::error_code ec;
       json::value doc = json::parse(text, ec);
-      GatewayError g = gateway_error(ec ? nullptr : &doc, *status, "/v3/watch");
+      etcd::GatewayError g = etcd::gateway_error(ec ? nullptr : &doc, *status, "/v3/watch");
       if (g.unauthenticated && auth_enabled() && !auth_retried) {
         auth_retried = true;
         token_.clear();

@@ -2,7 +2,13 @@
 // snapshot reads, the TTL sweeper and the in-memory watch log.
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <deque>
@@ -82,6 +88,18 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(net::Executor ex, s
                                                              size_t log_capacity) {
   std::unique_ptr<SqliteStore> store(new SqliteStore(ex, std::move(path)));
   store->shared_->log_capacity = std::max<size_t>(log_capacity, 1);
+  // One process per file: watchers only see writes made through this
+  // object, so a second torii on the same file would serve stale routes.
+  // flock() on a side file does not interfere with SQLite's own locks.
+  store->lock_fd_ = ::open((store->path_ + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (store->lock_fd_ < 0) {
+    return sqlite::store_error(ErrorKind::kUnavailable, store->path_,
+                               std::string("cannot open the lock file: ") + std::strerror(errno));
+  }
+  if (::flock(store->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return sqlite::store_error(ErrorKind::kUnavailable, store->path_,
+                               "in use by another torii process (one process per database file)");
+  }
   auto db = sqlite::Db::open(store->path_);
   if (!db) return db.error();
   store->db_ = std::move(*db);
@@ -487,6 +505,8 @@ void SqliteStore::close() {
   shared_->sweep.cancel();
   st_.reset();  // statements before the connection
   db_.reset();
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  lock_fd_ = -1;
 }
 
 }  // namespace torii::store

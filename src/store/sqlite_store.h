@@ -8,6 +8,9 @@
 // Keys with a TTL are hidden from reads once expired and deleted (with a
 // normal revisioned delete event) by a sweeper timer on the executor, or
 // before the next write, whichever comes first.
+//
+// One process per database file: open() takes an exclusive flock() on
+// `<path>.lock` and fails with kUnavailable while another process holds it.
 #pragma once
 
 #include <chrono>
@@ -82,6 +85,7 @@ class SqliteStore final : public ConfigStore {
   std::unique_ptr<sqlite::Db> db_;
   std::unique_ptr<Statements> st_;  // finalized before db_ is closed
   std::shared_ptr<Shared> shared_;
+  int lock_fd_ = -1;  // flock()ed `<path>.lock`: one process per database
 };
 
 }  // namespace torii::store

@@ -454,6 +454,7 @@ TEST_F(ConfigDeploymentTest, admin_etcd_sqlite_and_encryption_keys) {
 TEST_F(ConfigDeploymentTest, errors_name_the_key) {
   const std::pair<const char*, const char*> cases[] = {
       {"deployment:\n  admin:\n    allow_admin: [nope]\n", "deployment.admin.allow_admin"},
+      {"deployment:\n  admin:\n    allow_admin: []\n", "deployment.admin.allow_admin"},
       {"deployment:\n  admin:\n    admin_key:\n      - {key: a, role: root}\n",
        "deployment.admin.admin_key[0].role"},
       {"deployment:\n  etcd:\n    host: [\"https://e:2379\"]\n", "deployment.etcd.host"},

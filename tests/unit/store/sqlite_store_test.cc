@@ -392,6 +392,17 @@ TEST_F(SqliteStoreTest, watcher_behind_a_full_log_is_compacted) {
   EXPECT_EQ(store_->revision(), 9);
 }
 
+TEST_F(SqliteStoreTest, a_second_process_on_the_same_file_is_refused) {
+  open();
+  auto second = SqliteStore::open(io_.get_executor(), path_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find("in use by another torii process"), std::string::npos)
+      << second.error().message;
+  store_->close();  // releases the file
+  auto third = SqliteStore::open(io_.get_executor(), path_);
+  EXPECT_TRUE(third.ok()) << (third.ok() ? "" : third.error().message);
+}
+
 TEST_F(SqliteStoreTest, data_and_revision_survive_reopen) {
   open();
   put("/apisix/routes/1", "a");
