@@ -235,7 +235,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   admin::ResourceApi& api = *w.apis[flags];
 
-  bool wrote = false;
+  bool wrote = false;     // a write succeeded: the data plane has work
+  bool attempted = false;  // a write was tried: the store may have changed
   for (int n = 0; n < kMaxRequests && !input.empty(); ++n) {
     const size_t sep = input.find(kSeparator);
     const std::string_view one = input.substr(0, sep);
@@ -244,6 +245,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const admin::AdminRequest copy = req;
     const admin::AdminResponse resp = w.await(api.handle(std::move(req)));
     check_response(copy, resp);
+    attempted |= is_write(copy.method);
     wrote |= is_write(copy.method) && resp.status < 300;
   }
 
@@ -259,6 +261,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     config::SnapshotBuilder builder;
     (void)builder.build(sync.resources(), w.server, config::BuildMode::kSkipInvalid);
+  }
+  if (attempted) {
     auto cleared = w.await(w.store->remove("/apisix", true));
     if (!cleared) {
       std::fprintf(stderr, "admin_request_fuzz: clearing the store: %s\n",
