@@ -4,15 +4,15 @@
 // list, schemas, validation of plugin confs), `torii validate`, the docs.
 // There is no central list of plugins to edit.
 //
-// This header holds what the control plane needs: a plugin's name, APISIX
-// priority, type and JSON schemas. The data-plane side (phases) is added by
-// the plugin runtime.
+// A registration holds a plugin's name, APISIX priority, type, JSON schemas
+// and the factory that turns a validated conf into a Plugin (plugin.h).
 //
 // Threading: registration happens during static initialisation, before
 // main(); afterwards the registry is read-only and safe from any thread.
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,6 +20,7 @@
 
 #include "config/json_schema.h"
 #include "core/result.h"
+#include "plugins/plugin.h"
 
 namespace torii::plugins {
 
@@ -36,6 +37,15 @@ struct PluginInfo {
   boost::json::value schema;
   boost::json::value consumer_schema;
   boost::json::value metadata_schema;
+  // APISIX `run_policy = "prefer_route"` (prometheus): a global-rule copy is
+  // skipped for requests whose route has its own enabled copy.
+  bool prefer_route = false;
+  // Builds an instance from a conf that passed `schema` (`_meta` included;
+  // the runtime reads `_meta` itself). Called on the control thread. Errors
+  // read like APISIX's check_schema messages and name the field.
+  using Factory = std::function<core::Result<std::shared_ptr<const Plugin>>(
+      const boost::json::object& conf, const PluginScope& scope)>;
+  Factory create;
 };
 
 enum class SchemaType : uint8_t { kRoute, kConsumer, kMetadata };

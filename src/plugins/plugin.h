@@ -1,0 +1,187 @@
+// The plugin API: what a plugin implements (Plugin), what it sees and may
+// change of a request (PluginContext), and how it answers early (Exit).
+//
+// Lifecycle. A plugin file registers a PluginInfo (plugin_registry.h) whose
+// `create` turns one conf (a route's, a service's, a global rule's, ...)
+// into an immutable Plugin instance. Instances are built on the control
+// thread when a snapshot is compiled, shared by every worker, and kept
+// across snapshots while their owner and conf are unchanged (so counters
+// survive unrelated config changes and reset when the conf changes, as in
+// APISIX). State shared by the workers of a node lives inside the instance
+// and uses one documented mechanism per kind (atomics, a mutex-guarded
+// table, or per-worker shards summed on read: see PluginContext::worker()).
+//
+// Phases, in request order (APISIX's): rewrite -> access -> before_proxy ->
+// (upstream) -> header_filter -> body_filter -> log. In each phase global
+// rules run first, then the route's merged chain, each in descending
+// priority. A request phase may answer with an Exit: the rest of the request
+// phases are skipped, but header_filter, body_filter and log still run (so
+// cors adds its headers to a 401, and prometheus counts it).
+//
+// Threading. Phase methods run on a worker thread, many at once on
+// different workers for the same instance: they are const, and anything they
+// mutate must be safe for that. A phase must not block: a plugin that needs
+// I/O (Redis) declares the phase asynchronous and implements the *_async
+// variant, a coroutine on the worker's executor.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "http/method.h"
+#include "http/variables.h"
+#include "net/io.h"
+
+namespace torii::upstream {
+struct Upstream;
+}
+
+namespace torii::plugins {
+
+enum class Phase : uint8_t {
+  kRewrite,
+  kAccess,
+  kBeforeProxy,
+  kHeaderFilter,
+  kBodyFilter,
+  kLog,
+};
+
+// An early answer, APISIX's core.response.exit(status, body).
+struct Exit {
+  int status = 0;
+  // Sent as is. Empty with status >= 400: nginx's error page for the status.
+  std::string body;
+  // Empty: "text/plain" (APISIX's default_type; it does not set a type for
+  // JSON bodies either), or text/html for the error page.
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // APISIX's `return code, {message = msg}`: {"message":"<msg>"} + "\n".
+  static Exit message(int status, std::string_view msg);
+  // A JSON body (serialised) + "\n", as APISIX encodes a table body.
+  static Exit json(int status, const boost::json::object& body);
+};
+
+// What a request phase (rewrite, access, before_proxy) returns.
+using Step = std::optional<Exit>;  // nullopt: go on
+inline constexpr std::nullopt_t kContinue = std::nullopt;
+
+// Per-request state a plugin keeps between its phases (limit-conn's held
+// slot, api-breaker's counters). Owned by the request, destroyed after log.
+class RequestState {
+ public:
+  virtual ~RequestState() = default;
+};
+
+// One request, as plugins see it. Implemented by the proxy. Views returned
+// stay valid until the request ends. Methods documented "(rewrite/access)"
+// only have an effect before the upstream request is built.
+class PluginContext : public http::VarSource {
+ public:
+  // ---- the request as received ----
+  virtual http::Method method() const = 0;
+  virtual std::string_view method_token() const = 0;
+  // Decoded, normalised path ($uri) and the raw request-target with query.
+  virtual std::string_view uri() const = 0;
+  virtual std::string_view request_uri() const = 0;
+  virtual std::string_view query() const = 0;  // raw, without '?'
+  virtual std::string_view host() const = 0;   // lower-case, no port
+  virtual std::string_view scheme() const = 0;
+  virtual std::string_view remote_addr() const = 0;
+  // The first request header with this name (case-insensitive).
+  virtual std::optional<std::string_view> request_header(std::string_view name) const = 0;
+  // Every request header with this name, in order.
+  virtual std::vector<std::string_view> request_headers(std::string_view name) const = 0;
+  virtual std::string_view route_id() const = 0;    // empty when no route matched
+  virtual std::string_view service_id() const = 0;  // empty when none
+  // The worker running the request (0..workers-1), for per-worker shards.
+  virtual unsigned worker() const = 0;
+  virtual unsigned workers() const = 0;
+
+  // ---- changes to what is sent upstream (rewrite/access/before_proxy) ----
+  // The request-target sent upstream (path and query, raw).
+  virtual void set_upstream_uri(std::string target) = 0;
+  virtual void set_upstream_method(std::string method) = 0;
+  virtual void set_upstream_host(std::string host) = 0;
+  // Replaces every header of that name (set), appends one (add), removes all
+  // (remove). Torii's own X-Real-IP / X-Forwarded-* and framing headers are
+  // applied after and cannot be changed this way.
+  virtual void set_request_header(std::string name, std::string value) = 0;
+  virtual void add_request_header(std::string name, std::string value) = 0;
+  virtual void remove_request_header(std::string name) = 0;
+  // Sends the request to this upstream instead of the route's (traffic-split).
+  virtual void set_upstream(std::shared_ptr<const upstream::Upstream> up) = 0;
+  // The client address every later phase, the access log, X-Real-IP and
+  // X-Forwarded-For see (real-ip; rewrite phase). Must be an IP literal.
+  virtual void set_remote_addr(std::string addr) = 0;
+  // Overrides client_max_body_size for this request (client-control; 0:
+  // unlimited). Applies to the body torii has not read yet: over the limit,
+  // the request gets 413.
+  virtual void set_max_body_size(uint64_t bytes) = 0;
+
+  // ---- the response (header_filter; status also in log) ----
+  virtual int response_status() const = 0;
+  virtual void set_response_status(int status) = 0;
+  virtual std::optional<std::string_view> response_header(std::string_view name) const = 0;
+  virtual void set_response_header(std::string name, std::string value) = 0;
+  virtual void add_response_header(std::string name, std::string value) = 0;
+  virtual void remove_response_header(std::string name) = 0;
+  // Replaces the whole response body (header_filter): the upstream's body is
+  // read and dropped, Content-Length is set to the new body's size.
+  virtual void replace_response_body(std::string body) = 0;
+
+  // ---- per-request plugin state ----
+  // The slot of the running plugin instance in this request (null at first).
+  virtual std::unique_ptr<RequestState>& state() = 0;
+};
+
+class Plugin {
+ public:
+  virtual ~Plugin() = default;
+
+  // Request phases. Default: continue.
+  virtual Step rewrite(PluginContext&) const { return kContinue; }
+  virtual Step access(PluginContext&) const { return kContinue; }
+  virtual Step before_proxy(PluginContext&) const { return kContinue; }
+  // Asynchronous variants, called instead of the above when
+  // is_async(phase) is true.
+  virtual bool is_async(Phase) const { return false; }
+  virtual net::Task<Step> rewrite_async(PluginContext& ctx) const;
+  virtual net::Task<Step> access_async(PluginContext& ctx) const;
+
+  // Response phases: they cannot answer early.
+  virtual void header_filter(PluginContext&) const {}
+  // `chunk` is the next piece of the response body, `last` marks the end;
+  // the plugin may change `chunk` in place.
+  virtual void body_filter(PluginContext&, std::string& chunk, bool last) const {}
+  // After the response was sent (off the critical path of that response).
+  virtual void log(PluginContext&) const {}
+
+  // Which phases this plugin implements, so the runner skips the others
+  // without a virtual call. A bit per Phase.
+  virtual uint8_t phases() const = 0;
+  static constexpr uint8_t bit(Phase p) { return static_cast<uint8_t>(1u << static_cast<uint8_t>(p)); }
+};
+
+// Where a conf comes from, for state keys and the effective-chain view.
+struct PluginScope {
+  std::string owner_key;  // "/apisix/routes/1", "/apisix/services/2", "/apisix/global_rules/g"
+  unsigned workers = 1;   // worker threads of this node (per-worker shards)
+  // The snapshot's upstream with that id, or null (traffic-split upstream_id).
+  std::function<std::shared_ptr<const upstream::Upstream>(std::string_view id)> find_upstream;
+  // Compiles an inline upstream object (traffic-split weighted_upstreams);
+  // errors name the field.
+  std::function<core::Result<std::shared_ptr<const upstream::Upstream>>(
+      const boost::json::object& upstream)> compile_upstream;
+};
+
+}  // namespace torii::plugins
