@@ -11,11 +11,20 @@
 #include "config/snapshot_builder.h"
 #include "config/standalone_file.h"
 #include "observability/error_log.h"
+#include "plugins/plugin_registry.h"
 #include "proxy/gateway.h"
 
 namespace {
 
 using torii::config::ServerConfig;
+
+// config.yaml `plugins` decides which registered plugins are enabled.
+void apply_plugin_list(const ServerConfig& cfg, std::vector<std::string>& warnings) {
+  if (!cfg.plugins) return;
+  for (const auto& name : torii::plugins::set_enabled_plugins(*cfg.plugins)) {
+    warnings.push_back("config.yaml: plugins: unknown plugin " + name + " (ignored)");
+  }
+}
 
 int cmd_version() {
   std::printf("torii %s (APISIX 3.x compatible)\n", TORII_VERSION);
@@ -25,6 +34,7 @@ int cmd_version() {
 int cmd_validate(const std::string& path) {
   std::vector<std::string> warnings;
   auto cfg = torii::config::load_server_config(path, warnings);
+  if (cfg) apply_plugin_list(*cfg, warnings);
   for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (!cfg) {
     std::fprintf(stderr, "error: %s\n", cfg.error().message.c_str());
@@ -55,6 +65,7 @@ int cmd_run(const std::string& path) {
     std::fprintf(stderr, "torii: %s\n", st.error().message.c_str());
     return 1;
   }
+  apply_plugin_list(*cfg, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   torii::proxy::Gateway gateway(std::move(*cfg));
   return gateway.run();

@@ -197,7 +197,9 @@ core::Status apply_data_encryption(const YAML::Node& de, ServerConfig& c) {
     }
     c.data_encryption_keyring = std::move(*list);
   }
-  if (!enabled) c.data_encryption_keyring.clear();
+  // As in APISIX, the flag governs plugin fields only: SSL private keys are
+  // encrypted whenever a keyring is set.
+  c.encrypt_plugin_fields = enabled;
   return core::ok_status();
 }
 

@@ -285,6 +285,8 @@ class Compiler {
         n->enum_values = val.get_array();
       } else if (key == "const") {
         n->const_value = val;
+      } else if (key == "default") {
+        n->default_value = val;
       } else if (key == "allOf" || key == "anyOf" || key == "oneOf") {
         auto list = compile_list(val, at);
         if (!list) return list.error();

@@ -115,6 +115,11 @@ struct Node {
   NodePtr not_schema;
   Format format = Format::kNone;
   std::optional<json::value> const_value;
+  // `default`: the Lua library fills a missing property with it before the
+  // keywords that follow see the object (so `if: {properties: {policy:
+  // {enum: ["redis"]}}}` does not match an object whose policy defaults to
+  // "local"). Validation fills a copy; stored objects never get defaults.
+  std::optional<json::value> default_value;
   std::optional<bool> contains_constant;
   NodePtr contains;
 };

@@ -422,6 +422,18 @@ Failure check(const Node& n, const json::value& v, int depth) {
            expected + ", got " + std::string(lua_text::type_name(v));
   }
 
+  // Missing properties with a default are filled in (on a copy) before the
+  // object keywords and if/then/else look at the object, as in the Lua library.
+  json::value filled;
+  if (n.object_keywords && v.is_object()) {
+    for (const auto& [name, schema] : n.properties) {
+      if (schema->default_value && !v.get_object().contains(name)) {
+        if (filled.is_null()) filled = v;
+        filled.get_object()[name] = *schema->default_value;
+      }
+    }
+  }
+  if (!filled.is_null()) return check(n, filled, depth);  // everything present now: no loop
   if (n.object_keywords) {
     if (acts_as_object(v)) {
       if (auto err = check_object(n, v, depth)) return err;

@@ -545,7 +545,12 @@ std::optional<double> node_port(std::string_view addr) {
 core::Status check_upstream_rules(const json::object& up) {
   if (const auto* nodes = up.if_contains("nodes"); nodes != nullptr && nodes->is_object()) {
     for (const auto& node : nodes->get_object()) {
-      const auto port = node_port(node.key());
+      const std::string_view addr = node.key();
+      if (!addr.empty() && addr.front() != '[' &&
+          std::count(addr.begin(), addr.end(), ':') > 1) {
+        return fail("invalid configuration: IPv6 address must be enclosed with '[' and ']'");
+      }
+      const auto port = node_port(addr);
       if (port && (*port < 1 || *port > 65535)) {
         return fail("invalid port " + lua_text::number(*port));
       }

@@ -1,6 +1,7 @@
 #include "config/server_config.h"
 
 #include "config/deployment_config.h"
+#include "config/yaml_read.h"
 #include "router/ip_matcher.h"
 
 #include <yaml-cpp/yaml.h>
@@ -266,6 +267,11 @@ core::Status apply(const YAML::Node& root, ServerConfig& c) {
   }
 
   if (auto st = apply_deployment(root["deployment"], c); !st) return st;
+  if (const YAML::Node p = root["plugins"]; p && !p.IsNull()) {
+    auto list = yaml_string_list(p, "plugins");
+    if (!list) return list.error();
+    c.plugins = std::move(*list);
+  }
   if (apisix && apisix.IsMap()) {
     if (auto st = apply_data_encryption(apisix["data_encryption"], c); !st) return st;
     if (apisix["enable_admin"]) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,10 +82,14 @@ struct ServerConfig {
   AdminSettings admin;
   EtcdSettings etcd;
   std::string sqlite_path = "torii.db";  // deployment.sqlite.path (relative: to conf_dir)
-  // apisix.data_encryption: keyring used to encrypt SSL keys (and later
-  // consumer secrets) at rest; empty or enable_encrypt_fields false: off.
+  // apisix.data_encryption: keyring used to encrypt SSL keys (and, with
+  // enable_encrypt_fields, plugins' secret fields) at rest; empty: off.
   std::vector<std::string> data_encryption_keyring{"qeddd145sfvddff3", "edd1c9f0985e76a2"};
+  bool encrypt_plugin_fields = true;
   bool enable_admin = true;  // apisix.enable_admin
+  // config.yaml `plugins`: the enabled plugins; empty optional: every plugin
+  // this build has.
+  std::optional<std::vector<std::string>> plugins;
   std::string error_log = "logs/error.log";  // "stderr" allowed; relative to the working dir
   std::string error_log_level = "warn";
   std::string access_log = "logs/access.log";

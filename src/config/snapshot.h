@@ -11,6 +11,7 @@
 
 #include "config/server_config.h"
 #include "observability/log_format.h"
+#include "plugins/plugin_chain.h"
 #include "router/ip_matcher.h"
 #include "router/router.h"
 #include "upstream/upstream.h"
@@ -25,6 +26,8 @@ struct Route {
   std::shared_ptr<const upstream::Upstream> upstream;  // null: no upstream (503)
   std::optional<upstream::Timeouts> timeout;           // route-level override
   bool enable_websocket = false;
+  // Route + plugin_config + service plugins, merged and ordered; null: none.
+  std::shared_ptr<const plugins::PluginChain> plugins;
 };
 
 struct Snapshot {
@@ -34,6 +37,9 @@ struct Snapshot {
   std::shared_ptr<const router::IpMatcher> trusted_addresses;  // null: nobody is trusted
   std::vector<Route> routes;
   std::unique_ptr<router::Router> router;
+  // Every global rule's plugins, merged and ordered; null: none. They run
+  // for every request, also when no route matches.
+  std::shared_ptr<const plugins::PluginChain> global_plugins;
 };
 
 }  // namespace torii::config

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 namespace torii::config {
 namespace {
 
@@ -236,16 +238,27 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
   const bool skip_invalid = mode == BuildMode::kSkipInvalid;
   // In kSkipInvalid mode an item that cannot be used is logged and left out;
   // in kRejectAll mode the first one fails the whole build.
+  // Each ignored item is logged once, not again on every later rebuild.
+  std::set<std::string> skipped;
   auto skip = [&](const core::Error& e) {
-    spdlog::error("config: {}; item ignored", e.message);
+    if (!reported_skips_.count(e.message)) spdlog::error("config: {}; item ignored", e.message);
+    skipped.insert(e.message);
   };
+  struct RememberSkips {
+    std::set<std::string>& from;
+    std::set<std::string>& to;
+    ~RememberSkips() { to = std::move(from); }
+  } remember{skipped, reported_skips_};
   // Forget upstreams no live snapshot uses any more, so the cache does not
   // grow with every distinct upstream ever configured.
   std::erase_if(upstream_cache_, [](const auto& kv) { return kv.second.expired(); });
   for (const auto& [collection, items] : rs.collections) {
     if (!skip_invalid && collection != "routes" && collection != "services" &&
-        collection != "upstreams" && !items.empty()) {
-      return config_error(collection + ": not supported yet (routes, services, upstreams)");
+        collection != "upstreams" && collection != "plugin_configs" &&
+        collection != "global_rules" && !items.empty()) {
+      return config_error(collection +
+                          ": not supported yet (routes, services, upstreams, plugin_configs, "
+                          "global_rules)");
     }
   }
   auto check = [](std::string_view collection, const ResourceItem& item,
@@ -257,14 +270,13 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
       return config_error(std::string(collection) + "[" + std::to_string(index) + "] (id \"" +
                           item.id + "\"): " + st.error().message);
     }
-    if (const auto* plugins = item.value.if_contains("plugins");
-        plugins && plugins->is_object() && !plugins->get_object().empty()) {
-      return config_error(std::string(collection) + "[" + std::to_string(index) + "] (id \"" +
-                          item.id + "\"): unknown plugin [" +
-                          std::string(plugins->get_object().begin()->key()) + "]");
-    }
     return core::ok_status();
   };
+  auto plugins_of = [](const json::object& o) -> const json::object* {
+    const auto* p = o.if_contains("plugins");
+    return p && p->is_object() ? &p->get_object() : nullptr;
+  };
+  const std::string prefix = "/apisix/";
 
   // Upstreams by id.
   std::map<std::string, std::shared_ptr<const upstream::Upstream>, std::less<>> upstreams;
@@ -303,7 +315,35 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     return std::shared_ptr<const upstream::Upstream>();
   };
 
+  // Plugin instances may resolve upstream ids and compile inline upstreams
+  // (traffic-split) while this build runs.
+  plugins::PluginScope scope;
+  scope.workers = static_cast<unsigned>(std::max(1, server.worker_processes));
+  scope.find_upstream = [&upstreams](std::string_view id) -> std::shared_ptr<const upstream::Upstream> {
+    auto it = upstreams.find(id);
+    return it == upstreams.end() ? nullptr : it->second;
+  };
+  scope.compile_upstream = [this](const json::object& obj) {
+    return compile_upstream(obj, "", "upstream");
+  };
+  chains_.set_scope_template(scope);
+  chains_.collect_garbage();
+
+  std::map<std::string, const json::object*, std::less<>> plugin_configs;
+  index = 0;
+  for (const auto& item : rs.items("plugin_configs")) {
+    ++index;
+    if (auto st = check("plugin_configs", item, index); !st) {
+      if (!skip_invalid) return st.error();
+      skip(st.error());
+      continue;
+    }
+    plugin_configs[item.id] = plugins_of(item.value);
+  }
+
   struct ServiceInfo {
+    std::string id;
+    const json::object* plugins = nullptr;
     std::string name;
     std::shared_ptr<const upstream::Upstream> upstream;
     std::vector<std::string> hosts;
@@ -334,6 +374,8 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     if (const auto* ws = item.value.if_contains("enable_websocket"); ws && ws->is_bool()) {
       s.enable_websocket = ws->get_bool();
     }
+    s.id = item.id;
+    s.plugins = plugins_of(item.value);
     services[item.id] = std::move(s);
   }
 
@@ -346,6 +388,24 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     auto trusted = router::IpMatcher::build(server.http.trusted_addresses);
     if (!trusted) return config_error("apisix.trusted_addresses: " + trusted.error().message);
     snap->trusted_addresses = std::make_shared<const router::IpMatcher>(std::move(*trusted));
+  }
+  std::vector<plugins::PluginSource> rules;
+  index = 0;
+  for (const auto& item : rs.items("global_rules")) {
+    ++index;
+    if (auto st = check("global_rules", item, index); !st) {
+      if (!skip_invalid) return st.error();
+      skip(st.error());
+      continue;
+    }
+    rules.push_back({plugins_of(item.value), "global_rule", item.id, prefix + "global_rules/" + item.id});
+  }
+  if (auto global = chains_.global_chain(rules); global) {
+    snap->global_plugins = std::move(*global);
+  } else {
+    auto e = config_error("global_rules: " + global.error().message);
+    if (!skip_invalid) return e;
+    skip(e);
   }
   std::vector<router::RouteSpec> specs;
   std::vector<std::string> spec_where;  // spec index -> "routes[N] (id \"x\")" in file terms
@@ -391,6 +451,33 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
       route.enable_websocket = ws->get_bool();
     } else if (service) {
       route.enable_websocket = service->enable_websocket;
+    }
+    {
+      std::vector<plugins::PluginSource> sources;
+      if (service) {
+        sources.push_back({service->plugins, "service", service->id, prefix + "services/" + service->id});
+      }
+      if (const auto* pc = o.if_contains("plugin_config_id")) {
+        const std::string pc_id = id_of(pc);
+        auto it = plugin_configs.find(pc_id);
+        if (it == plugin_configs.end()) {
+          auto e = config_error(where + ".plugin_config_id: failed to fetch plugin config info by "
+                                "plugin config id [" + pc_id + "]");
+          if (!skip_invalid) return e;
+          skip(e);
+          continue;
+        }
+        sources.push_back({it->second, "plugin_config", pc_id, prefix + "plugin_configs/" + pc_id});
+      }
+      sources.push_back({plugins_of(o), "route", item.id, prefix + "routes/" + item.id});
+      auto chain = chains_.route_chain(sources);
+      if (!chain) {
+        auto e = config_error(where + " (id \"" + item.id + "\"): " + chain.error().message);
+        if (!skip_invalid) return e;
+        skip(e);
+        continue;
+      }
+      route.plugins = std::move(*chain);
     }
     if (const auto* st = o.if_contains("status"); st && number(*st) == 0) continue;  // disabled
 

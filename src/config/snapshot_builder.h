@@ -10,6 +10,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,8 @@ class SnapshotBuilder {
       const boost::json::object& obj, const std::string& id, const std::string& where);
 
   uint64_t next_version_ = 1;
+  plugins::ChainBuilder chains_;  // plugin instances kept across builds
+  std::set<std::string> reported_skips_;  // items ignored by the last build (logged once)
   std::map<std::string, std::weak_ptr<const upstream::Upstream>> upstream_cache_;
 };
 

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <map>
 
+#include "router/expr.h"
+
 namespace torii::plugins {
 namespace {
 
@@ -12,6 +14,7 @@ namespace json = boost::json;
 
 struct Entry {
   PluginInfo info;
+  bool enabled = true;
   std::unique_ptr<config::JsonSchema> schema;
   std::unique_ptr<config::JsonSchema> consumer_schema;
   std::unique_ptr<config::JsonSchema> metadata_schema;
@@ -38,7 +41,22 @@ std::unique_ptr<config::JsonSchema> compile_or_die(const std::string& plugin,
 
 const Entry* find_entry(std::string_view name) {
   auto it = registry().find(name);
-  return it == registry().end() ? nullptr : &it->second;
+  return it == registry().end() || !it->second.enabled ? nullptr : &it->second;
+}
+
+// APISIX's plugin_injected_schema: `_meta` is allowed in every plugin conf.
+void inject_meta(json::value& schema) {
+  if (!schema.is_object()) return;
+  auto& props = schema.as_object()["properties"];
+  if (!props.is_object()) props = json::object();
+  props.as_object()["_meta"] = json::parse(R"({
+      "type": "object",
+      "properties": {
+          "disable": {"type": "boolean"},
+          "error_response": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+          "priority": {"description": "priority of plugins by customized order", "type": "integer"},
+          "filter": {"description": "filter determines whether the plugin needs to be executed at runtime", "type": "array"},
+          "pre_function": {"type": "string"}}})");
 }
 
 bool meta_disabled(const json::object& conf) {
@@ -56,6 +74,8 @@ PluginRegistration::PluginRegistration(PluginInfo info) {
     std::abort();
   }
   Entry e;
+  inject_meta(info.schema);
+  if (!info.consumer_schema.is_null()) inject_meta(info.consumer_schema);
   e.schema = compile_or_die(info.name, info.schema, "schema");
   e.consumer_schema = compile_or_die(info.name, info.consumer_schema, "consumer_schema");
   e.metadata_schema = compile_or_die(info.name, info.metadata_schema, "metadata_schema");
@@ -72,8 +92,28 @@ const PluginInfo* find_plugin(std::string_view name) {
 std::vector<const PluginInfo*> all_plugins() {
   std::vector<const PluginInfo*> out;
   out.reserve(registry().size());
-  for (const auto& [name, e] : registry()) out.push_back(&e.info);
+  for (const auto& [name, e] : registry()) {
+    if (e.enabled) out.push_back(&e.info);
+  }
   return out;
+}
+
+std::vector<std::string> set_enabled_plugins(const std::vector<std::string>& names) {
+  for (auto& [name, e] : registry()) e.enabled = false;
+  std::vector<std::string> unknown;
+  for (const auto& n : names) {
+    auto it = registry().find(n);
+    if (it == registry().end()) {
+      unknown.push_back(n);
+    } else {
+      it->second.enabled = true;
+    }
+  }
+  return unknown;
+}
+
+void enable_all_plugins() {
+  for (auto& [name, e] : registry()) e.enabled = true;
 }
 
 const json::value& plugin_schema(const PluginInfo& plugin, SchemaType type) {
@@ -116,6 +156,14 @@ core::Status check_plugin_conf(std::string_view name, const json::value& conf, S
   if (auto st = schema->validate(conf); !st) {
     return core::config_error("failed to check the configuration of plugin " + std::string(name) +
                               " err: " + st.error().message);
+  }
+  if (const auto* meta = conf.get_object().if_contains("_meta"); meta && meta->is_object()) {
+    if (const auto* filter = meta->get_object().if_contains("filter")) {
+      if (auto expr = router::Expr::compile(*filter); !expr) {
+        return core::config_error("failed to validate the 'filter' expression: " +
+                                  expr.error().message);
+      }
+    }
   }
   return core::ok_status();
 }

@@ -50,11 +50,18 @@ struct PluginInfo {
 
 enum class SchemaType : uint8_t { kRoute, kConsumer, kMetadata };
 
-// The plugin called `name`, or nullptr.
+// The enabled plugin called `name`, or nullptr (unknown or not enabled:
+// APISIX does not load plugins missing from config.yaml's `plugins`).
 const PluginInfo* find_plugin(std::string_view name);
 
-// Every registered plugin, sorted by name.
+// Every enabled plugin, sorted by name.
 std::vector<const PluginInfo*> all_plugins();
+
+// config.yaml `plugins`: only these are enabled (names not registered are
+// returned, for a warning). Without a call, every registered plugin is
+// enabled. Call before workers start; not thread-safe against readers.
+std::vector<std::string> set_enabled_plugins(const std::vector<std::string>& names);
+void enable_all_plugins();
 
 // The schema of `type` for the plugin (as shown by the Admin API); null when
 // the plugin has none of that type.
@@ -66,6 +73,9 @@ const boost::json::value& plugin_schema(const PluginInfo& plugin, SchemaType typ
 //   invalid plugin conf "blah" for plugin [basic-auth]     (conf not an object)
 //   failed to check the configuration of plugin limit-count err: <jsonschema msg>
 // A conf whose `_meta.disable` is true skips the schema check (APISIX).
+// `_meta` (disable, error_response, priority, filter) is allowed in every
+// plugin's schema, as APISIX injects it; a `_meta.filter` that does not
+// compile reads "failed to validate the 'filter' expression: <why>".
 core::Status check_plugin_conf(std::string_view name, const boost::json::value& conf,
                                SchemaType type);
 

@@ -173,6 +173,7 @@ int Gateway::run() {
     }
     workers_.push_back(std::move(w));
   }
+  for (auto& w : workers_) w->set_worker_count(static_cast<unsigned>(workers_.size()));
   for (auto& w : workers_) w->start(current_);
   std::string listen;
   for (const auto& a : config_.node_listen) {

@@ -49,6 +49,7 @@ class Gateway {
   net::Task<admin::AdminResponse> handle_admin(admin::AdminRequest request);
   admin::AdminResponse status_response() const;
   admin::AdminResponse metrics_response() const;
+  admin::AdminResponse route_plugins_response(const std::string& id) const;
   void reload_server_config();
   // Waits for the next signal: SIGHUP reloads, the first stop signal
   // drains, a second one ends the drain at once.

@@ -123,6 +123,10 @@ bool Gateway::publish_from_store(bool initial) {
 bool Gateway::start_admin() {
   if (!config_.enable_admin) return true;
   config::AdminSettings settings = config_.admin;
+  if (!settings.admin_key_required) {
+    spdlog::warn("deployment.admin.admin_key_required is false: the Admin API checks no key; "
+                 "only allow_admin protects it");
+  }
   if (settings.admin_key_required && settings.keys.empty()) {
     bool generated = false;
     auto key = admin::load_or_generate_admin_key(settings.admin_key_file, generated);
@@ -187,7 +191,53 @@ net::Task<admin::AdminResponse> Gateway::handle_admin(admin::AdminRequest reques
     }
     co_return request.path == "/torii/status" ? status_response() : metrics_response();
   }
+  // GET /routes/{id}/plugins: the effective chain (a Torii addition).
+  constexpr std::string_view kRoutes = "/routes/", kPlugins = "/plugins";
+  if (request.method == "GET" && request.path.starts_with(kRoutes) &&
+      request.path.ends_with(kPlugins) &&
+      request.path.size() > kRoutes.size() + kPlugins.size()) {
+    const std::string id = request.path.substr(
+        kRoutes.size(), request.path.size() - kRoutes.size() - kPlugins.size());
+    if (id.find('/') == std::string::npos) co_return route_plugins_response(id);
+  }
   co_return co_await resource_api_->handle(std::move(request));
+}
+
+admin::AdminResponse Gateway::route_plugins_response(const std::string& id) const {
+  admin::AdminResponse r;
+  const config::Route* route = nullptr;
+  for (const auto& candidate : current_->routes) {
+    if (candidate.id == id) route = &candidate;
+  }
+  if (!route) {
+    r.status = 404;
+    r.body = R"({"message":"Key not found"})";
+    return r;
+  }
+  auto entries = [](const plugins::PluginChain* chain, bool global, const config::Route* rt) {
+    json::array out;
+    if (!chain) return out;
+    for (const auto& e : chain->entries) {
+      json::object o;
+      o["name"] = e.info->name;
+      o["priority"] = e.priority;
+      o["source"] = e.source;
+      o["source_id"] = e.source_id;
+      if (e.filter) o["filtered"] = true;
+      if (global && e.info->prefer_route && rt->plugins && rt->plugins->contains(e.info->name)) {
+        o["skipped"] = "prefer_route: the route has its own copy";
+      }
+      out.push_back(std::move(o));
+    }
+    return out;
+  };
+  json::object o;
+  o["route_id"] = id;
+  o["snapshot_version"] = current_->version;
+  o["global_rules"] = entries(current_->global_plugins.get(), true, route);
+  o["plugins"] = entries(route->plugins.get(), false, route);
+  r.body = admin::to_json(o);
+  return r;
 }
 
 admin::AdminResponse Gateway::status_response() const {

@@ -6,6 +6,8 @@
 #include <boost/asio/write.hpp>
 
 #include "net/transfer.h"
+#include "proxy/plugin_runner.h"
+#include "proxy/upstream_request.h"
 #include "proxy/worker.h"
 
 namespace torii::proxy {
@@ -51,6 +53,8 @@ HttpSession::HttpSession(Worker& worker, net::TcpSocket socket)
     conn_info_.server_addr = local.address().to_string();
     conn_info_.server_port = std::to_string(local.port());
   }
+  conn_info_.worker = static_cast<unsigned>(worker.index());
+  conn_info_.workers = worker.worker_count();
   worker_.session_opened(this);
 }
 
@@ -210,15 +214,44 @@ net::Task<bool> HttpSession::handle_request() {
   mr.method = req_.method;
   mr.remote_addr = conn_info_.remote_ip;
   mr.vars = &ctx_;
-  if (!snap.router || !snap.router->match(mr, ctx_.match)) {
+  const bool matched = snap.router && snap.router->match(mr, ctx_.match);
+  if (matched) ctx_.route = &snap.routes[ctx_.match.index];
+  // Plugins: global rules run even when no route matched.
+  const Chains chains = Chains::of(ctx_);
+  // No co_await inside a condition: GCC 12 miscompiles awaits in && / ?:.
+  bool answered = false;
+  if (needs_request_phases(chains)) answered = co_await run_request_phases(ctx_, chains);
+  if (answered) co_return co_await send_plugin_exit();
+  if (!matched) {
     {
       const bool keep = prepare_reply({404, "text/plain", std::string(kRouteNotFound)},
                                       request_body_done_, std::nullopt);
       co_return co_await send_reply(keep);
     }
   }
-  ctx_.route = &snap.routes[ctx_.match.index];
+  // client-control may have lowered the body limit for this route.
+  if (ctx_.max_body_size_override && *ctx_.max_body_size_override > 0 &&
+      ((req_.content_length && *req_.content_length > *ctx_.max_body_size_override) ||
+       parser_.body_bytes() > *ctx_.max_body_size_override)) {
+    {
+      const bool keep = prepare_reply(
+          {413}, false, downstream_error(core::ErrorKind::kTooLarge, "request body too large"));
+      co_return co_await send_reply(keep);
+    }
+  }
   co_return co_await proxy();
+}
+
+net::Task<bool> HttpSession::send_plugin_exit() {
+  plugins::Exit& e = *ctx_.exit;
+  http::LocalReply reply(e.status);
+  if (!e.body.empty() || e.status < 400) {
+    reply.content_type = e.content_type.empty() ? "text/plain" : e.content_type;
+    reply.body = std::move(e.body);
+  }
+  reply.headers = std::move(e.headers);
+  const bool keep = prepare_reply(reply, request_body_done_, std::nullopt);
+  co_return co_await send_reply(keep);
 }
 
 bool HttpSession::prepare_reply(const http::LocalReply& reply, bool keep_alive,
@@ -228,8 +261,38 @@ bool HttpSession::prepare_reply(const http::LocalReply& reply, bool keep_alive,
   ctx_.status = reply.status;
   if (error) ctx_.error = std::move(error);
   const config::HttpSettings& s = *ctx_.snapshot().http;
-  scratch_ = http::serialize_local_reply(reply, s.server_header, worker_.date().now(), keep_alive,
-                                         req_.method == http::Method::kHead);
+  const Chains chains = Chains::of(ctx_);
+  if (chains.has(plugins::Phase::kHeaderFilter)) {
+    // Plugins see and change local replies too (cors on a 401, request-id on a 404).
+    http::LocalReply edited = reply;
+    edited.headers.emplace_back("Content-Type", edited.content_type);
+    ctx_.set_response_source(&edited.headers);
+    run_header_filter(ctx_, chains);
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool decided = false;
+    auto type = ctx_.response_edits.value("content-type", decided);
+    edited.content_type = decided ? std::string(type.value_or("")) : edited.content_type;
+    edited.headers.pop_back();  // the Content-Type entry
+    for (auto& h : edited.headers) {
+      if (!ctx_.response_edits.drops(h.first)) headers.push_back(std::move(h));
+    }
+    for (const auto& e : ctx_.response_edits.edits()) {
+      if (e.op == http::HeaderEdits::Op::kRemove || http::iequals(e.name, "content-type") ||
+          is_framing_header(e.name)) {
+        continue;
+      }
+      headers.emplace_back(e.name, e.value);
+    }
+    edited.headers = std::move(headers);
+    edited.status = ctx_.status;
+    if (ctx_.replaced_body) edited.body = std::move(*ctx_.replaced_body);
+    ctx_.clear_response_source();
+    scratch_ = http::serialize_local_reply(edited, s.server_header, worker_.date().now(),
+                                           keep_alive, req_.method == http::Method::kHead);
+  } else {
+    scratch_ = http::serialize_local_reply(reply, s.server_header, worker_.date().now(),
+                                           keep_alive, req_.method == http::Method::kHead);
+  }
   const size_t head_len = scratch_.find("\r\n\r\n") + 4;
   ctx_.body_bytes_sent = scratch_.size() - head_len;
   return keep_alive;
@@ -248,6 +311,7 @@ bool HttpSession::client_may_keep_alive() const {
 
 void HttpSession::finish_request() {
   const config::Snapshot& snap = ctx_.snapshot();
+  if (ctx_.status != 0) run_log(ctx_, Chains::of(ctx_));
   if (ctx_.status != 0 && snap.http->access_log_enabled && snap.access_log_format) {
     if (auto* log = worker_.access_log()) {
       snap.access_log_format->render(ctx_, log->line_buffer());

@@ -9,6 +9,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -51,6 +52,8 @@ class HttpSession {
   // temporaries living across a suspension, which GCC 12 miscompiles.
   bool prepare_reply(const http::LocalReply& reply, bool keep_alive,
                      std::optional<core::Error> error);
+  // Sends the Exit a plugin answered with (ctx_.exit) as a local reply.
+  net::Task<bool> send_plugin_exit();
   net::Task<bool> send_reply(bool keep_alive);
   // Client I/O, returned unstarted (no coroutine frame of their own): each
   // arms the session deadline first. The deadline stays armed after the
@@ -100,6 +103,7 @@ class HttpSession {
   std::string chunk_lines_;  // chunk-size lines of the current write batch
   std::string upstream_head_;  // request head sent upstream (capacity reused)
   std::vector<boost::asio::const_buffer> bufs_;
+  std::deque<std::string> filtered_body_;  // body_filter output awaiting a write
 };
 
 }  // namespace torii::proxy

@@ -22,6 +22,77 @@ void RequestContext::reset(const http::Request* req, std::shared_ptr<const confi
   upstream_uri.clear();
   error.reset();
   scratch_.clear();
+  upstream_uri_override.reset();
+  upstream_method_override.clear();
+  upstream_host_override.reset();
+  upstream_override.reset();
+  remote_addr_override.reset();
+  max_body_size_override.reset();
+  request_edits.clear();
+  response_edits.clear();
+  replaced_body.reset();
+  exit.reset();
+  plugin_states.clear();
+  plugin_skip.clear();
+  plugin_slot = 0;
+  plugins_prepared = false;
+  response_base_ = nullptr;
+  response_upstream_ = nullptr;
+  response_local_ = nullptr;
+}
+
+std::vector<std::string_view> RequestContext::request_headers(std::string_view name) const {
+  std::vector<std::string_view> out;
+  for (const http::Header& h : req_->headers) {
+    if (http::iequals(h.name, name)) out.push_back(h.value);
+  }
+  return out;
+}
+
+std::string_view RequestContext::route_id() const {
+  return route ? std::string_view(route->id) : std::string_view();
+}
+
+std::string_view RequestContext::service_id() const {
+  return route ? std::string_view(route->service_id) : std::string_view();
+}
+
+void RequestContext::set_remote_addr(std::string addr) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(addr, ec);
+  if (!ec) remote_addr_override = std::move(addr);
+}
+
+void RequestContext::set_response_source(const char* base,
+                                         const std::vector<http::HeaderSpan>* upstream) {
+  response_base_ = base;
+  response_upstream_ = upstream;
+  response_local_ = nullptr;
+}
+
+void RequestContext::set_response_source(
+    const std::vector<std::pair<std::string, std::string>>* local) {
+  response_base_ = nullptr;
+  response_upstream_ = nullptr;
+  response_local_ = local;
+}
+
+std::optional<std::string_view> RequestContext::response_header(std::string_view name) const {
+  bool decided = false;
+  auto edited = response_edits.value(name, decided);
+  if (decided) return edited;
+  if (response_upstream_) {
+    for (const http::HeaderSpan& hs : *response_upstream_) {
+      std::string_view n(response_base_ + hs.name.off, hs.name.len);
+      if (http::iequals(n, name)) return std::string_view(response_base_ + hs.value.off, hs.value.len);
+    }
+  }
+  if (response_local_) {
+    for (const auto& [n, v] : *response_local_) {
+      if (http::iequals(n, name)) return std::string_view(v);
+    }
+  }
+  return std::nullopt;
 }
 
 std::string_view RequestContext::keep(std::string s) const {
@@ -62,7 +133,7 @@ std::optional<std::string_view> RequestContext::get(const http::VarRef& ref) con
       if (r.query.empty()) return std::nullopt;
       return r.query;
     case Builtin::kHost: return std::string_view(r.host);
-    case Builtin::kRemoteAddr: return std::string_view(conn_.remote_addr);
+    case Builtin::kRemoteAddr: return remote_addr();
     case Builtin::kRemotePort: return std::string_view(conn_.remote_port);
     case Builtin::kServerAddr: return std::string_view(conn_.server_addr);
     case Builtin::kServerPort: return std::string_view(conn_.server_port);

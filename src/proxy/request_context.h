@@ -14,8 +14,10 @@
 #include "config/snapshot.h"
 #include "core/deadline.h"
 #include "core/result.h"
+#include "http/header_edits.h"
 #include "http/request.h"
 #include "http/variables.h"
+#include "plugins/plugin.h"
 #include "router/router.h"
 
 namespace torii::proxy {
@@ -28,14 +30,64 @@ struct ConnectionInfo {
   std::string server_port;
   boost::asio::ip::address remote_ip;
   std::string_view scheme = "http";
+  unsigned worker = 0;   // the worker serving the connection
+  unsigned workers = 1;  // worker threads of the node
 };
 
-class RequestContext final : public http::VarSource {
+// It is also the PluginContext plugins see: what they change is recorded here
+// (request and response header edits, upstream overrides, per-plugin state)
+// and applied by the session when it builds the upstream request and the
+// response head.
+class RequestContext final : public plugins::PluginContext {
  public:
   explicit RequestContext(const ConnectionInfo& conn) : conn_(conn) {}
 
   void reset(const http::Request* req, std::shared_ptr<const config::Snapshot> snap);
   std::optional<std::string_view> get(const http::VarRef& ref) const override;
+
+  // ---- PluginContext ----
+  http::Method method() const override { return req_->method; }
+  std::string_view method_token() const override { return req_->method_token; }
+  std::string_view uri() const override { return req_->path; }
+  std::string_view request_uri() const override { return req_->target; }
+  std::string_view query() const override { return req_->query; }
+  std::string_view host() const override { return req_->host; }
+  std::string_view scheme() const override { return conn_.scheme; }
+  std::string_view remote_addr() const override {
+    return remote_addr_override ? std::string_view(*remote_addr_override)
+                                : std::string_view(conn_.remote_addr);
+  }
+  std::optional<std::string_view> request_header(std::string_view name) const override {
+    return req_->header(name);
+  }
+  std::vector<std::string_view> request_headers(std::string_view name) const override;
+  std::string_view route_id() const override;
+  std::string_view service_id() const override;
+  unsigned worker() const override { return conn_.worker; }
+  unsigned workers() const override { return conn_.workers; }
+  void set_upstream_uri(std::string target) override { upstream_uri_override = std::move(target); }
+  void set_upstream_method(std::string m) override { upstream_method_override = std::move(m); }
+  void set_upstream_host(std::string h) override { upstream_host_override = std::move(h); }
+  void set_request_header(std::string n, std::string v) override { request_edits.set(std::move(n), std::move(v)); }
+  void add_request_header(std::string n, std::string v) override { request_edits.add(std::move(n), std::move(v)); }
+  void remove_request_header(std::string n) override { request_edits.remove(std::move(n)); }
+  void set_upstream(std::shared_ptr<const upstream::Upstream> up) override { upstream_override = std::move(up); }
+  void set_remote_addr(std::string addr) override;
+  void set_max_body_size(uint64_t bytes) override { max_body_size_override = bytes; }
+  int response_status() const override { return status; }
+  void set_response_status(int s) override { status = s; }
+  std::optional<std::string_view> response_header(std::string_view name) const override;
+  void set_response_header(std::string n, std::string v) override { response_edits.set(std::move(n), std::move(v)); }
+  void add_response_header(std::string n, std::string v) override { response_edits.add(std::move(n), std::move(v)); }
+  void remove_response_header(std::string n) override { response_edits.remove(std::move(n)); }
+  void replace_response_body(std::string body) override { replaced_body = std::move(body); }
+  std::unique_ptr<plugins::RequestState>& state() override { return plugin_states[plugin_slot]; }
+
+  // The response headers header_filter plugins see before their edits:
+  // the upstream's (spans into its buffer) or a local reply's.
+  void set_response_source(const char* base, const std::vector<http::HeaderSpan>* upstream);
+  void set_response_source(const std::vector<std::pair<std::string, std::string>>* local);
+  void clear_response_source() { set_response_source(nullptr, nullptr); }
 
   const http::Request& request() const { return *req_; }
   const ConnectionInfo& connection() const { return conn_; }
@@ -54,7 +106,29 @@ class RequestContext final : public http::VarSource {
   std::string upstream_uri;     // the request-target sent upstream
   std::optional<core::Error> error;  // why torii answered with an error
 
+  // ---- plugin results, applied by the session ----
+  std::optional<std::string> upstream_uri_override;
+  std::string upstream_method_override;  // empty: the client's
+  std::optional<std::string> upstream_host_override;
+  std::shared_ptr<const upstream::Upstream> upstream_override;
+  std::optional<std::string> remote_addr_override;
+  std::optional<uint64_t> max_body_size_override;
+  http::HeaderEdits request_edits;
+  http::HeaderEdits response_edits;
+  std::optional<std::string> replaced_body;
+  std::optional<plugins::Exit> exit;  // a plugin answered early
+  // One slot per chain entry (global entries first); `plugin_slot` is the
+  // running entry's. `plugin_skip` marks entries whose _meta.filter failed
+  // or that prefer_route removes.
+  std::vector<std::unique_ptr<plugins::RequestState>> plugin_states;
+  std::vector<uint8_t> plugin_skip;
+  size_t plugin_slot = 0;
+  bool plugins_prepared = false;
+
  private:
+  const char* response_base_ = nullptr;
+  const std::vector<http::HeaderSpan>* response_upstream_ = nullptr;
+  const std::vector<std::pair<std::string, std::string>>* response_local_ = nullptr;
   std::string_view keep(std::string s) const;
 
   const ConnectionInfo& conn_;

@@ -9,6 +9,7 @@
 // An idempotent request on a reused keep-alive connection that the upstream
 // had closed is retried once on a fresh connection without counting as a
 // try; other requests check the pooled connection before using it.
+#include <deque>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,6 +17,7 @@
 #include <charconv>
 
 #include "proxy/http_session.h"
+#include "proxy/plugin_runner.h"
 #include "proxy/upstream_request.h"
 #include "proxy/worker.h"
 
@@ -107,7 +109,13 @@ void HttpSession::add_body_buffers(const char* base, const std::vector<http::Spa
 
 net::Task<bool> HttpSession::proxy() {
   const config::Route& route = *ctx_.route;
-  const std::shared_ptr<const upstream::Upstream> up = route.upstream;  // kept alive
+  const Chains chains = Chains::of(ctx_);
+  bool answered = false;
+  if (chains.has(plugins::Phase::kBeforeProxy)) answered = co_await run_before_proxy(ctx_, chains);
+  if (answered) co_return co_await send_plugin_exit();
+  // traffic-split may have picked another upstream; either is kept alive here.
+  const std::shared_ptr<const upstream::Upstream> up =
+      ctx_.upstream_override ? ctx_.upstream_override : route.upstream;
   if (!up) {
     {
       const bool keep =
@@ -158,14 +166,22 @@ net::Task<bool> HttpSession::proxy() {
     // Assigned from a view: the buffer's capacity is reused, no copy per request.
     // An HTTP/1.0 request without Host gets the node's, never an empty Host.
     const std::string_view upstream_host =
-        up->pass_host == upstream::PassHost::kRewrite                        ? up->upstream_host
+        ctx_.upstream_host_override                                          ? *ctx_.upstream_host_override
+        : up->pass_host == upstream::PassHost::kRewrite                        ? up->upstream_host
         : up->pass_host == upstream::PassHost::kPass && !req_.host_header.empty() ? req_.host_header
                                                                               : node.host_header;
     ctx_.upstream_host.assign(upstream_host);
-    ctx_.upstream_uri.assign(req_.target);
-    UpstreamHeadParams head_params{ctx_.upstream_host, ctx_.upstream_uri, conn_info_.remote_addr,
-                                   conn_info_.scheme,  conn_info_.server_port, req_.websocket_upgrade,
-                                   trusted_peer};
+    ctx_.upstream_uri.assign(ctx_.upstream_uri_override ? std::string_view(*ctx_.upstream_uri_override)
+                                                        : req_.target);
+    UpstreamHeadParams head_params{ctx_.upstream_host,
+                                   ctx_.upstream_uri,
+                                   ctx_.remote_addr(),
+                                   conn_info_.scheme,
+                                   conn_info_.server_port,
+                                   req_.websocket_upgrade,
+                                   trusted_peer,
+                                   ctx_.upstream_method_override,
+                                   ctx_.request_edits.empty() ? nullptr : &ctx_.request_edits};
     build_upstream_request_head(req_, head_params, head);
 
     const auto attempt_start = core::Clock::now();
@@ -349,7 +365,8 @@ net::Task<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
       }
       co_return false;
     }
-    if (s.client_max_body_size > 0 && parser_.body_bytes() > s.client_max_body_size) {
+    const uint64_t body_limit = ctx_.max_body_size_override.value_or(s.client_max_body_size);
+    if (body_limit > 0 && parser_.body_bytes() > body_limit) {
       conn.close();
       attempt.error = core::Error{ErrorKind::kTooLarge, ErrorSource::kDownstream, false,
                                   "request body too large"};
@@ -433,8 +450,18 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
   core::InputBuffer& in = conn.in();
   http::H1Parser& p = conn.parser();
   const config::HttpSettings& s = *ctx_.snapshot().http;
-  const int status = p.status_code();
-  ctx_.status = status;
+  ctx_.status = p.status_code();
+  const Chains chains = Chains::of(ctx_);
+  if (chains.has(plugins::Phase::kHeaderFilter)) {
+    ctx_.set_response_source(in.data(), &p.headers());
+    run_header_filter(ctx_, chains);
+  }
+  const int status = ctx_.status;
+  // Plugins that rewrite the body: a replacement is sent whole (the
+  // upstream's body is read and dropped); body filters get each piece and
+  // the result is re-framed (chunked, or until close for HTTP/1.0).
+  const bool replace_body = ctx_.replaced_body.has_value() && p.status_code() != 101;
+  const bool filter_body = !replace_body && chains.has(plugins::Phase::kBodyFilter);
   const bool head_request = req_.method == http::Method::kHead;
   const bool upgrade = status == 101 && req_.websocket_upgrade;
   const bool bodyless =
@@ -442,9 +469,10 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
   const bool client_11 = req_.version_minor >= 1;
   // Re-frame: keep a known length, otherwise chunk for HTTP/1.1 clients or
   // delimit by close for HTTP/1.0 ones.
-  const bool chunk_out = !bodyless && !p.content_length() && client_11;
+  const bool chunk_out =
+      !bodyless && !replace_body && (filter_body || !p.content_length()) && client_11;
   bool keep_alive = client_may_keep_alive() && request_body_done_ && !upgrade &&
-                    (bodyless || p.content_length() || client_11);
+                    (bodyless || replace_body || (p.content_length() && !filter_body) || client_11);
 
   std::string& h = scratch_;
   h.clear();
@@ -456,8 +484,14 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
     if (is_hop_by_hop_response_header(name) && !(upgrade && http::iequals(name, "upgrade"))) {
       continue;
     }
+    if (!ctx_.response_edits.empty() && ctx_.response_edits.drops(name)) continue;
     if (!has_date && http::iequals(name, "date")) has_date = true;
     h.append(name).append(": ").append(in.view(hs.value.off, hs.value.len)).append("\r\n");
+  }
+  for (const auto& e : ctx_.response_edits.edits()) {
+    if (e.op == http::HeaderEdits::Op::kRemove || is_framing_header(e.name)) continue;
+    if (http::iequals(e.name, "date")) has_date = true;
+    h.append(e.name).append(": ").append(e.value).append("\r\n");
   }
   if (!has_date) h.append("Date: ").append(worker_.date().now()).append("\r\n");
   h.append("Server: ").append(s.server_header).append("\r\n");
@@ -467,7 +501,9 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
   if (upgrade) {
     h.append("Connection: upgrade\r\n");
   } else {
-    if (p.content_length() && (!bodyless || head_request)) {
+    if (replace_body && (!bodyless || head_request)) {
+      h.append("Content-Length: ").append(std::to_string(ctx_.replaced_body->size())).append("\r\n");
+    } else if (p.content_length() && !filter_body && (!bodyless || head_request)) {
       h.append("Content-Length: ").append(std::to_string(*p.content_length())).append("\r\n");
     } else if (chunk_out) {
       h.append("Transfer-Encoding: chunked\r\n");
@@ -483,16 +519,56 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
   bufs_.clear();
   bufs_.emplace_back(h.data(), head_size);
   uint64_t body_sent = 0;
+  if (replace_body && !bodyless) {
+    bufs_.emplace_back(ctx_.replaced_body->data(), ctx_.replaced_body->size());
+    body_sent = ctx_.replaced_body->size();
+  }
+  // Filtered pieces live here until written (one write batch at a time).
+  std::deque<std::string>& filtered = filtered_body_;
+  filtered.clear();
+  auto emit_filtered = [&](std::string piece) {
+    if (piece.empty()) return;
+    body_sent += piece.size();
+    if (chunk_out) {
+      char size_line[24];
+      const int n = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", piece.size());
+      filtered.emplace_back(size_line, static_cast<size_t>(n));
+      bufs_.emplace_back(filtered.back().data(), filtered.back().size());
+      piece.append("\r\n");
+    }
+    filtered.push_back(std::move(piece));
+    bufs_.emplace_back(filtered.back().data(), filtered.back().size());
+  };
   auto add_body = [&] {
+    if (replace_body || bodyless) {
+      p.clear_body();  // read and dropped
+      return;
+    }
+    if (filter_body) {
+      for (const http::Span& sp : p.body()) {
+        std::string piece(in.data() + sp.off, sp.len);
+        run_body_filter(ctx_, chains, piece, false);
+        emit_filtered(std::move(piece));
+      }
+      p.clear_body();
+      return;
+    }
     for (const http::Span& sp : p.body()) body_sent += sp.len;
     add_body_buffers(in.data(), p.body(), chunk_out, bufs_);
     p.clear_body();
+  };
+  auto finish_filtered = [&] {
+    if (!filter_body) return;
+    std::string tail;
+    run_body_filter(ctx_, chains, tail, true);
+    emit_filtered(std::move(tail));
   };
   add_body();
   if (upgrade && p.head_end() < in.size()) {
     bufs_.emplace_back(in.data() + p.head_end(), in.size() - p.head_end());
   }
   bool done = p.message_complete() || upgrade;
+  if (done && !upgrade) finish_filtered();
   if (done && chunk_out) bufs_.emplace_back("0\r\n\r\n", 5);
   auto [ec, written] = co_await write_client(bufs_);
   if (ec) {
@@ -527,6 +603,8 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
           (rec == asio::error::eof || (!rec && n == 0)) && p.finish()) {
         done = true;
         bufs_.clear();
+        filtered.clear();
+        finish_filtered();
         if (chunk_out) bufs_.emplace_back("0\r\n\r\n", 5);
         if (!bufs_.empty()) co_await write_client(bufs_);
         break;
@@ -546,8 +624,10 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
       break;
     }
     bufs_.clear();
+    filtered.clear();
     add_body();
     done = p.message_complete();
+    if (done) finish_filtered();
     if (done && chunk_out) bufs_.emplace_back("0\r\n\r\n", 5);
     if (bufs_.empty()) continue;
     std::tie(ec, written) = co_await write_client(bufs_);

@@ -56,9 +56,16 @@ bool is_hop_by_hop_response_header(std::string_view n) {
   }
 }
 
+bool is_framing_header(std::string_view n) {
+  return !iequals(n, "server") && is_hop_by_hop_response_header(n);
+}
+
 void build_upstream_request_head(const http::Request& req, const UpstreamHeadParams& p,
                                  std::string& out) {
-  out.append(req.method_token).append(" ").append(p.target).append(" HTTP/1.1\r\nHost: ");
+  out.append(p.method.empty() ? req.method_token : p.method)
+      .append(" ")
+      .append(p.target)
+      .append(" HTTP/1.1\r\nHost: ");
   out.append(p.host).append("\r\n");
   bool has_connection_list = false;
   for (const http::Header& h : req.headers) {
@@ -93,7 +100,14 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
     }
     if (skip_request_header(h.name)) continue;
     if (has_connection_list && listed_in_connection(req, h.name)) continue;
+    if (p.edits && p.edits->drops(h.name)) continue;
     out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  if (p.edits) {
+    for (const auto& e : p.edits->edits()) {
+      if (e.op == http::HeaderEdits::Op::kRemove || skip_request_header(e.name)) continue;
+      out.append(e.name).append(": ").append(e.value).append("\r\n");
+    }
   }
   out.append("X-Real-IP: ").append(p.remote_addr).append("\r\n");
   out.append("X-Forwarded-For: ");

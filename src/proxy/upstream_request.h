@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/header_edits.h"
 #include "http/request.h"
 
 namespace torii::proxy {
@@ -24,6 +25,11 @@ struct UpstreamHeadParams {
   // The client is in apisix.trusted_addresses: its X-Forwarded-Proto/-Host/
   // -Port and Forwarded are kept (APISIX); otherwise torii's own replace them.
   bool trust_forwarded = false;
+  // Plugin changes (proxy-rewrite, request-id, ...): the method token sent
+  // (empty: the client's), header edits (null: none). Edits never touch the
+  // headers torii manages (Host, framing, X-Real-IP, X-Forwarded-*).
+  std::string_view method;
+  const http::HeaderEdits* edits = nullptr;
 };
 
 // Appends the complete head ("...\r\n\r\n") to `out`.
@@ -33,5 +39,9 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
 // Response headers that must not be copied to the client (hop-by-hop and
 // the framing headers torii re-declares).
 bool is_hop_by_hop_response_header(std::string_view name);
+
+// Headers that frame a response (Content-Length, Transfer-Encoding,
+// Connection, ...): plugins cannot set them; torii writes its own.
+bool is_framing_header(std::string_view name);
 
 }  // namespace torii::proxy

@@ -49,6 +49,9 @@ class Worker {
 
   // ---- loop thread only ----
   int index() const { return index_; }
+  // Worker threads of the node (set by the gateway before start()).
+  unsigned worker_count() const { return worker_count_; }
+  void set_worker_count(unsigned n) { worker_count_ = n; }
   boost::asio::io_context& io() { return io_; }
   const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
   core::DeadlineSweeper& sweeper() { return sweeper_; }
@@ -68,6 +71,7 @@ class Worker {
   void on_tick();
 
   int index_;
+  unsigned worker_count_ = 1;
   boost::asio::io_context io_;
   std::vector<net::TcpAcceptor> acceptors_;
   std::shared_ptr<const config::Snapshot> snapshot_;

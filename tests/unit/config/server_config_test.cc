@@ -469,7 +469,8 @@ TEST_F(ConfigDeploymentTest, errors_name_the_key) {
   }
   auto off = load("apisix:\n  data_encryption:\n    enable_encrypt_fields: false\n");
   ASSERT_TRUE(off.ok());
-  EXPECT_TRUE(off->data_encryption_keyring.empty());
+  EXPECT_FALSE(off->encrypt_plugin_fields);
+  EXPECT_EQ(off->data_encryption_keyring.size(), 2u) << "SSL keys stay encrypted";
   auto unknown = load("deployment:\n  etcd:\n    tls:\n      verify: false\n");
   ASSERT_TRUE(unknown.ok());
   ASSERT_EQ(unknown->config_provider, ConfigProvider::kSqlite);

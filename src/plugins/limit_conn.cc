@@ -1,0 +1,238 @@
+// limit-conn (priority 1003): at most `conn` concurrent requests per key,
+// plus `burst` more that are delayed; beyond that, `rejected_code` (503;
+// {"error_msg": rejected_msg} when set). resty.limit.conn's arithmetic.
+//
+// Phases: access takes a slot (delaying the request by `default_conn_delay`
+// x floor((n - 1) / conn) seconds when it is the n-th over `conn`, on a
+// timer, without blocking the worker); log gives it back and, unless
+// only_use_default_delay, folds the request's latency into the unit delay
+// (unit = (latency + unit) / 2, APISIX). The held slot lives in the
+// request's plugin state, whose destructor releases it too, so a request
+// that ends without a log phase (client gone) cannot leak a slot.
+//
+// State: one counter table per instance (a new conf starts at zero),
+// shared by every worker of the node (limits::ShardedTable): the limit is
+// exact across workers. policy "redis" / "redis-cluster" pass the schema
+// (APISIX's) but are refused at create: Torii keeps these counters local.
+//
+// Security: the key is what the conf names; a header key is chosen by the
+// client. A nil key falls back to the client address.
+#include <boost/asio/this_coro.hpp>
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <spdlog/spdlog.h>
+
+#include "plugins/limit_key.h"
+#include "plugins/limit_redis_schema.h"
+#include "plugins/limit_shards.h"
+#include "plugins/plugin.h"
+#include "plugins/plugin_registry.h"
+
+namespace torii::plugins {
+namespace {
+
+namespace json = boost::json;
+
+// ---- config ----------------------------------------------------------------
+
+struct Config {
+  int64_t conn = 1;
+  int64_t burst = 0;
+  double default_conn_delay = 0.1;  // seconds (required by the schema)
+  bool only_use_default_delay = false;
+  limits::LimitKey key;
+  int rejected_code = 503;
+  std::optional<std::string> rejected_msg;
+  bool allow_degradation = false;
+};
+
+// ---- schema (apisix/plugins/limit-conn.lua, APISIX 3.x) ---------------------
+
+json::value make_schema() {
+  json::value v = json::parse(R"json({
+    "type": "object",
+    "properties": {
+      "conn": {"type": "integer", "exclusiveMinimum": 0},
+      "burst": {"type": "integer", "minimum": 0},
+      "default_conn_delay": {"type": "number", "exclusiveMinimum": 0},
+      "only_use_default_delay": {"type": "boolean", "default": false},
+      "key": {"type": "string"},
+      "key_type": {"type": "string", "enum": ["var", "var_combination"], "default": "var"},
+      "policy": {"type": "string", "enum": ["redis", "redis-cluster", "local"], "default": "local"},
+      "redis_prefix": {"type": "string", "minLength": 0, "default": "limit_conn",
+                       "pattern": "^[0-9a-zA-Z|_]+$"},
+      "rejected_code": {"type": "integer", "minimum": 200, "maximum": 599, "default": 503},
+      "rejected_msg": {"type": "string", "minLength": 1},
+      "allow_degradation": {"type": "boolean", "default": false}
+    },
+    "required": ["conn", "burst", "default_conn_delay", "key"]
+  })json");
+  limits::add_redis_policy_branches(v.as_object(), /*sentinel=*/false);
+  return v;
+}
+
+// ---- state -------------------------------------------------------------------
+
+struct Counter {
+  int64_t conn = 0;
+  bool expired(int64_t) const { return conn <= 0; }
+};
+using Table = limits::ShardedTable<Counter>;
+
+// The slot a request holds, from access to log (or to its end).
+struct HeldSlot final : RequestState {
+  std::shared_ptr<Table> table;
+  std::string key;
+  double delay = 0;  // seconds this request was delayed
+  bool held = true;
+
+  void release() {
+    if (!held) return;
+    held = false;
+    table->update_existing(key, [](Counter& c) {
+      --c.conn;
+      return c.conn <= 0;
+    });
+  }
+  ~HeldSlot() override { release(); }
+};
+
+std::optional<double> var_seconds(const PluginContext& ctx, const http::VarRef& ref) {
+  auto v = ctx.get(ref);
+  if (!v || v->empty()) return std::nullopt;
+  // upstream_response_time may list several attempts ("0.002, 0.010"): the
+  // last one is the answer that was sent.
+  std::string_view s = *v;
+  if (auto comma = s.rfind(','); comma != std::string_view::npos) s = s.substr(comma + 1);
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  double out = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc()) return std::nullopt;
+  return out;
+}
+
+class LimitConn final : public Plugin {
+ public:
+  explicit LimitConn(Config conf)
+      : conf_(std::move(conf)),
+        table_(std::make_shared<Table>()),
+        unit_delay_(conf_.default_conn_delay),
+        upstream_response_time_(http::VarRef::parse("upstream_response_time")),
+        request_time_(http::VarRef::parse("request_time")) {}
+
+  uint8_t phases() const override { return bit(Phase::kAccess) | bit(Phase::kLog); }
+  bool is_async(Phase p) const override { return p == Phase::kAccess; }
+
+  Step access(PluginContext& ctx) const override {
+    double delay = 0;
+    return take(ctx, delay);
+  }
+
+  net::Task<Step> access_async(PluginContext& ctx) const override {
+    double delay = 0;
+    if (auto exit = take(ctx, delay)) co_return exit;
+    if (delay >= 0.001) {
+      net::Timer timer(co_await boost::asio::this_coro::executor);
+      timer.expires_after(std::chrono::microseconds(static_cast<int64_t>(delay * 1e6)));
+      co_await timer.async_wait(net::kNoThrow);
+    }
+    co_return kContinue;
+  }
+
+  void log(PluginContext& ctx) const override {
+    auto* slot = dynamic_cast<HeldSlot*>(ctx.state().get());
+    if (!slot || !slot->held) return;
+    if (!conf_.only_use_default_delay) {
+      std::optional<double> latency = var_seconds(ctx, upstream_response_time_);
+      if (!latency) {
+        if (auto total = var_seconds(ctx, request_time_)) latency = *total - slot->delay;
+      }
+      if (latency) {
+        // A relaxed read-modify-write: concurrent updates may lose one
+        // sample, which only nudges an average.
+        double unit = unit_delay_.load(std::memory_order_relaxed);
+        unit_delay_.store((*latency + unit) / 2, std::memory_order_relaxed);
+      }
+    }
+    slot->release();
+  }
+
+  // Tests.
+  size_t live_keys() const { return table_->size(); }
+  double unit_delay() const { return unit_delay_.load(); }
+
+ private:
+  Step take(PluginContext& ctx, double& delay) const {
+    std::string key;
+    conf_.key.append(ctx, key);
+    const int64_t max = conf_.conn;
+    int64_t conn = table_->with(key, [&](Counter& c, bool) {
+      if (c.conn + 1 > max + conf_.burst) return int64_t{-1};
+      return ++c.conn;
+    });
+    if (conn < 0) {
+      if (conf_.rejected_msg) {
+        json::object body;
+        body["error_msg"] = *conf_.rejected_msg;
+        return Exit::json(conf_.rejected_code, body);
+      }
+      return Exit{conf_.rejected_code, {}, {}, {}};
+    }
+    if (conn > max) {
+      delay = unit_delay_.load(std::memory_order_relaxed) * static_cast<double>((conn - 1) / max);
+    }
+    auto slot = std::make_unique<HeldSlot>();
+    slot->table = table_;
+    slot->key = std::move(key);
+    slot->delay = delay;
+    ctx.state() = std::move(slot);
+    return kContinue;
+  }
+
+  Config conf_;
+  std::shared_ptr<Table> table_;
+  mutable std::atomic<double> unit_delay_;
+  http::VarRef upstream_response_time_;
+  http::VarRef request_time_;
+};
+
+// ---- create ----------------------------------------------------------------
+
+core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const PluginScope&) {
+  std::string policy = limits::conf_string(o, "policy", "local");
+  if (policy != "local") {
+    return core::config_error("limit-conn: policy \"" + policy +
+                              "\" is not supported by torii yet, use policy \"local\"");
+  }
+  Config c;
+  c.conn = limits::conf_int(o, "conn", 1);
+  c.burst = limits::conf_int(o, "burst", 0);
+  c.default_conn_delay = limits::conf_number(o, "default_conn_delay", 0.1);
+  c.only_use_default_delay = limits::conf_bool(o, "only_use_default_delay", false);
+  c.key = limits::LimitKey(limits::parse_key_type(limits::conf_string(o, "key_type", "var")),
+                           limits::conf_string(o, "key", "remote_addr"));
+  c.rejected_code = static_cast<int>(limits::conf_int(o, "rejected_code", 503));
+  if (const auto* m = o.if_contains("rejected_msg"); m && m->is_string()) {
+    c.rejected_msg = std::string(m->get_string());
+  }
+  c.allow_degradation = limits::conf_bool(o, "allow_degradation", false);
+  return std::shared_ptr<const Plugin>(std::make_shared<LimitConn>(std::move(c)));
+}
+
+PluginInfo make_info() {
+  PluginInfo info;
+  info.name = "limit-conn";
+  info.priority = 1003;
+  info.schema = make_schema();
+  info.create = &create;
+  return info;
+}
+
+const PluginRegistration kRegistration{make_info()};
+
+}  // namespace
+}  // namespace torii::plugins

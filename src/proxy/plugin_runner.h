@@ -1,0 +1,46 @@
+// Runs the plugin phases of one request over the snapshot's global chain
+// and the matched route's chain (global entries first in every phase, each
+// chain in its priority order). The session calls these at fixed points of
+// the data path (http_session.cc, upstream_exchange.cc):
+//   run_request_phases  after routing (or with no route, before the 404):
+//                       rewrite then access of every entry; stops at the
+//                       first Exit, which it stores in ctx.exit
+//   run_before_proxy    before the first upstream attempt
+//   run_header_filter   on the response head, upstream's or local
+//   run_body_filter     on each piece of a proxied body
+//   run_log             after the response, before the access log
+// Entries whose `_meta.filter` does not match (evaluated once, on first
+// use) and global prefer_route entries the route also has are skipped.
+// Every function is a no-op, without a coroutine frame or allocation, when
+// no entry implements the phase.
+#pragma once
+
+#include <string>
+
+#include "config/snapshot.h"
+#include "plugins/plugin_chain.h"
+#include "proxy/request_context.h"
+
+namespace torii::proxy {
+
+// The chains a request runs: the snapshot's global chain and its route's.
+struct Chains {
+  const plugins::PluginChain* global = nullptr;
+  const plugins::PluginChain* route = nullptr;
+
+  static Chains of(const RequestContext& ctx);
+  bool has(plugins::Phase p) const {
+    return (global && global->has(p)) || (route && route->has(p));
+  }
+};
+
+bool needs_request_phases(const Chains& chains);
+// Runs rewrite then access. True when a plugin answered (ctx.exit is set).
+net::Task<bool> run_request_phases(RequestContext& ctx, Chains chains);
+// before_proxy: may answer too (ctx.exit).
+net::Task<bool> run_before_proxy(RequestContext& ctx, Chains chains);
+void run_header_filter(RequestContext& ctx, const Chains& chains);
+void run_body_filter(RequestContext& ctx, const Chains& chains, std::string& chunk, bool last);
+void run_log(RequestContext& ctx, const Chains& chains);
+
+}  // namespace torii::proxy

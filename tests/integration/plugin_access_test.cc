@@ -1,0 +1,251 @@
+// Access-control plugins through the real binary: cors (preflight answered
+// before the upstream and before other plugins' refusals, headers on early
+// answers), ip-restriction, ua-restriction, referer-restriction,
+// uri-blocker, real-ip feeding ip-restriction and X-Real-IP, client-control
+// body limits; and the Admin API's APISIX error for a bad plugin conf.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <string>
+
+#include "harness.h"
+
+namespace torii::testing {
+namespace {
+
+// One catch-all route to `up` carrying `plugins` (a JSON object, which YAML
+// reads as a flow mapping).
+std::string route_with(const Upstream& up, const std::string& plugins,
+                       const std::string& uri = "/*") {
+  return "routes:\n  - id: r1\n    uri: \"" + uri + "\"\n    plugins: " + plugins +
+         "\n    upstream:\n      nodes:\n        \"" + up.node() + "\": 1\n";
+}
+
+TEST(PluginAccess, CorsAnswersPreflightWithoutTheUpstream) {
+  Upstream up;
+  Torii t(route_with(up, R"({"cors": {"allow_origins": "http://a.com,http://b.com",
+                               "allow_methods": "GET,POST", "max_age": 50}})"));
+  auto r = http(HttpRequest{"OPTIONS", t.url("/anything"),
+                            {"Origin: http://b.com", "Access-Control-Request-Method: POST"}});
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(r.headers["access-control-allow-origin"], "http://b.com");
+  EXPECT_EQ(r.headers["access-control-allow-methods"], "GET,POST");
+  EXPECT_EQ(r.headers["access-control-max-age"], "50");
+  EXPECT_EQ(r.headers["vary"], "Origin");
+  EXPECT_EQ(up.requests(), 0);
+
+  auto get = http_get(t.url("/hello"), {"Origin: http://a.com"});
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.body, "hello from " + std::to_string(up.port()));
+  EXPECT_EQ(get.headers["access-control-allow-origin"], "http://a.com");
+
+  auto other = http_get(t.url("/hello"), {"Origin: http://c.com"});
+  EXPECT_EQ(other.status, 200);
+  EXPECT_FALSE(other.headers.contains("access-control-allow-origin"));
+}
+
+TEST(PluginAccess, CorsHeadersAreOnAnotherPluginsRefusal) {
+  Upstream up;
+  Torii t(route_with(up, R"({"cors": {}, "ip-restriction": {"whitelist": ["10.0.0.1"]}})"));
+  // The preflight passes: cors answers in rewrite, before access.
+  auto pre = http(HttpRequest{"OPTIONS", t.url("/x"), {"Origin: http://a.com"}});
+  EXPECT_EQ(pre.status, 200);
+  EXPECT_EQ(pre.headers["access-control-allow-origin"], "*");
+
+  auto r = http_get(t.url("/x"), {"Origin: http://a.com"});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "{\"message\":\"Your IP address is not allowed\"}\n");
+  EXPECT_EQ(r.headers["access-control-allow-origin"], "*");
+  EXPECT_EQ(r.headers["access-control-allow-methods"], "*");
+  EXPECT_EQ(up.requests(), 0);
+}
+
+TEST(PluginAccess, IpRestrictionWhitelistBlacklistAndCode) {
+  Upstream up;
+  {
+    Torii t(route_with(up, R"({"ip-restriction": {"blacklist": ["127.0.0.0/24", "::1"],
+                                                   "message": "go away"}})"));
+    auto r = http_get(t.url("/x"));
+    EXPECT_EQ(r.status, 403);
+    EXPECT_EQ(r.body, "{\"message\":\"go away\"}\n");
+  }
+  {
+    Torii t(route_with(up, R"({"ip-restriction": {"whitelist": ["127.0.0.1/32"]}})"));
+    EXPECT_EQ(http_get(t.url("/x")).status, 200);
+  }
+  {
+    Torii t(route_with(up, R"({"ip-restriction": {"whitelist": ["10.0.0.0/8"],
+                                                   "response_code": 404}})"));
+    auto r = http_get(t.url("/x"));
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.body, "{\"message\":\"Your IP address is not allowed\"}\n");
+  }
+}
+
+TEST(PluginAccess, UaRestriction) {
+  Upstream up;
+  Torii t(route_with(up, R"j({"ua-restriction": {"denylist": ["(Baiduspider)/(\\d+)\\.(\\d+)",
+                                                                  "bad-bot-1"]}})j"));
+  auto bad = http_get(t.url("/x"), {"User-Agent: Baiduspider/3.0"});
+  EXPECT_EQ(bad.status, 403);
+  EXPECT_EQ(bad.body, "{\"message\":\"Not allowed\"}\n");
+  EXPECT_EQ(http_get(t.url("/x"), {"User-Agent: Mozilla/5.0"}).status, 200);
+  // libcurl sends no User-Agent unless told: missing is refused by default.
+  EXPECT_EQ(http_get(t.url("/x")).status, 403);
+}
+
+TEST(PluginAccess, RefererRestriction) {
+  Upstream up;
+  Torii t(route_with(up, R"({"referer-restriction": {"whitelist": ["*.xx.com", "yy.com"],
+                                                      "bypass_missing": true}})"));
+  EXPECT_EQ(http_get(t.url("/x"), {"Referer: http://www.xx.com/page"}).status, 200);
+  EXPECT_EQ(http_get(t.url("/x"), {"Referer: https://yy.com"}).status, 200);
+  EXPECT_EQ(http_get(t.url("/x")).status, 200);
+  auto r = http_get(t.url("/x"), {"Referer: http://evil.org/"});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "{\"message\":\"Your referer host is not allowed\"}\n");
+}
+
+TEST(PluginAccess, UriBlocker) {
+  Upstream up;
+  Torii t(route_with(up, R"({"uri-blocker": {"block_rules": ["root.exe", "root.m+"],
+                                              "rejected_msg": "access is not allowed"}})"));
+  auto r = http_get(t.url("/root.exe?a=a"));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "{\"error_msg\":\"access is not allowed\"}\n");
+  EXPECT_EQ(http_get(t.url("/x?file=root.mmm")).status, 403);
+  EXPECT_EQ(http_get(t.url("/hello")).status, 200);
+  EXPECT_EQ(up.requests(), 1);
+}
+
+TEST(PluginAccess, UriBlockerWithoutMessageSendsTheErrorPage) {
+  Upstream up;
+  Torii t(route_with(up, R"({"uri-blocker": {"block_rules": ["^/admin"], "rejected_code": 404,
+                                              "case_insensitive": true}})"));
+  auto r = http_get(t.url("/ADMIN/x"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("404"), std::string::npos) << r.body;
+}
+
+TEST(PluginAccess, RealIpFeedsIpRestrictionAndForwardedHeaders) {
+  Upstream up;
+  Torii t(route_with(up, R"({"real-ip": {"source": "http_x_forwarded_for",
+                                         "trusted_addresses": ["127.0.0.0/24"]},
+                             "ip-restriction": {"whitelist": ["1.2.3.0/24"]}})"));
+  auto ok = http_get(t.url("/echo"), {"X-Forwarded-For: 9.9.9.9, 1.2.3.4"});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  const std::string head = up.last_head();
+  EXPECT_NE(head.find("X-Real-IP: 1.2.3.4\r\n"), std::string::npos) << head;
+  EXPECT_EQ(http_get(t.url("/echo")).status, 403);
+  EXPECT_EQ(http_get(t.url("/echo"), {"X-Forwarded-For: 5.6.7.8"}).status, 403);
+}
+
+TEST(PluginAccess, RealIpFromQueryArgument) {
+  Upstream up;
+  Torii t(route_with(up, R"({"real-ip": {"source": "arg_realip"}})"));
+  auto r = http_get(t.url("/echo?realip=1.2.3.4:9080"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(up.last_head().find("X-Real-IP: 1.2.3.4\r\n"), std::string::npos) << up.last_head();
+}
+
+TEST(PluginAccess, ClientControlLimitsTheBody) {
+  Upstream up;
+  Torii t(route_with(up, R"({"client-control": {"max_body_size": 5}})"));
+  auto small = http(HttpRequest{"POST", t.url("/echo"), {}, "abc"});
+  EXPECT_EQ(small.status, 200);
+  auto big = http(HttpRequest{"POST", t.url("/echo"), {}, "0123456789"});
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(up.requests(), 1);
+  // Chunked: refused while reading, once the limit is crossed.
+  const std::string out = raw_exchange(
+      t.port(),
+      "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
+  EXPECT_EQ(up.requests(), 1);
+}
+
+TEST(PluginAccess, AdminApiRefusesBadConfsWithApisixMessages) {
+  Upstream up;
+  ToriiOptions o;
+  o.deployment = "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: sqlite\n";
+  Torii t(o);
+  auto put = [&](const std::string& plugins) {
+    return t.admin("PUT", "/routes/1",
+                   R"({"uri": "/x", "plugins": )" + plugins +
+                       R"(, "upstream": {"nodes": {")" + up.node() + R"(": 1}}})");
+  };
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"ip-restriction": {}})",
+       "failed to check the configuration of plugin ip-restriction err: value should match only "
+       "one schema, but matches none"},
+      {R"({"ua-restriction": {"denylist": []}})",
+       "failed to check the configuration of plugin ua-restriction err: property \"denylist\" "
+       "validation failed: expect array to have at least 1 items"},
+      {R"({"uri-blocker": {"rejected_code": 403}})",
+       "failed to check the configuration of plugin uri-blocker err: property \"block_rules\" "
+       "is required"},
+      {R"({"real-ip": {}})",
+       "failed to check the configuration of plugin real-ip err: property \"source\" is "
+       "required"},
+      {R"({"client-control": {"max_body_size": -1}})",
+       "failed to check the configuration of plugin client-control err: property "
+       "\"max_body_size\" validation failed: expected -1 to be at least 0"},
+      {R"({"referer-restriction": {"whitelist": ["a b"]}})",
+       "failed to check the configuration of plugin referer-restriction err: property "
+       "\"whitelist\" validation failed: failed to validate item 1: failed to match pattern "
+       "\"^\\\\*?[0-9a-zA-Z-._\\\\[\\\\]:]+$\" with \"a b\""},
+  };
+  for (const auto& [plugins, msg] : cases) {
+    SCOPED_TRACE(plugins);
+    boost::json::error_code ec;
+    auto r = put(plugins);
+    EXPECT_EQ(r.status, 400) << r.body;
+    auto body = boost::json::parse(r.body, ec);
+    ASSERT_FALSE(ec) << r.body;
+    EXPECT_EQ(body.at("error_msg").as_string(), msg);
+  }
+  // A good conf is stored and served.
+  auto ok = put(R"({"ip-restriction": {"blacklist": ["10.0.0.1"]}})");
+  EXPECT_LT(ok.status, 300) << ok.body;
+  EXPECT_TRUE(wait_until([&] { return http_get(t.url("/x")).status == 200; }));
+}
+
+// APISIX runs each plugin's check_schema (the checks after the JSON schema)
+// when a resource is written. Torii's Admin API runs only the JSON schema
+// today; these checks run when the snapshot is built, where a refused conf
+// makes the route skipped (logged). Enable once check_plugin_conf runs the
+// plugin's own checks (see docs/plugins/cors.md).
+TEST(PluginAccess, DISABLED_AdminApiRunsPluginChecksAfterTheSchema) {
+  Upstream up;
+  ToriiOptions o;
+  o.deployment = "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: sqlite\n";
+  Torii t(o);
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"cors": {"allow_credential": true}})",
+       "failed to check the configuration of plugin cors err: you can not set '*' for other "
+       "option when 'allow_credential' is true"},
+      {R"j({"uri-blocker": {"block_rules": ["ok", "(a"]}})j",
+       "failed to check the configuration of plugin uri-blocker err: property \"block_rules\" "
+       "validation failed: failed to validate item 2: invalid regex \"(a\": missing ): (a"},
+      {R"({"ip-restriction": {"whitelist": ["::1/129"]}})",
+       "failed to check the configuration of plugin ip-restriction err: invalid ip address: "
+       "::1/129"},
+  };
+  for (const auto& [plugins, msg] : cases) {
+    SCOPED_TRACE(plugins);
+    auto r = t.admin("PUT", "/routes/1",
+                     R"({"uri": "/x", "plugins": )" + plugins +
+                         R"(, "upstream": {"nodes": {")" + up.node() + R"(": 1}}})");
+    EXPECT_EQ(r.status, 400) << r.body;
+    boost::json::error_code ec;
+    auto body = boost::json::parse(r.body, ec);
+    ASSERT_FALSE(ec) << r.body;
+    EXPECT_EQ(body.at("error_msg").as_string(), msg);
+  }
+}
+
+}  // namespace
+}  // namespace torii::testing

@@ -1,0 +1,213 @@
+// The request/response transform plugins through the real binary, with
+// routes written through the Admin API (sqlite store): proxy-rewrite,
+// response-rewrite, redirect, fault-injection and request-id. Each case is a
+// conf, a request and what the client (or the upstream) sees; invalid confs
+// get APISIX's exact Admin API error.
+#include <gtest/gtest.h>
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "harness.h"
+
+namespace torii::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::string kSqliteDeployment =
+    "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: sqlite\n";
+
+ToriiOptions sqlite_options() {
+  ToriiOptions o;
+  o.deployment = kSqliteDeployment;
+  return o;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// PUTs a route with `plugins` (JSON object text) in front of `up`, and waits
+// until the data plane serves it (anything but the 404 of "no route").
+void put_route(const Torii& t, const std::string& id, const std::string& uri,
+               const std::string& plugins, const Upstream& up, const std::string& probe) {
+  const std::string body = R"js({"uri":")js" + uri + R"js(","plugins":)js" + plugins +
+                           R"js(,"upstream":{"type":"roundrobin","nodes":{")js" + up.node() +
+                           R"js(":1}}})js";
+  auto put = t.admin("PUT", "/routes/" + id, body);
+  ASSERT_TRUE(put.status == 200 || put.status == 201) << put.status << " " << put.body;
+  ASSERT_TRUE(wait_until([&] {
+    auto r = http_get(t.url(probe));
+    return r.status != 404 || r.body.find("Route Not Found") == std::string::npos;
+  })) << "route " << id << " never served";
+}
+
+HttpResponse send(const Torii& t, const std::string& method, const std::string& path,
+                  std::vector<std::string> headers = {}) {
+  HttpRequest r;
+  r.method = method;
+  r.url = t.url(path);
+  r.headers = std::move(headers);
+  return http(r);
+}
+
+TEST(PluginTransform, proxy_rewrite_changes_what_the_upstream_gets) {
+  Upstream up;
+  Torii t(sqlite_options());
+  put_route(t, "pr", "/pr/*", R"js({"proxy-rewrite":{
+      "regex_uri":["^/pr/(\\w+)/(.*)","/echo/$2/$1"],
+      "host":"rewritten.test",
+      "method":"POST",
+      "headers":{"add":{"X-Added":"k=$arg_k"},"set":{"X-User":"$1"},"remove":["X-Drop"]}}})js",
+            up, "/pr/a/b");
+  auto r = send(t, "GET", "/pr/ann/profile?k=v", {"X-Drop: 1"});
+  ASSERT_EQ(r.status, 200) << r.error << r.body;
+  EXPECT_NE(r.body.find("method=POST\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("uri=/echo/profile/ann?k=v\n"), std::string::npos) << r.body;
+  const std::string head = lower(r.body);
+  EXPECT_NE(head.find("\nhost: rewritten.test\r\n"), std::string::npos) << r.body;
+  EXPECT_NE(head.find("\nx-added: k=v\r\n"), std::string::npos) << r.body;
+  EXPECT_NE(head.find("\nx-user: ann\r\n"), std::string::npos) << r.body;
+  EXPECT_EQ(head.find("x-drop"), std::string::npos) << r.body;
+
+  put_route(t, "pu", "/u", R"js({"proxy-rewrite":{"uri":"/echo/$arg_id/x y"}})js", up, "/u");
+  r = send(t, "GET", "/u?id=7");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("uri=/echo/7/x%20y?id=7\n"), std::string::npos) << r.body;
+}
+
+TEST(PluginTransform, response_rewrite_status_headers_body_and_filters) {
+  Upstream up;
+  Torii t(sqlite_options());
+  put_route(t, "rr", "/status/*", R"js({"response-rewrite":{
+      "vars":[["status","==",500]],
+      "status_code":503,
+      "body":"rewritten\n",
+      "headers":{"set":{"X-RR":"$remote_addr"}}}})js",
+            up, "/status/201");
+  auto r = send(t, "GET", "/status/500");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "rewritten\n");
+  EXPECT_EQ(r.headers["x-rr"], "127.0.0.1");
+  EXPECT_EQ(r.headers["content-length"], "10");
+
+  r = send(t, "GET", "/status/200");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "status 200");
+  EXPECT_EQ(r.headers.count("x-rr"), 0u);
+
+  put_route(t, "rf", "/bytes/*", R"js({"response-rewrite":{
+      "filters":[{"regex":"x{3}","replace":"abc","scope":"global"}]}})js",
+            up, "/bytes/1");
+  r = send(t, "GET", "/bytes/7");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "abcabcx");
+
+  put_route(t, "rc", "/chunked/*", R"js({"response-rewrite":{
+      "filters":[{"regex":"y+","replace":"[$0]"},{"regex":"\\[y","replace":"<"}]}})js",
+            up, "/chunked/1");
+  r = send(t, "GET", "/chunked/2500");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "<" + std::string(2499, 'y') + "]");
+}
+
+TEST(PluginTransform, redirect_answers_with_location_and_nginx_page) {
+  Upstream up;
+  Torii t(sqlite_options());
+  put_route(t, "rd", "/old/*", R"js({"redirect":{
+      "regex_uri":["^/old/(.*)","/new/$1"],"ret_code":301,"append_query_string":true}})js",
+            up, "/old/x");
+  auto r = send(t, "GET", "/old/page?x=1");
+  EXPECT_EQ(r.status, 301);
+  EXPECT_EQ(r.headers["location"], "/new/page?x=1");
+  EXPECT_EQ(r.headers["content-type"], "text/html");
+  EXPECT_NE(r.body.find("<head><title>301 Moved Permanently</title></head>"), std::string::npos)
+      << r.body;
+
+  put_route(t, "https", "/secure", R"js({"redirect":{"http_to_https":true}})js", up, "/secure");
+  r = send(t, "GET", "/secure?a=1", {"Host: foo.com"});
+  EXPECT_EQ(r.status, 301);
+  EXPECT_EQ(r.headers["location"], "https://foo.com/secure?a=1");
+  r = send(t, "POST", "/secure", {"Host: foo.com"});
+  EXPECT_EQ(r.status, 308);
+  r = send(t, "GET", "/secure", {"Host: foo.com", "X-Forwarded-Proto: https"});
+  EXPECT_EQ(r.status, 200);  // already https: proxied
+}
+
+TEST(PluginTransform, fault_injection_aborts_and_delays) {
+  Upstream up;
+  Torii t(sqlite_options());
+  put_route(t, "fa", "/fault", R"js({"fault-injection":{"abort":{
+      "http_status":403,"body":"Fault for $arg_who\n","headers":{"X-Fault":"1"},
+      "vars":[[["arg_who","!","==","nobody"]]]}}})js",
+            up, "/fault?who=nobody");
+  auto r = send(t, "GET", "/fault?who=me");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "Fault for me\n");
+  EXPECT_EQ(r.headers["x-fault"], "1");
+  EXPECT_EQ(r.headers["content-type"], "text/plain");
+  r = send(t, "GET", "/fault?who=nobody");
+  EXPECT_EQ(r.status, 200);
+
+  put_route(t, "fd", "/slow", R"js({"fault-injection":{"delay":{"duration":0.3}}})js", up, "/slow");
+  const auto start = Clock::now();
+  r = send(t, "GET", "/slow");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(300));
+}
+
+TEST(PluginTransform, request_id_reaches_upstream_and_client) {
+  Upstream up;
+  Torii t(sqlite_options());
+  put_route(t, "rid", "/echo", R"js({"request-id":{}})js", up, "/echo");
+  auto r = send(t, "GET", "/echo");
+  ASSERT_EQ(r.status, 200);
+  const std::string id = r.headers["x-request-id"];
+  EXPECT_TRUE(RE2::FullMatch(id, "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"))
+      << id;
+  EXPECT_NE(lower(r.body).find("\nx-request-id: " + id + "\r\n"), std::string::npos) << r.body;
+
+  r = send(t, "GET", "/echo", {"X-Request-Id: client-id-1"});
+  EXPECT_EQ(r.headers["x-request-id"], "client-id-1");
+  EXPECT_NE(lower(r.body).find("\nx-request-id: client-id-1\r\n"), std::string::npos) << r.body;
+}
+
+TEST(PluginTransform, admin_api_refuses_invalid_confs_with_apisix_messages) {
+  Upstream up;
+  Torii t(sqlite_options());
+  struct Case {
+    const char* plugins;
+    const char* error_msg;
+  };
+  const Case cases[] = {
+      {R"js({"proxy-rewrite":{"uri":"relative"}})js",
+       R"js({"error_msg":"failed to check the configuration of plugin proxy-rewrite err: property \"uri\" validation failed: failed to match pattern \"^\\\\/.*\" with \"relative\""})"},
+      {R"({"response-rewrite":{"status_code":700}})js",
+       R"js({"error_msg":"failed to check the configuration of plugin response-rewrite err: property \"status_code\" validation failed: expected 700 to be at most 598"})"},
+      {R"({"redirect":{}})js",
+       R"js({"error_msg":"failed to check the configuration of plugin redirect err: value should match only one schema, but matches none"})"},
+      {R"({"fault-injection":{"abort":{"http_status":100}}})js",
+       R"js({"error_msg":"failed to check the configuration of plugin fault-injection err: property \"abort\" validation failed: property \"http_status\" validation failed: expected 100 to be at least 200"})"},
+      {R"({"request-id":{"algorithm":"snowflake"}})js",
+       R"js({"error_msg":"failed to check the configuration of plugin request-id err: property \"algorithm\" validation failed: matches none of the enum values"})"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.plugins);
+    const std::string body = R"({"uri":"/bad","plugins":)js" + std::string(c.plugins) +
+                             R"js(,"upstream":{"type":"roundrobin","nodes":{")js" + up.node() +
+                             R"js(":1}}})js";
+    auto r = t.admin("PUT", "/routes/bad", body);
+    EXPECT_EQ(r.status, 400);
+    // The body is the JSON object plus a newline.
+    std::string got = r.body;
+    while (!got.empty() && got.back() == '\n') got.pop_back();
+    EXPECT_EQ(got, c.error_msg);
+  }
+}
+
+}  // namespace
+}  // namespace torii::testing

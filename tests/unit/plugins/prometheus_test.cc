@@ -1,0 +1,260 @@
+// prometheus plugin: registration (priority, log phase, prefer_route), the
+// schema with APISIX's messages, and what one log() call counts into the
+// process registry: apisix_http_status, apisix_http_latency (request,
+// upstream, apisix) and apisix_bandwidth with APISIX 3.14's label sets.
+// Every case uses its own route id, so cases do not see each other's series.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "fake_plugin_context.h"
+#include "observability/metrics.h"
+#include "plugins/plugin_registry.h"
+
+namespace torii::plugins {
+namespace {
+
+namespace json = boost::json;
+using testing::FakePluginContext;
+using Values = std::vector<std::string_view>;
+
+const PluginInfo& info() {
+  const PluginInfo* p = find_plugin("prometheus");
+  EXPECT_NE(p, nullptr);
+  return *p;
+}
+
+std::shared_ptr<const Plugin> make(std::string_view conf) {
+  auto p = info().create(json::parse(conf).as_object(), PluginScope{});
+  EXPECT_TRUE(p.ok());
+  return p.ok() ? *p : nullptr;
+}
+
+observability::Counter& status() {
+  return observability::MetricsRegistry::global().counter(
+      "http_status", "HTTP status codes per service in APISIX",
+      {"code", "route", "matched_uri", "matched_host", "service", "consumer", "node",
+       "request_type", "request_llm_model", "llm_model"});
+}
+
+observability::Histogram& latency() {
+  return observability::MetricsRegistry::global().histogram(
+      "http_latency", "HTTP request latency in milliseconds per service in APISIX",
+      {"type", "route", "service", "consumer", "node", "request_type", "request_llm_model",
+       "llm_model"},
+      {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000});
+}
+
+observability::Counter& bandwidth() {
+  return observability::MetricsRegistry::global().counter(
+      "bandwidth", "Total bandwidth in bytes consumed per service in APISIX",
+      {"type", "route", "service", "consumer", "node", "request_type", "request_llm_model",
+       "llm_model"});
+}
+
+// A proxied request as the log phase sees it.
+FakePluginContext proxied(std::string route) {
+  FakePluginContext ctx;
+  ctx.route_id_ = std::move(route);
+  ctx.vars = {{"status", "200"},
+              {"request_time", "0.010"},
+              {"upstream_response_time", "0.004"},
+              {"upstream_addr", "127.0.0.1:1980"},
+              {"request_length", "120"},
+              {"body_bytes_sent", "11"}};
+  return ctx;
+}
+
+Values latency_labels(std::string_view type, std::string_view route, std::string_view service = "",
+                      std::string_view node = "127.0.0.1") {
+  return {type, route, service, "", node, "traditional_http", "", ""};
+}
+
+TEST(PluginPrometheusTest, registration_matches_apisix) {
+  const PluginInfo& p = info();
+  EXPECT_EQ(p.priority, 500);
+  EXPECT_TRUE(p.prefer_route);
+  EXPECT_FALSE(p.is_auth);
+  EXPECT_TRUE(p.metadata_schema.is_null());
+  auto plugin = make("{}");
+  ASSERT_TRUE(plugin);
+  EXPECT_EQ(plugin->phases(), Plugin::bit(Phase::kLog));
+}
+
+TEST(PluginPrometheusTest, schema_accepts_apisix_confs) {
+  for (const char* conf : {"{}", R"({"prefer_name":true})", R"({"prefer_name":false})",
+                           R"({"_meta":{"disable":false}})"}) {
+    auto st = check_plugin_conf("prometheus", json::parse(conf), SchemaType::kRoute);
+    EXPECT_TRUE(st.ok()) << conf << ": " << (st.ok() ? "" : st.error().message);
+  }
+}
+
+TEST(PluginPrometheusTest, schema_rejects_with_apisix_message) {
+  auto st = check_plugin_conf("prometheus", json::parse(R"({"prefer_name":"yes"})"),
+                              SchemaType::kRoute);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message,
+            "failed to check the configuration of plugin prometheus err: property "
+            "\"prefer_name\" validation failed: wrong type: expected boolean, got string");
+}
+
+TEST(PluginPrometheusTest, proxied_request_counts_status_latency_and_bandwidth) {
+  auto plugin = make("{}");
+  FakePluginContext ctx = proxied("prom-unit-1");
+  plugin->log(ctx);
+  plugin->log(ctx);
+
+  EXPECT_EQ(status().value(Values{"200", "prom-unit-1", "", "", "", "", "127.0.0.1",
+                                  "traditional_http", "", ""}),
+            2u);
+  auto req = latency().totals(latency_labels("request", "prom-unit-1"));
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->count, 2u);
+  EXPECT_DOUBLE_EQ(req->sum, 20);
+  EXPECT_EQ(req->cumulative[3], 2u);  // le="10"
+  EXPECT_EQ(req->cumulative[2], 0u);  // le="5"
+  auto up = latency().totals(latency_labels("upstream", "prom-unit-1"));
+  ASSERT_TRUE(up);
+  EXPECT_DOUBLE_EQ(up->sum, 8);
+  auto apisix = latency().totals(latency_labels("apisix", "prom-unit-1"));
+  ASSERT_TRUE(apisix);
+  EXPECT_DOUBLE_EQ(apisix->sum, 12);
+  EXPECT_EQ(bandwidth().value(latency_labels("ingress", "prom-unit-1")), 240u);
+  EXPECT_EQ(bandwidth().value(latency_labels("egress", "prom-unit-1")), 22u);
+}
+
+TEST(PluginPrometheusTest, early_answer_without_upstream_has_no_upstream_latency) {
+  auto plugin = make("{}");
+  FakePluginContext ctx;
+  ctx.route_id_ = "prom-unit-2";
+  ctx.vars = {{"status", "401"}, {"request_time", "0.001"}, {"request_length", "80"},
+              {"body_bytes_sent", "50"}};
+  plugin->log(ctx);
+  EXPECT_EQ(status().value(Values{"401", "prom-unit-2", "", "", "", "", "", "traditional_http",
+                                  "", ""}),
+            1u);
+  EXPECT_FALSE(latency().totals(latency_labels("upstream", "prom-unit-2", "", "")));
+  auto apisix = latency().totals(latency_labels("apisix", "prom-unit-2", "", ""));
+  ASSERT_TRUE(apisix);
+  EXPECT_DOUBLE_EQ(apisix->sum, 1);  // all of the request's time
+}
+
+TEST(PluginPrometheusTest, status_falls_back_to_the_response_status) {
+  auto plugin = make("{}");
+  FakePluginContext ctx;
+  ctx.route_id_ = "prom-unit-3";
+  ctx.response_status_ = 503;
+  plugin->log(ctx);
+  EXPECT_EQ(status().value(Values{"503", "prom-unit-3", "", "", "", "", "", "traditional_http",
+                                  "", ""}),
+            1u);
+}
+
+TEST(PluginPrometheusTest, prefer_name_labels_route_and_service_by_name) {
+  auto plugin = make(R"({"prefer_name":true})");
+  FakePluginContext ctx = proxied("prom-unit-4");
+  ctx.service_id_ = "svc-4";
+  ctx.vars["route_name"] = "orders";
+  ctx.vars["service_name"] = "shop";
+  plugin->log(ctx);
+  EXPECT_EQ(status().value(Values{"200", "orders", "", "", "shop", "", "127.0.0.1",
+                                  "traditional_http", "", ""}),
+            1u);
+  EXPECT_EQ(bandwidth().value(latency_labels("ingress", "orders", "shop")), 120u);
+}
+
+TEST(PluginPrometheusTest, prefer_name_falls_back_to_ids_without_names) {
+  auto plugin = make(R"({"prefer_name":true})");
+  FakePluginContext ctx = proxied("prom-unit-5");
+  ctx.service_id_ = "svc-5";
+  plugin->log(ctx);
+  EXPECT_EQ(status().value(Values{"200", "prom-unit-5", "", "", "svc-5", "", "127.0.0.1",
+                                  "traditional_http", "", ""}),
+            1u);
+}
+
+TEST(PluginPrometheusTest, ids_are_used_when_prefer_name_is_off) {
+  auto plugin = make("{}");
+  FakePluginContext ctx = proxied("prom-unit-6");
+  ctx.service_id_ = "svc-6";
+  ctx.vars["route_name"] = "orders-6";
+  plugin->log(ctx);
+  EXPECT_EQ(status().value(Values{"200", "prom-unit-6", "", "", "svc-6", "", "127.0.0.1",
+                                  "traditional_http", "", ""}),
+            1u);
+}
+
+TEST(PluginPrometheusTest, node_is_the_last_attempt_without_port) {
+  struct Case {
+    const char* upstream_addr;
+    const char* node;
+  };
+  const Case cases[] = {{"10.0.0.1:80, 10.0.0.2:8080", "10.0.0.2"},
+                        {"[::1]:1980", "[::1]"},
+                        {"unix:/tmp/sock", "unix:/tmp/sock"},
+                        {"10.0.0.3:80", "10.0.0.3"}};
+  auto plugin = make("{}");
+  int n = 0;
+  for (const Case& c : cases) {
+    const std::string route = "prom-unit-node-" + std::to_string(n++);
+    FakePluginContext ctx = proxied(route);
+    ctx.vars["upstream_addr"] = c.upstream_addr;
+    plugin->log(ctx);
+    EXPECT_EQ(status().value(Values{"200", route, "", "", "", "", c.node, "traditional_http", "",
+                                    ""}),
+              1u)
+        << c.upstream_addr;
+  }
+}
+
+TEST(PluginPrometheusTest, richer_variables_fill_their_labels_when_present) {
+  // consumer_name, matched_uri/host, balancer_ip, bytes_sent and the LLM
+  // fields are read when the runtime provides them.
+  auto plugin = make("{}");
+  FakePluginContext ctx = proxied("prom-unit-7");
+  ctx.vars["consumer_name"] = "jack";
+  ctx.vars["matched_uri"] = "/hello*";
+  ctx.vars["matched_host"] = "*.example.com";
+  ctx.vars["balancer_ip"] = "10.1.1.1";
+  ctx.vars["bytes_sent"] = "300";
+  ctx.vars["request_type"] = "ai_chat";
+  ctx.vars["request_llm_model"] = "gpt-4";
+  ctx.vars["llm_model"] = "gpt-4o";
+  plugin->log(ctx);
+  EXPECT_EQ(status().value(Values{"200", "prom-unit-7", "/hello*", "*.example.com", "", "jack",
+                                  "10.1.1.1", "ai_chat", "gpt-4", "gpt-4o"}),
+            1u);
+  EXPECT_EQ(bandwidth().value(Values{"egress", "prom-unit-7", "", "jack", "10.1.1.1", "ai_chat",
+                                     "gpt-4", "gpt-4o"}),
+            300u);
+}
+
+TEST(PluginPrometheusTest, workers_count_into_their_own_shards) {
+  auto plugin = make("{}");
+  for (unsigned w = 0; w < 4; ++w) {
+    FakePluginContext ctx = proxied("prom-unit-8");
+    ctx.worker_ = w;
+    ctx.workers_ = 4;
+    plugin->log(ctx);
+  }
+  EXPECT_EQ(status().value(Values{"200", "prom-unit-8", "", "", "", "", "127.0.0.1",
+                                  "traditional_http", "", ""}),
+            4u);
+}
+
+TEST(PluginPrometheusTest, retried_upstream_times_are_summed) {
+  auto plugin = make("{}");
+  FakePluginContext ctx = proxied("prom-unit-9");
+  ctx.vars["upstream_response_time"] = "0.002, 0.003";
+  ctx.vars["request_time"] = "0.004";
+  plugin->log(ctx);
+  auto up = latency().totals(latency_labels("upstream", "prom-unit-9"));
+  ASSERT_TRUE(up);
+  EXPECT_DOUBLE_EQ(up->sum, 5);
+  auto apisix = latency().totals(latency_labels("apisix", "prom-unit-9"));
+  ASSERT_TRUE(apisix);
+  EXPECT_DOUBLE_EQ(apisix->sum, 0);  // clamped, never negative
+}
+
+}  // namespace
+}  // namespace torii::plugins
