@@ -39,6 +39,12 @@ std::string redis_conf(uint16_t port, const std::string& extra = "") {
          extra + "}";
 }
 
+// co_spawn's completion: an exception escaping a test coroutine fails the
+// test (boost::asio::detached would swallow it).
+constexpr auto kRethrow = [](std::exception_ptr e) {
+  if (e) std::rethrow_exception(e);
+};
+
 // Runs `task` and hands its result to `done` (co_spawn's own completion
 // handler needs a default-constructible result, which Result is not).
 template <class T, class F>
@@ -53,7 +59,8 @@ core::Result<Decision> incoming(boost::asio::io_context& io, CountStore& store,
   boost::asio::co_spawn(io,
                         then(store.incoming(key, count, seconds(window), cost),
                              [&](core::Result<Decision> d) { out.emplace(std::move(d)); }),
-                        boost::asio::detached);
+                        kRethrow);
+  io.restart();  // a loop that ran out of work earlier stays stopped until restarted
   while (!out) io.run_one();
   return std::move(*out);
 }
@@ -181,7 +188,7 @@ TEST_F(RedisCountStoreTest, exact_across_workers_of_one_node) {
                                        ++rejected;
                                      }
                                    }),
-                              boost::asio::detached);
+                              kRethrow);
       }
       while (done < kPerThread) io.run_one();
     });

@@ -26,6 +26,12 @@ using testing::RedisProcess;
 using Result = core::Result<Reply>;
 using std::chrono::milliseconds;
 
+// co_spawn's completion: an exception escaping a test coroutine fails the
+// test (boost::asio::detached would swallow it).
+constexpr auto kRethrow = [](std::exception_ptr e) {
+  if (e) std::rethrow_exception(e);
+};
+
 // Runs `task` and hands its result to `done` (co_spawn's own completion
 // handler needs a default-constructible result, which Result is not).
 template <class T, class F>
@@ -39,8 +45,12 @@ template <class T>
 T run_task(boost::asio::io_context& io, Task<T> task) {
   std::optional<T> out;
   boost::asio::co_spawn(io, then(std::move(task), [&](T value) { out.emplace(std::move(value)); }),
-                        boost::asio::detached);
-  while (!out) io.run_one();
+                        kRethrow);
+  io.restart();  // a loop that ran out of work earlier stays stopped until restarted
+  while (!out && io.run_one() > 0) {
+  }
+  EXPECT_TRUE(out) << "the loop ran out of work before the task completed";
+  if (!out) std::abort();
   return std::move(*out);
 }
 
@@ -339,6 +349,7 @@ TEST(RedisClientRestart, reconnects_after_redis_restarts) {
   // while the loop runs, so the next command does not fail.
   redis.stop();
   redis.start();
+  io.restart();
   io.run_for(milliseconds(100));
   r = cmd(io, c, {"GET", "a"});
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -368,8 +379,9 @@ TEST_F(RedisClientTest, concurrent_commands_share_pipelined_connections) {
                                         ++mismatched;
                                       }
                                     }),
-                          boost::asio::detached);
+                          kRethrow);
   }
+  io_.restart();
   while (done < kN) io_.run_one();
   EXPECT_EQ(mismatched, 0);
   EXPECT_LE(c.open_connections(), 3u);
@@ -384,8 +396,9 @@ TEST_F(RedisClientTest, concurrent_commands_share_pipelined_connections) {
                                       ++incr_done;
                                       if (r.ok()) seen.insert(r->integer);
                                     }),
-                          boost::asio::detached);
+                          kRethrow);
   }
+  io_.restart();
   while (incr_done < kN) io_.run_one();
   EXPECT_EQ(seen.size(), static_cast<size_t>(kN));
   EXPECT_EQ(*seen.begin(), 1);
@@ -409,9 +422,11 @@ TEST_F(RedisClientTest, close_fails_pending_commands) {
   std::optional<Result> got;
   boost::asio::co_spawn(
       io_, then(c.command({"BLPOP", "never", "5"}), [&](Result r) { got.emplace(std::move(r)); }),
-      boost::asio::detached);
+      kRethrow);
+  io_.restart();
   io_.run_for(milliseconds(50));
   c.close();
+  io_.restart();
   while (!got) io_.run_one();
   ASSERT_FALSE(got->ok());
   EXPECT_EQ(got->error().kind, core::ErrorKind::kUnavailable);
@@ -434,7 +449,8 @@ TEST_F(RedisClientTest, client_for_keeps_one_client_per_worker_and_options) {
   Result r = run_task(*io, ca.command({"PING"}));
   ASSERT_TRUE(r.ok());
   boost::asio::co_spawn(*io, then(ca.command({"BLPOP", "never", "5"}), [](Result) {}),
-                        boost::asio::detached);
+                        kRethrow);
+  io->restart();
   io->run_for(milliseconds(20));
   io.reset();
 }

@@ -21,6 +21,12 @@ namespace {
 using testing::RedisCluster;
 using Result = core::Result<Reply>;
 
+// co_spawn's completion: an exception escaping a test coroutine fails the
+// test (boost::asio::detached would swallow it).
+constexpr auto kRethrow = [](std::exception_ptr e) {
+  if (e) std::rethrow_exception(e);
+};
+
 // Runs `task` and hands its result to `done` (co_spawn's own completion
 // handler needs a default-constructible result, which Result is not).
 template <class T, class F>
@@ -34,8 +40,12 @@ template <class T>
 T run_task(boost::asio::io_context& io, Task<T> task) {
   std::optional<T> out;
   boost::asio::co_spawn(io, then(std::move(task), [&](T value) { out.emplace(std::move(value)); }),
-                        boost::asio::detached);
-  while (!out) io.run_one();
+                        kRethrow);
+  io.restart();  // a loop that ran out of work earlier stays stopped until restarted
+  while (!out && io.run_one() > 0) {
+  }
+  EXPECT_TRUE(out) << "the loop ran out of work before the task completed";
+  if (!out) std::abort();
   return std::move(*out);
 }
 
