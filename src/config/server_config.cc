@@ -267,6 +267,39 @@ core::Status apply(const YAML::Node& root, ServerConfig& c) {
   }
 
   if (auto st = apply_deployment(root["deployment"], c); !st) return st;
+  if (const YAML::Node pa = root["plugin_attr"]; pa && pa.IsMap() && pa["prometheus"]) {
+    const YAML::Node pr = pa["prometheus"];
+    if (pr["enable_export_server"]) {
+      auto v = yaml_scalar<bool>(pr["enable_export_server"], "plugin_attr.prometheus.enable_export_server");
+      if (!v) return v.error();
+      c.prometheus.enable_export_server = *v;
+    }
+    if (const YAML::Node a = pr["export_addr"]; a && a.IsMap()) {
+      if (a["ip"]) {
+        auto v = yaml_scalar<std::string>(a["ip"], "plugin_attr.prometheus.export_addr.ip");
+        if (!v) return v.error();
+        c.prometheus.ip = *v;
+      }
+      if (a["port"]) {
+        auto v = yaml_scalar<int>(a["port"], "plugin_attr.prometheus.export_addr.port");
+        if (!v) return v.error();
+        if (*v < 0 || *v > 65535) {
+          return config_error("config.yaml: plugin_attr.prometheus.export_addr.port: invalid port");
+        }
+        c.prometheus.port = static_cast<uint16_t>(*v);
+      }
+    }
+    if (pr["export_uri"]) {
+      auto v = yaml_scalar<std::string>(pr["export_uri"], "plugin_attr.prometheus.export_uri");
+      if (!v) return v.error();
+      c.prometheus.export_uri = *v;
+    }
+    if (pr["metric_prefix"]) {
+      auto v = yaml_scalar<std::string>(pr["metric_prefix"], "plugin_attr.prometheus.metric_prefix");
+      if (!v) return v.error();
+      c.prometheus.metric_prefix = *v;
+    }
+  }
   if (const YAML::Node p = root["plugins"]; p && !p.IsNull()) {
     auto list = yaml_string_list(p, "plugins");
     if (!list) return list.error();
@@ -345,8 +378,14 @@ core::Result<ServerConfig> load_server_config(const std::string& path,
     return config_error("config.yaml: " + path + ": the top level must be a map");
   }
   if (root.IsMap()) {
-    collect_unknown(root, "", warnings);
-    if (auto st = apply(root, c); !st) return st.error();
+    // yaml-cpp throws where a key the code walks into is a scalar (e.g.
+    // `router: radixtree_uri` instead of `router: {http: ...}`).
+    try {
+      collect_unknown(root, "", warnings);
+      if (auto st = apply(root, c); !st) return st.error();
+    } catch (const YAML::Exception& e) {
+      return config_error("config.yaml: " + path + ": " + e.what());
+    }
   }
   if (c.worker_processes == 0) {
     c.worker_processes = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -90,6 +90,15 @@ struct ServerConfig {
   // config.yaml `plugins`: the enabled plugins; empty optional: every plugin
   // this build has.
   std::optional<std::vector<std::string>> plugins;
+  // plugin_attr.prometheus: the exporter listener (started when the
+  // prometheus plugin is enabled and enable_export_server is true).
+  struct Prometheus {
+    bool enable_export_server = true;
+    std::string ip = "127.0.0.1";
+    uint16_t port = 9091;
+    std::string export_uri = "/apisix/prometheus/metrics";
+    std::string metric_prefix = "apisix_";
+  } prometheus;
   std::string error_log = "logs/error.log";  // "stderr" allowed; relative to the working dir
   std::string error_log_level = "warn";
   std::string access_log = "logs/access.log";

@@ -293,8 +293,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       endpoints.emplace_back(addr, port_);
     } else {
       TcpResolver resolver(ex_);
-      auto [rec, results] =
-          co_await resolver.async_resolve(host_, std::to_string(port_), kNoThrow);
+      const std::string service = std::to_string(port_);
+      auto [rec, results] = co_await resolver.async_resolve(host_, service, kNoThrow);
       if (state_ == State::kBroken) co_return;
       if (rec) {
         fail(io_error("cannot resolve: ", rec));
@@ -322,8 +322,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         continue;
       }
       sending_.swap(out_);
-      auto [wec, n] = co_await boost::asio::async_write(socket_, boost::asio::buffer(sending_),
-                                                        kNoThrow);
+      auto [wec, n] =
+          co_await boost::asio::async_write(socket_, boost::asio::buffer(sending_), kNoThrow);
       sending_.clear();
       if (state_ == State::kBroken) co_return;
       if (wec) {
@@ -337,8 +337,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Task<void> read_replies() {
     while (state_ == State::kOpen) {
-      auto [ec, n] =
-          co_await socket_.async_read_some(boost::asio::buffer(read_buf_.get(), kReadChunk), kNoThrow);
+      auto [ec, n] = co_await socket_.async_read_some(
+          boost::asio::buffer(read_buf_.get(), kReadChunk), kNoThrow);
       if (state_ == State::kBroken) co_return;
       if (ec) {
         fail(io_error("read: ", ec));
@@ -512,15 +512,20 @@ Task<core::Result<Reply>> Client::send_eval(const Script* script, size_t argc, s
   append_bulk(cmd, "EVALSHA");
   append_bulk(cmd, script->sha1());
   cmd += tail;
-  core::Result<Reply> r = co_await send(std::move(cmd), discard);
+  // Tasks are made before co_await: GCC 12 mishandles temporaries with
+  // destructors (here the by-value string) inside a co_await expression.
+  auto first = send(std::move(cmd), discard);
+  core::Result<Reply> r = co_await std::move(first);
   if (r.ok() && r->is_error() && r->str.starts_with("NOSCRIPT")) {
-    cmd.clear();
-    if (asking) cmd = kAsking;
-    append_count(cmd, '*', argc);
-    append_bulk(cmd, "EVAL");
-    append_bulk(cmd, script->body());
-    cmd += tail;
-    r = co_await send(std::move(cmd), discard);
+    std::string full;
+    full.reserve(tail.size() + script->body().size() + 64);
+    if (asking) full = kAsking;
+    append_count(full, '*', argc);
+    append_bulk(full, "EVAL");
+    append_bulk(full, script->body());
+    full += tail;
+    auto second = send(std::move(full), discard);
+    r = co_await std::move(second);
   }
   co_return r;
 }
@@ -541,10 +546,9 @@ Task<core::Result<Reply>> Client::send(std::string encoded, size_t discard) {
         co_return upstream_error(core::ErrorKind::kUnavailable,
                                  "redis " + options_.peer() + ": command cancelled");
       }
-      conn->fail(upstream_error(
-          core::ErrorKind::kTimeout,
-          "redis " + options_.peer() + ": timeout after " +
-              std::to_string(options_.timeout.count()) + " ms"));
+      conn->fail(upstream_error(core::ErrorKind::kTimeout,
+                                "redis " + options_.peer() + ": timeout after " +
+                                    std::to_string(options_.timeout.count()) + " ms"));
     }
   }
   co_return std::move(call.result);

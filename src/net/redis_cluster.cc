@@ -2,9 +2,9 @@
 // See redis_cluster.h.
 #include "net/redis_cluster.h"
 
+#include <algorithm>
 #include <boost/asio/execution_context.hpp>
 #include <boost/asio/io_context.hpp>
-#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <utility>
@@ -212,9 +212,8 @@ Task<core::Result<Reply>> ClusterClient::execute(Op op) {
   const std::vector<std::string> keys(1, op.key);
   bool asking = false;
   for (int hop = 0; hop <= kMaxRedirections; ++hop) {
-    auto task = op.script != nullptr
-                    ? target->client->eval(*op.script, keys, op.args, asking)
-                    : target->client->command(op.args, asking);
+    auto task = op.script != nullptr ? target->client->eval(*op.script, keys, op.args, asking)
+                                     : target->client->command(op.args, asking);
     core::Result<Reply> r = co_await std::move(task);
     if (!r.ok()) {
       stale_ = true;  // the master may have failed over
@@ -251,7 +250,7 @@ Task<core::Result<Reply>> ClusterClient::execute(Op op) {
 }
 
 Task<core::Result<Reply>> ClusterClient::command(std::string key, std::vector<std::string> args) {
-  co_return co_await execute(Op{std::move(key), nullptr, std::move(args)});
+  return execute(Op{std::move(key), nullptr, std::move(args)});
 }
 
 Task<core::Result<Reply>> ClusterClient::eval(const Script& script, std::string key,

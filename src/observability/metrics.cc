@@ -190,9 +190,9 @@ struct Family {
     return *s;
   }
 
-  // Runs fn(cell, exclusive) on the series' cell of worker `w`'s shard.
-  // `exclusive` is false only for the overflow shard, whose writers hold its
-  // mutex (so plain load+store is still race-free there).
+  // Runs fn(cell) on the series' cell in worker `w`'s shard. Writers of the
+  // overflow shard hold its mutex throughout, so fn's plain load+store stays
+  // race-free there too.
   template <class F>
   void with_cell(unsigned w, LabelValues labels, F&& fn) {
     thread_local std::string key;
@@ -377,13 +377,13 @@ namespace {
 
 // "<prefix><name><suffix>{<key>" plus "," when more labels follow, or
 // without the brace when there are no labels at all.
-void series_head(std::string& out, std::string_view prefix, std::string_view name,
+void series_head(std::string& head, std::string_view prefix, std::string_view name,
                  std::string_view suffix, std::string_view key, bool more) {
-  out.assign(prefix).append(name).append(suffix);
+  head.assign(prefix).append(name).append(suffix);
   if (key.empty() && !more) return;
-  out.push_back('{');
-  out.append(key);
-  if (!key.empty() && more) out.push_back(',');
+  head.push_back('{');
+  head.append(key);
+  if (!key.empty() && more) head.push_back(',');
 }
 
 void render_family(std::string& out, std::string_view prefix, const Family& f) {

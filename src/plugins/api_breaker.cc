@@ -151,9 +151,9 @@ class ApiBreaker final : public Plugin {
     if (!status) return;
     bool unhealthy = std::find(conf_.unhealthy_statuses.begin(), conf_.unhealthy_statuses.end(),
                                *status) != conf_.unhealthy_statuses.end();
-    bool healthy = !unhealthy && std::find(conf_.healthy_statuses.begin(),
-                                           conf_.healthy_statuses.end(),
-                                           *status) != conf_.healthy_statuses.end();
+    bool healthy =
+        !unhealthy && std::find(conf_.healthy_statuses.begin(), conf_.healthy_statuses.end(),
+                                *status) != conf_.healthy_statuses.end();
     if (!unhealthy && !healthy) return;
     std::string key = key_of(ctx);
     std::lock_guard lock(mu_);

@@ -40,8 +40,7 @@ class FastRandom {
   FastRandom() {
     if (getrandom(s_, sizeof s_, 0) != static_cast<ssize_t>(sizeof s_)) {
       // No entropy source: fall back to the clock and this object's address.
-      uint64_t seed = static_cast<uint64_t>(std::time(nullptr)) ^
-                      reinterpret_cast<uintptr_t>(this);
+      uint64_t seed = static_cast<uint64_t>(std::time(nullptr)) ^ reinterpret_cast<uintptr_t>(this);
       for (auto& s : s_) s = seed = splitmix(seed);
     }
     if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;

@@ -123,8 +123,8 @@ class FaultInjection final : public Plugin {
     const DelayConfig& delay = *conf_.delay;
     if (sample_hit(delay.when.percentage) && vars_match(delay.when, ctx)) {
       net::Timer timer(co_await boost::asio::this_coro::executor);
-      timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          delay.duration));
+      timer.expires_after(
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay.duration));
       co_await timer.async_wait(net::kNoThrow);
     }
     co_return maybe_abort(ctx, abort_vars);

@@ -20,11 +20,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 
+#include <spdlog/spdlog.h>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <spdlog/spdlog.h>
 
 #include "plugins/limit_key.h"
 #include "plugins/limit_redis_schema.h"

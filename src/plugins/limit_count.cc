@@ -24,11 +24,11 @@
 #include <boost/crc.hpp>
 #include <boost/json.hpp>
 
+#include <spdlog/spdlog.h>
 #include <cmath>
 #include <map>
 #include <mutex>
 #include <set>
-#include <spdlog/spdlog.h>
 
 #include "plugins/limit_count_local.h"
 #include "plugins/limit_count_store.h"
@@ -284,8 +284,8 @@ class LimitCount final : public Plugin {
     return Exit{500, {}, {}, {}};
   }
 
-  static std::optional<int64_t> resolve_positive(const limits::NumberSpec& spec,
-                                                 PluginContext& ctx, std::string& err) {
+  static std::optional<int64_t> resolve_positive(const limits::NumberSpec& spec, PluginContext& ctx,
+                                                 std::string& err) {
     auto v = spec.resolve(ctx, err);
     if (!v) return std::nullopt;
     if (*v <= 0) {

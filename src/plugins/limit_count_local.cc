@@ -81,7 +81,8 @@ Decision LocalCountStore::sliding(std::string_view key, int64_t count, int64_t w
     e.current += cost;
     d.allowed = true;
     d.remaining = std::max<int64_t>(
-        0, static_cast<int64_t>(std::floor(static_cast<double>(count - e.current) - estimated_last)));
+        0,
+        static_cast<int64_t>(std::floor(static_cast<double>(count - e.current) - estimated_last)));
     d.reset_seconds = ceil2(remaining_time);
     return d;
   });

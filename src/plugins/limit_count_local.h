@@ -32,8 +32,7 @@ class LocalCountStore final : public CountStore {
   explicit LocalCountStore(Window window) : window_(window) {}
 
   net::Task<core::Result<Decision>> incoming(std::string key, int64_t count,
-                                             std::chrono::seconds window,
-                                             int64_t cost) override;
+                                             std::chrono::seconds window, int64_t cost) override;
   bool is_synchronous() const override { return true; }
   core::Result<Decision> incoming_now(std::string_view key, int64_t count,
                                       std::chrono::seconds window, int64_t cost) override;

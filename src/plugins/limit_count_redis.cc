@@ -97,14 +97,14 @@ class RedisCountStore final : public CountStore {
       : options_(std::move(options)), table_key_(options_.table_key()), peer_(options_.peer()) {}
 
   net::Task<core::Result<Decision>> incoming(std::string key, int64_t count,
-                                             std::chrono::seconds window,
-                                             int64_t cost) override {
+                                             std::chrono::seconds window, int64_t cost) override {
     const net::Executor ex = co_await boost::asio::this_coro::executor;
     net::redis::Client& client = net::redis::client_for(ex, options_, table_key_);
     key.insert(0, kRedisKeyPrefix);
     // The task is made before co_await: GCC 12 miscompiles initializer
     // lists inside a co_await expression. eval() encodes its arguments.
-    auto task = client.eval(kScript, {key}, {decimal(count), decimal(window.count()), decimal(cost)});
+    auto task =
+        client.eval(kScript, {key}, {decimal(count), decimal(window.count()), decimal(cost)});
     core::Result<Reply> r = co_await std::move(task);
     if (!r.ok()) co_return r.error();
     co_return decide(*r, peer_);
@@ -124,8 +124,7 @@ class RedisClusterCountStore final : public CountStore {
         peer_("cluster " + options_.name) {}
 
   net::Task<core::Result<Decision>> incoming(std::string key, int64_t count,
-                                             std::chrono::seconds window,
-                                             int64_t cost) override {
+                                             std::chrono::seconds window, int64_t cost) override {
     const net::Executor ex = co_await boost::asio::this_coro::executor;
     net::redis::ClusterClient& client = net::redis::cluster_client_for(ex, options_, table_key_);
     key.insert(0, kRedisKeyPrefix);
@@ -162,7 +161,8 @@ net::redis::Options redis_options_from_conf(const boost::json::object& conf) {
   o.password = string_field(conf, "redis_password");
   o.database = int_field(conf, "redis_database", 0);
   o.timeout = std::chrono::milliseconds(int_field(conf, "redis_timeout", 1000));
-  o.keepalive_timeout = std::chrono::milliseconds(int_field(conf, "redis_keepalive_timeout", 10000));
+  o.keepalive_timeout =
+      std::chrono::milliseconds(int_field(conf, "redis_keepalive_timeout", 10000));
   o.max_connections = pool_size(conf);
   return o;
 }
@@ -170,16 +170,17 @@ net::redis::Options redis_options_from_conf(const boost::json::object& conf) {
 core::Result<std::unique_ptr<CountStore>> make_redis_count_store(const boost::json::object& conf) {
   const std::string policy = string_field(conf, "policy");
   if (policy != "redis" && policy != "redis-cluster") {
-    return core::config_error("limit-count: policy \"" + policy + "\" is not supported by torii yet");
+    return core::config_error("policy \"" + policy +
+                              "\" is not supported by torii yet");
   }
   if (string_field(conf, "window_type") == "sliding") {
-    return core::config_error("limit-count: window_type \"sliding\" is not supported with policy \"" +
-                              policy + "\" yet");
+    return core::config_error(
+        "window_type \"sliding\" is not supported with policy \"" + policy + "\" yet");
   }
   if (policy == "redis-cluster") {
     if (bool_field(conf, "redis_cluster_ssl")) {
       return core::config_error(
-          "limit-count: redis_cluster_ssl is not supported by torii yet (TLS to Redis)");
+          "redis_cluster_ssl is not supported by torii yet (TLS to Redis)");
     }
     net::redis::ClusterOptions o;
     o.name = string_field(conf, "redis_cluster_name");
@@ -189,12 +190,12 @@ core::Result<std::unique_ptr<CountStore>> make_redis_count_store(const boost::js
         if (!n.is_string()) continue;
         auto node = net::redis::parse_node_address(n.get_string());
         if (!node) {
-          return core::config_error("limit-count: redis_cluster_nodes: " + node.error().message);
+          return core::config_error("redis_cluster_nodes: " + node.error().message);
         }
         o.seeds.push_back(std::move(*node));
       }
     }
-    if (o.seeds.empty()) return core::config_error("limit-count: redis_cluster_nodes is empty");
+    if (o.seeds.empty()) return core::config_error("redis_cluster_nodes is empty");
     o.node.password = string_field(conf, "redis_password");
     o.node.timeout = std::chrono::milliseconds(int_field(conf, "redis_timeout", 1000));
     o.node.keepalive_timeout =
@@ -203,16 +204,16 @@ core::Result<std::unique_ptr<CountStore>> make_redis_count_store(const boost::js
     return std::unique_ptr<CountStore>(new RedisClusterCountStore(std::move(o)));
   }
   if (bool_field(conf, "redis_ssl")) {
-    return core::config_error("limit-count: redis_ssl is not supported by torii yet (TLS to Redis)");
+    return core::config_error(
+        "redis_ssl is not supported by torii yet (TLS to Redis)");
   }
   net::redis::Options o = redis_options_from_conf(conf);
-  if (o.host.empty()) return core::config_error("limit-count: redis_host is required");
+  if (o.host.empty()) return core::config_error("redis_host is required");
   return std::unique_ptr<CountStore>(new RedisCountStore(std::move(o)));
 }
 
 namespace {
-const bool kRegistered =
-    (register_redis_count_store_factory(&make_redis_count_store), true);
+const bool kRegistered = (register_redis_count_store_factory(&make_redis_count_store), true);
 }  // namespace
 
 }  // namespace torii::plugins::limit_count

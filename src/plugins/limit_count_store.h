@@ -72,8 +72,7 @@ class CountStore {
   // the request through. The error message names the peer ("redis
   // 127.0.0.1:6379: connection refused").
   virtual net::Task<core::Result<Decision>> incoming(std::string key, int64_t count,
-                                                     std::chrono::seconds window,
-                                                     int64_t cost) = 0;
+                                                     std::chrono::seconds window, int64_t cost) = 0;
 
   // True when `incoming_now` may be used instead of `incoming` (a store that
   // never does I/O: local). The plugin then runs its access phase

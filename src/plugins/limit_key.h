@@ -38,7 +38,7 @@ class VarTemplate {
 
  private:
   struct Piece {
-    std::string literal;            // copied as is
+    std::string literal;              // copied as is
     std::optional<http::VarRef> var;  // then this variable, when set
   };
   std::vector<Piece> pieces_;

@@ -20,10 +20,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 
+#include <spdlog/spdlog.h>
 #include <chrono>
 #include <cmath>
 #include <set>
-#include <spdlog/spdlog.h>
 
 #include "plugins/limit_key.h"
 #include "plugins/limit_redis_schema.h"
@@ -39,9 +39,9 @@ namespace json = boost::json;
 // ---- config ----------------------------------------------------------------
 
 struct RuleConf {
-  limits::NumberSpec rate;   // requests per second
-  limits::NumberSpec burst;  // requests
-  limits::LimitKey key;      // plain conf
+  limits::NumberSpec rate;      // requests per second
+  limits::NumberSpec burst;     // requests
+  limits::LimitKey key;         // plain conf
   limits::VarTemplate key_tpl;  // `rules` entry
 };
 
@@ -91,7 +91,7 @@ json::value make_schema() {
 // ---- the bucket -------------------------------------------------------------------
 
 struct Bucket {
-  int64_t excess = 0;    // milli-requests
+  int64_t excess = 0;  // milli-requests
   int64_t last_ms = 0;
   int64_t drained_ms = 0;  // from here on the entry is the same as no entry
   bool expired(int64_t now) const { return now >= drained_ms; }

@@ -69,8 +69,8 @@ class Redirect final : public Plugin {
  public:
   explicit Redirect(RedirectConfig conf)
       : conf_(std::move(conf)),
-        https_uri_(VarTemplate::compile("https://$host$request_uri",
-                                        VarTemplate::Grammar::kRedirect)) {}
+        https_uri_(
+            VarTemplate::compile("https://$host$request_uri", VarTemplate::Grammar::kRedirect)) {}
 
   uint8_t phases() const override { return bit(Phase::kRewrite); }
 
@@ -141,7 +141,8 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
   if (const auto* v = conf.if_contains("uri"); v && v->is_string()) {
     c.uri = VarTemplate::compile(v->get_string(), VarTemplate::Grammar::kRedirect);
   }
-  if (const auto* v = conf.if_contains("regex_uri"); v && v->is_array() && v->get_array().size() == 2) {
+  if (const auto* v = conf.if_contains("regex_uri");
+      v && v->is_array() && v->get_array().size() == 2) {
     const auto& a = v->get_array();
     const std::string_view pattern = a[0].is_string() ? a[0].get_string() : "";
     const std::string_view tpl = a[1].is_string() ? a[1].get_string() : "";

@@ -31,8 +31,7 @@ struct RequestIdConfig {
   int range_length = 16;
   std::string range_char_set = "abcdefghijklmnopqrstuvwxyzABCDEFGHIGKLMNOPQRSTUVWXYZ0123456789";
   int nanoid_length = 21;
-  std::string nanoid_char_set =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIGKLMNOPQRSTUVWXYZ0123456789_-";
+  std::string nanoid_char_set = "abcdefghijklmnopqrstuvwxyzABCDEFGHIGKLMNOPQRSTUVWXYZ0123456789_-";
 };
 
 // The char sets' defaults repeat APISIX's (with its "IGK" typo: no 'J').
@@ -83,8 +82,8 @@ std::string uuid_v4() {
   auto& rng = FastRandom::local();
   uint64_t hi = rng.next();
   uint64_t lo = rng.next();
-  hi = (hi & ~0xf000ULL) | 0x4000ULL;                   // version 4
-  lo = (lo & ~(0xc0ULL << 56)) | (0x80ULL << 56);       // variant 10xx
+  hi = (hi & ~0xf000ULL) | 0x4000ULL;              // version 4
+  lo = (lo & ~(0xc0ULL << 56)) | (0x80ULL << 56);  // variant 10xx
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(36, '-');
   size_t pos = 0;

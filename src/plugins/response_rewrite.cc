@@ -209,9 +209,10 @@ class ResponseRewrite final : public Plugin {
                               : 0;
     if (chunk.size() > room) {
       if (!state->truncated) {
-        spdlog::warn("response-rewrite: response body over max_resp_body_size ({} bytes), "
-                     "truncated",
-                     conf_.max_resp_body_size);
+        spdlog::warn(
+            "response-rewrite: response body over max_resp_body_size ({} bytes), "
+            "truncated",
+            conf_.max_resp_body_size);
       }
       state->truncated = true;
       state->body.append(chunk, 0, static_cast<size_t>(room));
@@ -247,7 +248,9 @@ bool is_new_headers_conf(const json::object& h) {
 
 // APISIX's `^([^:\s]+)\s*:\s*([^:]+)$` on a headers.add item.
 bool split_add_header(std::string_view item, std::string& name, std::string& value) {
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   size_t i = 0;
   while (i < item.size() && item[i] != ':' && !is_space(item[i])) ++i;
   if (i == 0) return false;
@@ -284,9 +287,10 @@ core::Status parse_headers(const json::object& h, ResponseRewriteConfig& c) {
       if (!item.is_string() || !split_add_header(item.get_string(), name, value)) {
         // APISIX fails to build its header operations at run time and then
         // skips all of them; keep that, and say so now.
-        spdlog::warn("response-rewrite: headers.add item {} is not \"Name: value\"; the "
-                     "headers of this conf are ignored, as in APISIX",
-                     json::serialize(item));
+        spdlog::warn(
+            "response-rewrite: headers.add item {} is not \"Name: value\"; the "
+            "headers of this conf are ignored, as in APISIX",
+            json::serialize(item));
         c.headers_usable = false;
         continue;
       }
@@ -354,9 +358,10 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
       } else {
         // APISIX accepts the conf and fails at run time; the body passes
         // through this filter unchanged here.
-        spdlog::warn("response-rewrite: filter regex \"{}\": replace \"{}\": {}; the filter is "
-                     "skipped",
-                     regex, replace, compiled.error().message);
+        spdlog::warn(
+            "response-rewrite: filter regex \"{}\": replace \"{}\": {}; the filter is "
+            "skipped",
+            regex, replace, compiled.error().message);
       }
       c.filters.push_back(std::move(filter));
     }

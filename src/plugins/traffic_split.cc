@@ -159,9 +159,8 @@ class TrafficSplit final : public Plugin {
 // ---- create ----------------------------------------------------------------
 
 // The fields APISIX does not carry over from an inline upstream.
-constexpr const char* kDroppedUpstreamFields[] = {"service_name", "discovery_type", "checks",
-                                                  "retries",      "retry_timeout",  "desc",
-                                                  "labels"};
+constexpr const char* kDroppedUpstreamFields[] = {
+    "service_name", "discovery_type", "checks", "retries", "retry_timeout", "desc", "labels"};
 
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& o,
                                                    const PluginScope& scope) {
@@ -228,7 +227,8 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& o,
       rules.push_back(std::move(rule));
     }
   }
-  return std::shared_ptr<const Plugin>(std::make_shared<TrafficSplit>(std::move(rules), scope.workers));
+  return std::shared_ptr<const Plugin>(
+      std::make_shared<TrafficSplit>(std::move(rules), scope.workers));
 }
 
 PluginInfo make_info() {

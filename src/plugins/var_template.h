@@ -33,7 +33,9 @@ class VarTemplate {
                              bool captures = false);
 
   // True when the template has no variable or capture part.
-  bool is_literal() const { return parts_.size() <= 1 && (parts_.empty() || parts_[0].kind == Kind::kLiteral); }
+  bool is_literal() const {
+    return parts_.size() <= 1 && (parts_.empty() || parts_[0].kind == Kind::kLiteral);
+  }
   // The whole text of a literal template (valid when is_literal()).
   std::string_view literal() const { return parts_.empty() ? std::string_view() : parts_[0].text; }
 
@@ -53,8 +55,8 @@ class VarTemplate {
   enum class Kind : uint8_t { kLiteral, kVar, kCapture };
   struct Part {
     Kind kind = Kind::kLiteral;
-    std::string text;  // kLiteral
-    http::VarRef var;  // kVar
+    std::string text;    // kLiteral
+    http::VarRef var;    // kVar
     size_t capture = 0;  // kCapture
   };
   void add_literal(std::string_view s);

@@ -18,7 +18,7 @@ Gateway::Gateway(config::ServerConfig config)
   signals_.add(SIGHUP);
 }
 
-Gateway::~Gateway() = default;
+Gateway::~Gateway() { observability::MetricsRegistry::global().set_connection_stats(nullptr); }
 
 bool Gateway::load_and_publish(const std::string& content, bool initial) {
   const bool json = config_.config_provider == config::ConfigProvider::kJson;
@@ -121,6 +121,7 @@ void Gateway::begin_shutdown(bool graceful) {
   shutting_down_ = true;
   poll_timer_.cancel();
   if (admin_server_) admin_server_->stop();
+  exporter_.reset();
   if (sync_) sync_->stop();
   if (store_) store_->close();
   spdlog::info("shutting down ({})", graceful ? "draining" : "immediate");
@@ -182,7 +183,7 @@ int Gateway::run() {
   spdlog::info("torii {} serving on {} with {} workers, {} routes", TORII_VERSION, listen,
                workers_.size(), current_->routes.size());
 
-  if (!start_admin()) {
+  if (!start_admin() || !start_metrics_export()) {
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
     return 1;

@@ -16,6 +16,7 @@
 #include "admin/admin_server.h"
 #include "admin/resource_api.h"
 #include "config/data_encryption.h"
+#include "observability/prometheus_exporter.h"
 #include "config/server_config.h"
 #include "config/snapshot_builder.h"
 #include "proxy/worker.h"
@@ -46,6 +47,8 @@ class Gateway {
   void publish(std::shared_ptr<const config::Snapshot> snapshot);
   // The Admin API: key bootstrap, resource handlers, listener.
   bool start_admin();
+  // The prometheus exporter, when the prometheus plugin is enabled.
+  bool start_metrics_export();
   net::Task<admin::AdminResponse> handle_admin(admin::AdminRequest request);
   admin::AdminResponse status_response() const;
   admin::AdminResponse metrics_response() const;
@@ -72,6 +75,7 @@ class Gateway {
   std::unique_ptr<store::ConfigSync> sync_;
   std::unique_ptr<admin::ResourceApi> resource_api_;
   std::unique_ptr<admin::AdminServer> admin_server_;
+  std::unique_ptr<observability::PrometheusExporter> exporter_;
   bool rebuild_scheduled_ = false;
   core::Clock::time_point last_publish_;
   std::shared_ptr<const config::Snapshot> current_;

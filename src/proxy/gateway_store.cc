@@ -13,6 +13,8 @@
 
 #include "admin/admin_key.h"
 #include "admin/json_text.h"
+#include "observability/metrics.h"
+#include "plugins/plugin_registry.h"
 #include "proxy/gateway.h"
 #include "store/etcd_store.h"
 #include "store/sqlite_store.h"
@@ -178,6 +180,34 @@ bool Gateway::start_admin() {
   admin_server_ = std::move(*server);
   spdlog::info("Admin API on {}:{} ({} config)", settings.ip, admin_server_->port(),
                provider_name(config_.config_provider));
+  return true;
+}
+
+bool Gateway::start_metrics_export() {
+  if (!plugins::find_plugin("prometheus") || !config_.prometheus.enable_export_server) return true;
+  observability::MetricsRegistry::global().set_connection_stats([this] {
+    observability::ConnectionStats st;
+    st.active = open_connections();
+    return st;
+  });
+  observability::PrometheusSettings s;
+  s.ip = config_.prometheus.ip;
+  s.port = config_.prometheus.port;
+  s.export_uri = config_.prometheus.export_uri;
+  s.metric_prefix = config_.prometheus.metric_prefix;
+  auto exporter = observability::PrometheusExporter::start(control_.get_executor(), s,
+                                                           observability::MetricsRegistry::global());
+  if (!exporter) {
+    // Serving traffic matters more than exporting metrics: log and go on.
+    spdlog::error("plugin_attr.prometheus: {}; metrics are not exported", exporter.error().message);
+    return true;
+  }
+  exporter_ = std::move(*exporter);
+  // The node's config-store series ride along on every scrape.
+  exporter_->add_text_provider([this](std::string& out) {
+    out += metrics_response().body;
+  });
+  spdlog::info("prometheus metrics on {}:{}{}", s.ip, s.port, s.export_uri);
   return true;
 }
 

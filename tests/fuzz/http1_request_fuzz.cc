@@ -301,10 +301,14 @@ bool one_request(Wire& wire, core::InputBuffer& in, http::H1Parser& parser, http
                                                                           : std::string(req.host_header);
       ctx.upstream_uri.assign(req.target);
       std::string head;
-      proxy::build_upstream_request_head(
-          req, {ctx.upstream_host, ctx.upstream_uri, conn.remote_addr, conn.scheme,
-                conn.server_port, websocket},
-          head);
+      proxy::UpstreamHeadParams params;
+      params.host = ctx.upstream_host;
+      params.target = ctx.upstream_uri;
+      params.remote_addr = conn.remote_addr;
+      params.scheme = conn.scheme;
+      params.server_port = conn.server_port;
+      params.websocket = websocket;
+      proxy::build_upstream_request_head(req, params, head);
       check_upstream_head(head, req, websocket);
       if (websocket) return false;  // the rest of the connection is a tunnel
     }

@@ -28,8 +28,8 @@ using std::chrono::seconds;
 // ---- the store ---------------------------------------------------------------
 
 std::unique_ptr<CountStore> make_store(const std::string& conf_json) {
-  auto made = plugins::limit_count::make_redis_count_store(
-      boost::json::parse(conf_json).as_object());
+  auto made =
+      plugins::limit_count::make_redis_count_store(boost::json::parse(conf_json).as_object());
   EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
   return made.ok() ? std::move(*made) : nullptr;
 }
@@ -136,8 +136,11 @@ TEST_F(RedisCountStoreTest, a_new_window_starts_when_the_key_expires) {
   auto store = make_store(redis_conf(redis_->port()));
   ASSERT_TRUE(incoming(io_, *store, "short", 1, 1)->allowed);
   EXPECT_FALSE(incoming(io_, *store, "short", 1, 1)->allowed);
-  ASSERT_TRUE(wait_until([&] { return redis_->cli({"EXISTS", "plugin-limit-countshort"}) == "0"; },
-                         seconds(5)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return redis_->cli({"EXISTS", "plugin-limit-countshort"}) == "0";
+      },
+      seconds(5)));
   auto d = incoming(io_, *store, "short", 1, 1);
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d->allowed);
@@ -231,18 +234,21 @@ TEST_F(RedisCountStoreTest, slow_redis_is_a_timeout_error) {
 
 TEST(RedisCountStoreFactory, refuses_what_it_cannot_do_safely) {
   auto refuse = [](const std::string& conf) {
-    auto made =
-        plugins::limit_count::make_redis_count_store(boost::json::parse(conf).as_object());
+    auto made = plugins::limit_count::make_redis_count_store(boost::json::parse(conf).as_object());
     return made.ok() ? std::string("accepted") : made.error().message;
   };
   EXPECT_EQ(refuse(R"({"policy":"redis","redis_host":"127.0.0.1","redis_ssl":true})"),
-            "limit-count: redis_ssl is not supported by torii yet (TLS to Redis)");
+            "redis_ssl is not supported by torii yet (TLS to Redis)");
   EXPECT_EQ(refuse(R"({"policy":"redis","redis_host":"127.0.0.1","window_type":"sliding"})"),
-            "limit-count: window_type \"sliding\" is not supported with policy \"redis\" yet");
-  EXPECT_EQ(refuse(R"({"policy":"redis-sentinel","redis_sentinels":[{"host":"127.0.0.1","port":26379}],"redis_master_name":"m"})"),
-            "limit-count: policy \"redis-sentinel\" is not supported by torii yet");
-  EXPECT_EQ(refuse(R"({"policy":"redis-cluster","redis_cluster_nodes":["nohost"],"redis_cluster_name":"c"})"),
-            "limit-count: redis_cluster_nodes: invalid node address \"nohost\", expected host:port");
+            "window_type \"sliding\" is not supported with policy \"redis\" yet");
+  EXPECT_EQ(
+      refuse(
+          R"({"policy":"redis-sentinel","redis_sentinels":[{"host":"127.0.0.1","port":26379}],"redis_master_name":"m"})"),
+      "policy \"redis-sentinel\" is not supported by torii yet");
+  EXPECT_EQ(
+      refuse(
+          R"({"policy":"redis-cluster","redis_cluster_nodes":["nohost"],"redis_cluster_name":"c"})"),
+      "redis_cluster_nodes: invalid node address \"nohost\", expected host:port");
   EXPECT_EQ(refuse(R"({"policy":"redis","redis_host":"127.0.0.1"})"), "accepted");
 }
 
@@ -250,9 +256,8 @@ TEST(RedisCountStoreFactory, refuses_what_it_cannot_do_safely) {
 
 std::string limited_route(const std::string& id, const std::string& uri, const Upstream& up,
                           const std::string& plugin_fields) {
-  return "  - id: \"" + id + "\"\n    uri: " + uri +
-         "\n    plugins:\n      limit-count:\n" + plugin_fields + "    upstream:\n      nodes:\n        \"" +
-         up.node() + "\": 1\n";
+  return "  - id: \"" + id + "\"\n    uri: " + uri + "\n    plugins:\n      limit-count:\n" +
+         plugin_fields + "    upstream:\n      nodes:\n        \"" + up.node() + "\": 1\n";
 }
 
 std::string redis_fields(uint16_t port, int count, const std::string& extra = "") {
@@ -267,8 +272,8 @@ TEST(PluginLimitCountRedis, two_gateways_sharing_one_redis_admit_exactly_count) 
   redis.start();
   Upstream up;
   constexpr int kCount = 120;
-  const std::string routes = "routes:\n" + limited_route("1", "/shared", up,
-                                                         redis_fields(redis.port(), kCount));
+  const std::string routes =
+      "routes:\n" + limited_route("1", "/shared", up, redis_fields(redis.port(), kCount));
   Torii a(routes, "", 2);
   Torii b(routes, "", 2);
 
@@ -328,7 +333,8 @@ TEST(PluginLimitCountRedis, redis_outage_with_and_without_degradation) {
   Upstream up;
   const std::string routes =
       "routes:\n" +
-      limited_route("1", "/strict", up, redis_fields(redis.port(), 100, "        redis_timeout: 300\n")) +
+      limited_route("1", "/strict", up,
+                    redis_fields(redis.port(), 100, "        redis_timeout: 300\n")) +
       limited_route("2", "/lenient", up,
                     redis_fields(redis.port(), 100,
                                  "        redis_timeout: 300\n        allow_degradation: true\n"));
@@ -370,22 +376,37 @@ TEST(PluginLimitCountRedis, redis_outage_with_and_without_degradation) {
 
 TEST(PluginLimitCountRedis, admin_api_checks_the_redis_fields) {
   ToriiOptions o;
-  o.deployment = "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: sqlite\n";
+  o.deployment =
+      "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: sqlite\n";
   Torii t(o);
-  auto r = t.admin("PUT", "/routes/1",
-                   R"({"uri":"/x","plugins":{"limit-count":{"count":1,"time_window":60,"policy":"redis"}},)"
-                   R"("upstream":{"nodes":{"127.0.0.1:1980":1}}})");
+  auto r = t.admin(
+      "PUT", "/routes/1",
+      R"({"uri":"/x","plugins":{"limit-count":{"count":1,"time_window":60,"policy":"redis"}},)"
+      R"("upstream":{"nodes":{"127.0.0.1:1980":1}}})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body,
             "{\"error_msg\":\"failed to check the configuration of plugin limit-count err: then "
-            "clause did not match\"}\n");
+            "clause did not match\"}");
+  r = t.admin(
+      "PUT", "/routes/1",
+      R"({"uri":"/x","plugins":{"limit-count":{"count":1,"time_window":60,"policy":"redis",)"
+      R"("redis_host":"127.0.0.1","redis_port":0}},"upstream":{"nodes":{"127.0.0.1:1980":1}}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body,
+            "{\"error_msg\":\"failed to check the configuration of plugin limit-count err: then "
+            "clause did not match\"}");
+  // Valid for APISIX, but torii cannot do it safely yet: refused, not downgraded.
   r = t.admin("PUT", "/routes/1",
               R"({"uri":"/x","plugins":{"limit-count":{"count":1,"time_window":60,"policy":"redis",)"
-              R"("redis_host":"127.0.0.1","redis_port":0}},"upstream":{"nodes":{"127.0.0.1:1980":1}}})");
+              R"("redis_host":"127.0.0.1","redis_ssl":true}},"upstream":{"nodes":{"127.0.0.1:1980":1}}})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body,
-            "{\"error_msg\":\"failed to check the configuration of plugin limit-count err: then "
-            "clause did not match\"}\n");
+            "{\"error_msg\":\"failed to check the configuration of plugin limit-count err: "
+            "redis_ssl is not supported by torii yet (TLS to Redis)\"}");
+  r = t.admin("PUT", "/routes/1",
+              R"({"uri":"/x","plugins":{"limit-count":{"count":1,"time_window":60,"policy":"redis",)"
+              R"("redis_host":"127.0.0.1"}},"upstream":{"nodes":{"127.0.0.1:1980":1}}})");
+  EXPECT_EQ(r.status, 200) << r.body;
 }
 
 }  // namespace

@@ -18,17 +18,19 @@
 namespace torii::testing {
 namespace {
 
-// One catch-all route to `up` carrying `plugins` (JSON, read by YAML as a
-// flow mapping).
+// One route to `up` carrying `plugins` (JSON, read by YAML as a flow
+// mapping). Under /t/ by default, so the harness's readiness probe
+// (GET /__torii_ready) does not spend a limit.
 std::string route_with(const Upstream& up, const std::string& plugins,
-                       const std::string& uri = "/*") {
+                       const std::string& uri = "/t/*") {
   return "routes:\n  - id: r1\n    uri: \"" + uri + "\"\n    plugins: " + plugins +
          "\n    upstream:\n      nodes:\n        \"" + up.node() + "\": 1\n";
 }
 
 ToriiOptions sqlite_node() {
   ToriiOptions o;
-  o.deployment = "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: sqlite\n";
+  o.deployment =
+      "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: sqlite\n";
   return o;
 }
 
@@ -36,16 +38,16 @@ TEST(PluginTraffic, LimitCountHeadersThenRefusal) {
   Upstream up;
   Torii t(route_with(up, R"({"limit-count": {"count": 2, "time_window": 60,
                               "rejected_code": 503, "key": "remote_addr"}})"));
-  auto a = http_get(t.url("/hello"));
+  auto a = http_get(t.url("/t/hello"));
   ASSERT_EQ(a.error, "");
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.headers["x-ratelimit-limit"], "2");
   EXPECT_EQ(a.headers["x-ratelimit-remaining"], "1");
   EXPECT_EQ(a.headers["x-ratelimit-reset"], "60");
-  auto b = http_get(t.url("/hello"));
+  auto b = http_get(t.url("/t/hello"));
   EXPECT_EQ(b.status, 200);
   EXPECT_EQ(b.headers["x-ratelimit-remaining"], "0");
-  auto c = http_get(t.url("/hello"));
+  auto c = http_get(t.url("/t/hello"));
   EXPECT_EQ(c.status, 503);
   EXPECT_EQ(c.headers["x-ratelimit-limit"], "2");
   EXPECT_EQ(c.headers["x-ratelimit-remaining"], "0");
@@ -58,10 +60,10 @@ TEST(PluginTraffic, LimitCountRejectedMsgAndNoHeaders) {
   Torii t(route_with(up, R"({"limit-count": {"count": 1, "time_window": 60, "rejected_code": 429,
                               "rejected_msg": "Requests are too frequent, please try again later.",
                               "show_limit_quota_header": false}})"));
-  auto a = http_get(t.url("/hello"));
+  auto a = http_get(t.url("/t/hello"));
   EXPECT_EQ(a.status, 200);
   EXPECT_FALSE(a.headers.contains("x-ratelimit-limit"));
-  auto b = http_get(t.url("/hello"));
+  auto b = http_get(t.url("/t/hello"));
   EXPECT_EQ(b.status, 429);
   EXPECT_EQ(b.body, "{\"error_msg\":\"Requests are too frequent, please try again later.\"}\n");
   EXPECT_FALSE(b.headers.contains("x-ratelimit-remaining"));
@@ -77,7 +79,7 @@ TEST(PluginTraffic, LimitCountIsExactAcrossWorkers) {
   // 60 requests on parallel connections, spread over the workers.
   std::vector<std::future<long>> done;
   for (int i = 0; i < 60; ++i) {
-    done.push_back(std::async(std::launch::async, [&] { return http_get(t.url("/x")).status; }));
+    done.push_back(std::async(std::launch::async, [&] { return http_get(t.url("/t/x")).status; }));
   }
   std::map<long, int> statuses;
   for (auto& f : done) statuses[f.get()]++;
@@ -89,25 +91,25 @@ TEST(PluginTraffic, LimitCountConfChangeThroughAdminResetsTheCounter) {
   Upstream up;
   Torii t(sqlite_node());
   auto put = [&](int count) {
-    return t.admin("PUT", "/routes/1",
-                   R"({"uri": "/x", "plugins": {"limit-count": {"count": )" +
-                       std::to_string(count) + R"(, "time_window": 60}}, "upstream": {"nodes": {")" +
-                       up.node() + R"(": 1}}})");
+    return t.admin(
+        "PUT", "/routes/1",
+        R"({"uri": "/t/x", "plugins": {"limit-count": {"count": )" + std::to_string(count) +
+            R"(, "time_window": 60}}, "upstream": {"nodes": {")" + up.node() + R"(": 1}}})");
   };
   auto r = put(1);
   ASSERT_LT(r.status, 300) << r.body;
-  ASSERT_TRUE(wait_until([&] { return http_get(t.url("/x")).status == 200; }));
-  EXPECT_EQ(http_get(t.url("/x")).status, 503);
+  ASSERT_TRUE(wait_until([&] { return http_get(t.url("/t/x")).status == 200; }));
+  EXPECT_EQ(http_get(t.url("/t/x")).status, 503);
   // An unrelated change keeps the counter.
   auto other = t.admin("PUT", "/routes/2",
                        R"({"uri": "/y", "upstream": {"nodes": {")" + up.node() + R"(": 1}}})");
   ASSERT_LT(other.status, 300) << other.body;
   ASSERT_TRUE(wait_until([&] { return http_get(t.url("/y")).status == 200; }));
-  EXPECT_EQ(http_get(t.url("/x")).status, 503);
+  EXPECT_EQ(http_get(t.url("/t/x")).status, 503);
   // A new conf starts a new counter.
   ASSERT_LT(put(2).status, 300);
   EXPECT_TRUE(wait_until([&] {
-    auto x = http_get(t.url("/x"));
+    auto x = http_get(t.url("/t/x"));
     return x.status == 200 && x.headers["x-ratelimit-limit"] == "2";
   }));
 }
@@ -117,17 +119,17 @@ TEST(PluginTraffic, LimitReqRefusesOverBurstAndDelaysWithin) {
   {
     Torii t(route_with(up, R"({"limit-req": {"rate": 0.1, "burst": 0, "key": "remote_addr",
                                 "rejected_code": 429, "rejected_msg": "slow down"}})"));
-    EXPECT_EQ(http_get(t.url("/x")).status, 200);
-    auto r = http_get(t.url("/x"));
+    EXPECT_EQ(http_get(t.url("/t/x")).status, 200);
+    auto r = http_get(t.url("/t/x"));
     EXPECT_EQ(r.status, 429);
     EXPECT_EQ(r.body, "{\"error_msg\":\"slow down\"}\n");
   }
   {
     // rate 4/s, burst 4: the 2nd request at once waits 250 ms.
     Torii t(route_with(up, R"({"limit-req": {"rate": 4, "burst": 4, "key": "remote_addr"}})"));
-    EXPECT_EQ(http_get(t.url("/x")).status, 200);
+    EXPECT_EQ(http_get(t.url("/t/x")).status, 200);
     auto start = std::chrono::steady_clock::now();
-    EXPECT_EQ(http_get(t.url("/x")).status, 200);
+    EXPECT_EQ(http_get(t.url("/t/x")).status, 200);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
                   .count();
@@ -139,13 +141,15 @@ TEST(PluginTraffic, LimitReqRefusesOverBurstAndDelaysWithin) {
 TEST(PluginTraffic, LimitConnHoldsSlotsUntilTheResponseEnds) {
   Upstream up;
   Torii t(route_with(up, R"({"limit-conn": {"conn": 1, "burst": 0, "default_conn_delay": 0.1,
-                              "key": "remote_addr", "rejected_code": 503}})"));
+                              "key": "remote_addr", "rejected_code": 503}})",
+                     "/*"));
+  const int before = up.requests();  // the harness's readiness probe went through
   auto slow = std::async(std::launch::async, [&] { return http_get(t.url("/sleep/800")).status; });
-  ASSERT_TRUE(wait_until([&] { return up.requests() >= 1; }));
-  EXPECT_EQ(http_get(t.url("/hello")).status, 503);
+  ASSERT_TRUE(wait_until([&] { return up.requests() > before; }));
+  EXPECT_EQ(http_get(t.url("/t/hello")).status, 503);
   EXPECT_EQ(slow.get(), 200);
   // The slot was given back when the slow response ended.
-  EXPECT_TRUE(wait_until([&] { return http_get(t.url("/hello")).status == 200; },
+  EXPECT_TRUE(wait_until([&] { return http_get(t.url("/t/hello")).status == 200; },
                          std::chrono::seconds(3)));
 }
 
@@ -154,7 +158,8 @@ TEST(PluginTraffic, ApiBreakerBreaksAfterUpstreamFailures) {
   Torii t(route_with(up, R"({"api-breaker": {"break_response_code": 599,
                               "break_response_body": "breaker open",
                               "break_response_headers": [{"key": "X-Breaker", "value": "$uri"}],
-                              "unhealthy": {"http_statuses": [500], "failures": 3}}})"));
+                              "unhealthy": {"http_statuses": [500], "failures": 3}}})",
+                     "/*"));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(http_get(t.url("/status/500")).status, 500);
   int before = up.requests();
   auto r = http_get(t.url("/status/500"));
@@ -163,7 +168,7 @@ TEST(PluginTraffic, ApiBreakerBreaksAfterUpstreamFailures) {
   EXPECT_EQ(r.headers["x-breaker"], "/status/500");
   EXPECT_EQ(up.requests(), before);
   // Another path of the route is not broken.
-  EXPECT_EQ(http_get(t.url("/hello")).status, 200);
+  EXPECT_EQ(http_get(t.url("/t/hello")).status, 200);
 }
 
 TEST(PluginTraffic, TrafficSplitWeightsMatchesAndUpstreamIds) {
@@ -198,7 +203,7 @@ TEST(PluginTraffic, TrafficSplitUnknownUpstreamIdAnswers500) {
   Upstream up;
   Torii t(route_with(up, R"({"traffic-split": {"rules": [{"weighted_upstreams":
                               [{"upstream_id": "nope"}]}]}})"));
-  auto r = http_get(t.url("/x"));
+  auto r = http_get(t.url("/t/x"));
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body, "failed to fetch upstream info by upstream id: nope");
   EXPECT_EQ(up.requests(), 0);
@@ -209,8 +214,8 @@ TEST(PluginTraffic, AdminApiRefusesBadConfsWithApisixMessages) {
   Torii t(sqlite_node());
   auto put = [&](const std::string& plugins) {
     return t.admin("PUT", "/routes/1",
-                   R"({"uri": "/x", "plugins": )" + plugins +
-                       R"(, "upstream": {"nodes": {")" + up.node() + R"(": 1}}})");
+                   R"({"uri": "/t/x", "plugins": )" + plugins + R"(, "upstream": {"nodes": {")" +
+                       up.node() + R"(": 1}}})");
   };
   const std::string p = "failed to check the configuration of plugin ";
   const std::pair<std::string, std::string> cases[] = {
@@ -258,9 +263,42 @@ TEST(PluginTraffic, AdminApiRefusesBadConfsWithApisixMessages) {
                    "limit-count": {"count": 100, "time_window": 60}})");
   EXPECT_LT(ok.status, 300) << ok.body;
   EXPECT_TRUE(wait_until([&] {
-    auto r = http_get(t.url("/x"));
+    auto r = http_get(t.url("/t/x"));
     return r.status == 200 && r.headers["x-ratelimit-limit"] == "100";
   }));
+}
+
+}  // namespace
+}  // namespace torii::testing
+
+namespace torii::testing {
+namespace {
+
+// DISABLED until the runtime rebuilds (or re-resolves) traffic-split when an
+// upstream it names changes: ChainBuilder reuses an instance while its owner
+// and conf are unchanged, so the instance keeps the upstream object it
+// resolved at create (see the report of the traffic plugins).
+TEST(PluginTraffic, DISABLED_TrafficSplitFollowsAnUpdatedUpstream) {
+  Upstream route_up, first, second;
+  ToriiOptions o = sqlite_node();
+  Torii t(o);
+  auto put_up = [&](const Upstream& node) {
+    return t.admin("PUT", "/upstreams/1",
+                   R"({"type": "roundrobin", "nodes": {")" + node.node() + R"(": 1}})");
+  };
+  ASSERT_LT(put_up(first).status, 300);
+  auto r =
+      t.admin("PUT", "/routes/1",
+              R"({"uri": "/port", "plugins": {"traffic-split": {"rules": [)"
+              R"({"weighted_upstreams": [{"upstream_id": "1"}]}]}}, "upstream": {"nodes": {")" +
+                  route_up.node() + R"(": 1}}})");
+  ASSERT_LT(r.status, 300) << r.body;
+  ASSERT_TRUE(
+      wait_until([&] { return http_get(t.url("/port")).body == std::to_string(first.port()); }));
+  ASSERT_LT(put_up(second).status, 300);
+  EXPECT_TRUE(
+      wait_until([&] { return http_get(t.url("/port")).body == std::to_string(second.port()); },
+                 std::chrono::seconds(5)));
 }
 
 }  // namespace

@@ -371,15 +371,16 @@ TEST_F(RedisClientTest, concurrent_commands_share_pipelined_connections) {
   int done = 0;
   int mismatched = 0;
   for (int i = 0; i < kN; ++i) {
-    boost::asio::co_spawn(io_, then(echo(c, i),
-                                    [&](std::pair<int, Result> got) {
-                                      ++done;
-                                      if (!got.second.ok() ||
-                                          got.second->str != std::to_string(got.first)) {
-                                        ++mismatched;
-                                      }
-                                    }),
-                          kRethrow);
+    boost::asio::co_spawn(
+        io_,
+        then(echo(c, i),
+             [&](std::pair<int, Result> got) {
+               ++done;
+               if (!got.second.ok() || got.second->str != std::to_string(got.first)) {
+                 ++mismatched;
+               }
+             }),
+        kRethrow);
   }
   io_.restart();
   while (done < kN) io_.run_one();
@@ -391,11 +392,12 @@ TEST_F(RedisClientTest, concurrent_commands_share_pipelined_connections) {
   std::set<int64_t> seen;
   int incr_done = 0;
   for (int i = 0; i < kN; ++i) {
-    boost::asio::co_spawn(io_, then(c.command({"INCR", "ctr"}),
-                                    [&](Result r) {
-                                      ++incr_done;
-                                      if (r.ok()) seen.insert(r->integer);
-                                    }),
+    boost::asio::co_spawn(io_,
+                          then(c.command({"INCR", "ctr"}),
+                               [&](Result r) {
+                                 ++incr_done;
+                                 if (r.ok()) seen.insert(r->integer);
+                               }),
                           kRethrow);
   }
   io_.restart();
@@ -448,8 +450,7 @@ TEST_F(RedisClientTest, client_for_keeps_one_client_per_worker_and_options) {
   // flight is clean.
   Result r = run_task(*io, ca.command({"PING"}));
   ASSERT_TRUE(r.ok());
-  boost::asio::co_spawn(*io, then(ca.command({"BLPOP", "never", "5"}), [](Result) {}),
-                        kRethrow);
+  boost::asio::co_spawn(*io, then(ca.command({"BLPOP", "never", "5"}), [](Result) {}), kRethrow);
   io->restart();
   io->run_for(milliseconds(20));
   io.reset();

@@ -189,8 +189,9 @@ TEST_F(RedisClusterTest, limit_count_store_with_policy_redis_cluster) {
   std::string nodes;
   for (const auto& a : cluster_->addresses()) nodes += (nodes.empty() ? "\"" : ",\"") + a + "\"";
   auto made = plugins::limit_count::make_redis_count_store(
-      boost::json::parse(R"({"policy":"redis-cluster","redis_cluster_name":"c","redis_cluster_nodes":[)" +
-                         nodes + "]}")
+      boost::json::parse(
+          R"({"policy":"redis-cluster","redis_cluster_name":"c","redis_cluster_nodes":[)" + nodes +
+          "]}")
           .as_object());
   ASSERT_TRUE(made.ok()) << made.error().message;
   auto& store = **made;

@@ -53,18 +53,29 @@ RedisProcess::~RedisProcess() { stop(); }
 void RedisProcess::start() {
   if (pid_ > 0) return;
   std::vector<std::string> args = {
-      kRedisBinary, "--port",     std::to_string(port_), "--bind", "127.0.0.1",
-      "--save",     "",           "--appendonly",        "no",     "--dir",
-      dir_.path(),  "--logfile",  dir_.path() + "/redis.log",
-      "--daemonize", "no",
+      kRedisBinary,
+      "--port",
+      std::to_string(port_),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir_.path(),
+      "--logfile",
+      dir_.path() + "/redis.log",
+      "--daemonize",
+      "no",
   };
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
 
   pid_ = ::fork();
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-    const int fd = ::open((dir_.path() + "/stdout.log").c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                          0644);
+    const int fd =
+        ::open((dir_.path() + "/stdout.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
@@ -117,8 +128,8 @@ void RedisProcess::resume() {
 }
 
 std::string RedisProcess::cli(const std::vector<std::string>& args, int db) const {
-  std::string cmd = std::string(kRedisCli) + " -h 127.0.0.1 -p " + std::to_string(port_) +
-                    " -n " + std::to_string(db) + " --no-auth-warning";
+  std::string cmd = std::string(kRedisCli) + " -h 127.0.0.1 -p " + std::to_string(port_) + " -n " +
+                    std::to_string(db) + " --no-auth-warning";
   for (size_t i = 0; i + 1 < extra_args_.size(); ++i) {
     if (extra_args_[i] == "--requirepass") cmd += " -a '" + extra_args_[i + 1] + "'";
   }
@@ -135,15 +146,16 @@ std::string RedisProcess::cli(const std::vector<std::string>& args, int db) cons
   return out;
 }
 
-std::string RedisProcess::log() const {
-  return dir_.read("redis.log") + dir_.read("stdout.log");
-}
+std::string RedisProcess::log() const { return dir_.read("redis.log") + dir_.read("stdout.log"); }
 
 RedisCluster::RedisCluster(int masters) {
   for (int i = 0; i < masters; ++i) {
     nodes_.push_back(std::make_unique<RedisProcess>(
-        std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
-                                 "nodes.conf", "--cluster-node-timeout", "5000"}));
+        std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                 "--cluster-node-timeout", "5000",
+                                 // The bus port defaults to port + 10000, which may be
+                                 // out of range or taken.
+                                 "--cluster-port", std::to_string(free_port())}));
   }
 }
 
@@ -196,9 +208,9 @@ size_t RedisCluster::owner(int slot) const {
     if (pos == std::string::npos) continue;
     const size_t bol = nodes.rfind('\n', pos);
     const size_t eol = nodes.find('\n', pos);
-    std::istringstream line(nodes.substr(bol == std::string::npos ? 0 : bol + 1,
-                                         eol == std::string::npos ? std::string::npos
-                                                                  : eol - (bol + 1)));
+    std::istringstream line(
+        nodes.substr(bol == std::string::npos ? 0 : bol + 1,
+                     eol == std::string::npos ? std::string::npos : eol - (bol + 1)));
     std::string tok;
     int field = 0;
     while (line >> tok) {

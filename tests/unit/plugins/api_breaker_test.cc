@@ -16,7 +16,9 @@ using testing::FakeClock;
 using testing::FakePluginContext;
 using testing::make_plugin;
 
-std::shared_ptr<const Plugin> make(std::string_view conf) { return make_plugin("api-breaker", conf); }
+std::shared_ptr<const Plugin> make(std::string_view conf) {
+  return make_plugin("api-breaker", conf);
+}
 
 // A request to `uri`: its access status (0 when it went on), and when it
 // went on, the upstream answering `upstream_status` (log phase).
@@ -56,16 +58,15 @@ TEST(PluginApiBreakerTest, breaks_after_failures_and_doubles) {
     int expect;    // 0: reached the upstream; else the break code
   };
   const Step_ steps[] = {
-      {0, 500, 0},   {0, 503, 0},  {0, 500, 0},    // 3 failures: break, 2 s
-      {0, 200, 599}, {2, 200, 599},                // last + 2 >= now
-      {3, 500, 0},                                 // over; 4th failure
-      {3, 200, 599},                               // ceil(4/3) = 2: 4 s from t=0
-      {5, 500, 0},   {5, 503, 0},                  // 6th: break restarts at 5, 4 s
-      {5, 200, 599}, {9, 200, 599}, {10, 200, 0},
-      {10, 500, 0},                                // 7th: ceil = 3, 8 s from 5
-      {13, 200, 599}, {14, 500, 0}, {14, 500, 0},  // 9th: restarts at 14, 8 s
-      {22, 200, 599}, {23, 500, 0},                // 10th: 16 s capped at 10
-      {23, 200, 599}, {24, 200, 0},                // the record expired
+      {0, 500, 0},    {0, 503, 0},   {0, 500, 0},                 // 3 failures: break, 2 s
+      {0, 200, 599},  {2, 200, 599},                              // last + 2 >= now
+      {3, 500, 0},                                                // over; 4th failure
+      {3, 200, 599},                                              // ceil(4/3) = 2: 4 s from t=0
+      {5, 500, 0},    {5, 503, 0},                                // 6th: break restarts at 5, 4 s
+      {5, 200, 599},  {9, 200, 599}, {10, 200, 0}, {10, 500, 0},  // 7th: ceil = 3, 8 s from 5
+      {13, 200, 599}, {14, 500, 0},  {14, 500, 0},                // 9th: restarts at 14, 8 s
+      {22, 200, 599}, {23, 500, 0},                               // 10th: 16 s capped at 10
+      {23, 200, 599}, {24, 200, 0},                               // the record expired
   };
   for (const auto& s : steps) {
     clock.set_ms(1'000'000'000 + int64_t{s.at_s} * 1000);
@@ -142,7 +143,8 @@ TEST(PluginApiBreakerTest, schema_errors_use_apisix_words) {
       {R"({"break_response_code": 502})", ""},
       {R"({})", prefix + "property \"break_response_code\" is required"},
       {R"({"break_response_code": 199})",
-       prefix + "property \"break_response_code\" validation failed: expected 199 to be at least 200"},
+       prefix +
+           "property \"break_response_code\" validation failed: expected 199 to be at least 200"},
       {R"({"break_response_code": 502, "max_breaker_sec": 2})",
        prefix + "property \"max_breaker_sec\" validation failed: expected 2 to be at least 3"},
       {R"({"break_response_code": 502, "unhealthy": {"http_statuses": [500, 500]}})",

@@ -34,11 +34,10 @@ Step run(const Plugin& p, FakePluginContext& ctx) {
   if (!p.is_async(Phase::kRewrite)) return p.rewrite(ctx);
   boost::asio::io_context io;
   Step out;
-  boost::asio::co_spawn(io.get_executor(), p.rewrite_async(ctx),
-                        [&](std::exception_ptr e, Step s) {
-                          ASSERT_FALSE(e);
-                          out = std::move(s);
-                        });
+  boost::asio::co_spawn(io.get_executor(), p.rewrite_async(ctx), [&](std::exception_ptr e, Step s) {
+    ASSERT_FALSE(e);
+    out = std::move(s);
+  });
   io.run();
   return out;
 }
@@ -145,12 +144,23 @@ struct ErrorCase {
 TEST(FaultInjectionTest, errors_read_like_apisix) {
   const ErrorCase schema_cases[] = {
       {R"js({})js", "expect object to have at least 1 properties"},
-      {R"js({"abort":{}})js", "property \"abort\" validation failed: property \"http_status\" is required"},
-      {R"js({"abort":{"http_status":100}})js", "property \"abort\" validation failed: property \"http_status\" validation failed: expected 100 to be at least 200"},
-      {R"js({"abort":{"http_status":200,"percentage":101}})js", "property \"abort\" validation failed: property \"percentage\" validation failed: expected 101 to be at most 100"},
-      {R"js({"delay":{"duration":-1}})js", "property \"delay\" validation failed: property \"duration\" validation failed: expected -1 to be at least 0"},
-      {R"js({"delay":{"duration":"1"}})js", "property \"delay\" validation failed: property \"duration\" validation failed: wrong type: expected number, got string"},
-      {R"js({"abort":{"http_status":200,"vars":["a"]}})js", "property \"abort\" validation failed: property \"vars\" validation failed: failed to validate item 1: wrong type: expected array, got string"},
+      {R"js({"abort":{}})js",
+       "property \"abort\" validation failed: property \"http_status\" is required"},
+      {R"js({"abort":{"http_status":100}})js",
+       "property \"abort\" validation failed: property \"http_status\" validation failed: expected "
+       "100 to be at least 200"},
+      {R"js({"abort":{"http_status":200,"percentage":101}})js",
+       "property \"abort\" validation failed: property \"percentage\" validation failed: expected "
+       "101 to be at most 100"},
+      {R"js({"delay":{"duration":-1}})js",
+       "property \"delay\" validation failed: property \"duration\" validation failed: expected -1 "
+       "to be at least 0"},
+      {R"js({"delay":{"duration":"1"}})js",
+       "property \"delay\" validation failed: property \"duration\" validation failed: wrong type: "
+       "expected number, got string"},
+      {R"js({"abort":{"http_status":200,"vars":["a"]}})js",
+       "property \"abort\" validation failed: property \"vars\" validation failed: failed to "
+       "validate item 1: wrong type: expected array, got string"},
   };
   for (const auto& c : schema_cases) {
     SCOPED_TRACE(c.conf);
@@ -160,7 +170,8 @@ TEST(FaultInjectionTest, errors_read_like_apisix) {
               std::string("failed to check the configuration of plugin fault-injection err: ") +
                   c.message);
   }
-  const auto conf = json::parse(R"js({"abort":{"http_status":403,"vars":[[["arg_a","=~","x"]]]}})js");
+  const auto conf =
+      json::parse(R"js({"abort":{"http_status":403,"vars":[[["arg_a","=~","x"]]]}})js");
   ASSERT_TRUE(check_plugin_conf("fault-injection", conf, SchemaType::kRoute).ok());
   auto p = find_plugin("fault-injection")->create(conf.as_object(), PluginScope{});
   ASSERT_FALSE(p.ok());

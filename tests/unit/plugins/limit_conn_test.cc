@@ -18,7 +18,9 @@ using testing::conf_error;
 using testing::FakePluginContext;
 using testing::make_plugin;
 
-std::shared_ptr<const Plugin> make(std::string_view conf) { return make_plugin("limit-conn", conf); }
+std::shared_ptr<const Plugin> make(std::string_view conf) {
+  return make_plugin("limit-conn", conf);
+}
 
 std::unique_ptr<FakePluginContext> context(std::string addr = "127.0.0.1") {
   auto ctx = std::make_unique<FakePluginContext>();
@@ -94,10 +96,10 @@ TEST(PluginLimitConnTest, excess_requests_wait_a_unit_per_conn) {
   Step s;
   EXPECT_LT(wait_of(*a, s), 100);  // 1st: no wait
   EXPECT_FALSE(s.has_value());
-  auto wb = wait_of(*b, s);        // 2nd: 0.2 * floor(1 / 1)
+  auto wb = wait_of(*b, s);  // 2nd: 0.2 * floor(1 / 1)
   EXPECT_FALSE(s.has_value());
   EXPECT_GE(wb, 180);
-  auto wc = wait_of(*c, s);        // 3rd: 0.2 * floor(2 / 1)
+  auto wc = wait_of(*c, s);  // 3rd: 0.2 * floor(2 / 1)
   EXPECT_FALSE(s.has_value());
   EXPECT_GE(wc, 380);
   wait_of(*d, s);  // 4th: over conn + burst

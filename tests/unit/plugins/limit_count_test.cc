@@ -5,9 +5,9 @@
 // t/plugin/limit-count*.t.
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
 #include <thread>
 
 #include "limit_test_support.h"
@@ -196,7 +196,7 @@ TEST(PluginLimitCountTest, sliding_window_weighs_the_previous_window) {
   EXPECT_EQ(refused.headers["X-RateLimit-Reset"], "10");
   clock.advance_ms(10'000);  // next window: the previous 2 weigh fully
   EXPECT_EQ(request(*p).status, 503);
-  clock.advance_ms(5'000);   // half way: the previous window weighs 1
+  clock.advance_ms(5'000);  // half way: the previous window weighs 1
   Outcome half = request(*p);
   EXPECT_EQ(half.status, 200);
   EXPECT_EQ(half.headers["X-RateLimit-Remaining"], "0");

@@ -67,8 +67,8 @@ TEST(PluginLimitReqTest, leaky_bucket_refuses_over_burst) {
     int64_t at_ms;
     int status;
   };
-  const Case cases[] = {{0, 200}, {0, 200}, {0, 429}, {500, 429}, {1000, 200}, {1000, 429},
-                        {3000, 200}, {3000, 200}, {3000, 429}};
+  const Case cases[] = {{0, 200},    {0, 200},    {0, 429},    {500, 429}, {1000, 200},
+                        {1000, 429}, {3000, 200}, {3000, 200}, {3000, 429}};
   int64_t base = 1'000'000'000;
   for (const auto& c : cases) {
     clock.set_ms(base + c.at_ms);

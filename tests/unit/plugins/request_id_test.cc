@@ -2,8 +2,8 @@
 // each algorithm's shape, and the conf errors APISIX gives.
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
 #include <re2/re2.h>
+#include <boost/json.hpp>
 #include <set>
 
 #include "fake_plugin_context.h"
@@ -118,18 +118,24 @@ struct ErrorCase {
 
 TEST(RequestIdTest, schema_errors_read_like_apisix) {
   const ErrorCase cases[] = {
-      {R"js({"header_name":1})js", "property \"header_name\" validation failed: wrong type: expected string, got number"},
-      {R"js({"algorithm":"snowflake"})js", "property \"algorithm\" validation failed: matches none of the enum values"},
-      {R"js({"range_id":{"length":5}})js", "property \"range_id\" validation failed: property \"length\" validation failed: expected 5 to be at least 6"},
-      {R"js({"nanoid":{"char_set":"abc"}})js", "property \"nanoid\" validation failed: property \"char_set\" validation failed: string too short, expected at least 6, got 3"},
+      {R"js({"header_name":1})js",
+       "property \"header_name\" validation failed: wrong type: expected string, got number"},
+      {R"js({"algorithm":"snowflake"})js",
+       "property \"algorithm\" validation failed: matches none of the enum values"},
+      {R"js({"range_id":{"length":5}})js",
+       "property \"range_id\" validation failed: property \"length\" validation failed: expected 5 "
+       "to be at least 6"},
+      {R"js({"nanoid":{"char_set":"abc"}})js",
+       "property \"nanoid\" validation failed: property \"char_set\" validation failed: string too "
+       "short, expected at least 6, got 3"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.conf);
     auto st = check_plugin_conf("request-id", json::parse(c.conf), SchemaType::kRoute);
     ASSERT_FALSE(st.ok());
-    EXPECT_EQ(st.error().message,
-              std::string("failed to check the configuration of plugin request-id err: ") +
-                  c.message);
+    EXPECT_EQ(
+        st.error().message,
+        std::string("failed to check the configuration of plugin request-id err: ") + c.message);
   }
 }
 
@@ -137,8 +143,7 @@ TEST(RequestIdTest, registration) {
   const PluginInfo* info = find_plugin("request-id");
   ASSERT_NE(info, nullptr);
   EXPECT_EQ(info->priority, 12015);
-  EXPECT_EQ(make("{}")->phases(),
-            Plugin::bit(Phase::kRewrite) | Plugin::bit(Phase::kHeaderFilter));
+  EXPECT_EQ(make("{}")->phases(), Plugin::bit(Phase::kRewrite) | Plugin::bit(Phase::kHeaderFilter));
 }
 
 }  // namespace

@@ -47,8 +47,9 @@ std::string filter_body(const Plugin& p, FakePluginContext& ctx, std::vector<std
 
 TEST(ResponseRewriteTest, status_and_fixed_body) {
   auto p = make(R"js({"status_code":403,"body":"{\"code\":\"ok\"}\n"})js");
-  auto ctx = upstream_response(200, {{"Content-Length", "5"}, {"ETag", "\"x\""},
-                                     {"Content-Encoding", "gzip"}, {"X-Keep", "1"}});
+  auto ctx = upstream_response(
+      200,
+      {{"Content-Length", "5"}, {"ETag", "\"x\""}, {"Content-Encoding", "gzip"}, {"X-Keep", "1"}});
   p->header_filter(ctx);
   EXPECT_EQ(ctx.response_status_, 403);
   EXPECT_EQ(ctx.replaced_body, "{\"code\":\"ok\"}\n");
@@ -71,8 +72,8 @@ TEST(ResponseRewriteTest, headers_add_set_remove_with_variables) {
       "add":["X-Server-Id: 3", "X-Client:$remote_addr"],
       "set":{"X-Server-Status":"on","X-Route":"$route_id","Content-Type":""},
       "remove":["X-To-Remove"]}})js");
-  auto ctx = upstream_response(200, {{"X-Server-Id", "1"}, {"X-To-Remove", "x"},
-                                     {"Content-Type", "text/plain"}});
+  auto ctx = upstream_response(
+      200, {{"X-Server-Id", "1"}, {"X-To-Remove", "x"}, {"Content-Type", "text/plain"}});
   ctx.vars["remote_addr"] = "10.0.0.1";
   ctx.vars["route_id"] = "r1";
   p->header_filter(ctx);
@@ -115,23 +116,34 @@ struct FilterCase {
 
 TEST(ResponseRewriteTest, body_filters) {
   const FilterCase cases[] = {
-      {"once by default", R"js({"filters":[{"regex":"hello","replace":"bye"}]})js",
-       {"hello hello"}, "bye hello"},
-      {"global", R"js({"filters":[{"regex":"hello","replace":"bye","scope":"global"}]})js",
-       {"hello hel", "lo"}, "bye bye"},
-      {"captures", R"js({"filters":[{"regex":"(\\w+)@(\\w+)","replace":"$2 at $1"}]})js",
-       {"mail: ann@host"}, "mail: host at ann"},
+      {"once by default",
+       R"js({"filters":[{"regex":"hello","replace":"bye"}]})js",
+       {"hello hello"},
+       "bye hello"},
+      {"global",
+       R"js({"filters":[{"regex":"hello","replace":"bye","scope":"global"}]})js",
+       {"hello hel", "lo"},
+       "bye bye"},
+      {"captures",
+       R"js({"filters":[{"regex":"(\\w+)@(\\w+)","replace":"$2 at $1"}]})js",
+       {"mail: ann@host"},
+       "mail: host at ann"},
       {"case-insensitive option",
        R"js({"filters":[{"regex":"HELLO","replace":"x","options":"ijo","scope":"global"}]})js",
-       {"Hello hello"}, "x x"},
+       {"Hello hello"},
+       "x x"},
       {"filters run in order",
        R"js({"filters":[{"regex":"a","replace":"b","scope":"global"},{"regex":"b","replace":"c","scope":"global"}]})js",
-       {"aab"}, "ccc"},
-      {"no match keeps the body", R"js({"filters":[{"regex":"zzz","replace":"y"}]})js",
-       {"abc", "def"}, "abcdef"},
+       {"aab"},
+       "ccc"},
+      {"no match keeps the body",
+       R"js({"filters":[{"regex":"zzz","replace":"y"}]})js",
+       {"abc", "def"},
+       "abcdef"},
       {"over max_resp_body_size the body is truncated",
        R"js({"max_resp_body_size":4,"filters":[{"regex":"a","replace":"b","scope":"global"}]})js",
-       {"aaa", "aaa"}, "bbbb"},
+       {"aaa", "aaa"},
+       "bbbb"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -160,13 +172,22 @@ struct ErrorCase {
 
 TEST(ResponseRewriteTest, schema_errors_read_like_apisix) {
   const ErrorCase cases[] = {
-      {R"js({"status_code":100})js", "property \"status_code\" validation failed: expected 100 to be at least 200"},
-      {R"js({"status_code":599})js", "property \"status_code\" validation failed: expected 599 to be at most 598"},
-      {R"js({"body":"a","filters":[{"regex":"a","replace":"b"}]})js", "failed to validate dependent schema for \"body\": value wasn't supposed to match schema"},
-      {R"js({"filters":[{"regex":"a"}]})js", "property \"filters\" validation failed: failed to validate item 1: property \"replace\" is required"},
-      {R"js({"filters":[{"regex":"a","replace":"b","scope":"all"}]})js", "property \"filters\" validation failed: failed to validate item 1: property \"scope\" validation failed: matches none of the enum values"},
-      {R"js({"filters":[]})js", "property \"filters\" validation failed: expect array to have at least 1 items"},
-      {R"js({"body_base64":"yes"})js", "property \"body_base64\" validation failed: wrong type: expected boolean, got string"},
+      {R"js({"status_code":100})js",
+       "property \"status_code\" validation failed: expected 100 to be at least 200"},
+      {R"js({"status_code":599})js",
+       "property \"status_code\" validation failed: expected 599 to be at most 598"},
+      {R"js({"body":"a","filters":[{"regex":"a","replace":"b"}]})js",
+       "failed to validate dependent schema for \"body\": value wasn't supposed to match schema"},
+      {R"js({"filters":[{"regex":"a"}]})js",
+       "property \"filters\" validation failed: failed to validate item 1: property \"replace\" is "
+       "required"},
+      {R"js({"filters":[{"regex":"a","replace":"b","scope":"all"}]})js",
+       "property \"filters\" validation failed: failed to validate item 1: property \"scope\" "
+       "validation failed: matches none of the enum values"},
+      {R"js({"filters":[]})js",
+       "property \"filters\" validation failed: expect array to have at least 1 items"},
+      {R"js({"body_base64":"yes"})js",
+       "property \"body_base64\" validation failed: wrong type: expected boolean, got string"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.conf);
@@ -183,9 +204,12 @@ TEST(ResponseRewriteTest, build_errors_read_like_apisix) {
       {R"js({"body_base64":true})js", "invalid base64 content"},
       {R"js({"body":"","body_base64":true})js", "invalid base64 content"},
       {R"js({"body":"not base64!","body_base64":true})js", "invalid base64 content"},
-      {R"js({"vars":[["status","=~",200]]})js", "failed to validate the 'vars' expression: invalid operator '=~'"},
-      {R"js({"filters":[{"regex":"(","replace":"b"}]})js", "regex \"(\" validation failed: RE2 cannot compile the pattern: missing ): ("},
-      {R"js({"filters":[{"regex":"a","replace":"b","options":"jq"}]})js", "regex \"a\" validation failed: unknown flag \"q\" (flags \"jq\")"},
+      {R"js({"vars":[["status","=~",200]]})js",
+       "failed to validate the 'vars' expression: invalid operator '=~'"},
+      {R"js({"filters":[{"regex":"(","replace":"b"}]})js",
+       "regex \"(\" validation failed: RE2 cannot compile the pattern: missing ): ("},
+      {R"js({"filters":[{"regex":"a","replace":"b","options":"jq"}]})js",
+       "regex \"a\" validation failed: unknown flag \"q\" (flags \"jq\")"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.conf);

@@ -33,8 +33,8 @@ PluginScope scope(unsigned workers = 2) {
     auto it = ups.find(std::string(id));
     return it == ups.end() ? nullptr : it->second;
   };
-  s.compile_upstream = [](const json::object& o)
-      -> core::Result<std::shared_ptr<const upstream::Upstream>> {
+  s.compile_upstream =
+      [](const json::object& o) -> core::Result<std::shared_ptr<const upstream::Upstream>> {
     if (!o.contains("nodes")) return core::config_error("nodes is required");
     // Names the inline upstream by its first node for the test.
     return upstream_named("inline:" + json::serialize(o.at("nodes")));
@@ -141,13 +141,15 @@ TEST(PluginTrafficSplitTest, schema_and_create_errors_use_apisix_words) {
   EXPECT_EQ(err(R"({"rules": [{"weighted_upstreams": [{"upstream_id": "1"}]}]})"), "");
   EXPECT_EQ(err(R"({"foo": 1})"), prefix + "additional properties forbidden, found foo");
   EXPECT_EQ(err(R"({"rules": [{"weighted_upstreams": []}]})"),
-            prefix + "property \"rules\" validation failed: failed to validate item 1: property "
-                     "\"weighted_upstreams\" validation failed: expect array to have at least 1 "
-                     "items");
+            prefix +
+                "property \"rules\" validation failed: failed to validate item 1: property "
+                "\"weighted_upstreams\" validation failed: expect array to have at least 1 "
+                "items");
   EXPECT_EQ(err(R"({"rules": [{"weighted_upstreams": [{"weight": -1}]}]})"),
-            prefix + "property \"rules\" validation failed: failed to validate item 1: property "
-                     "\"weighted_upstreams\" validation failed: failed to validate item 1: "
-                     "property \"weight\" validation failed: expected -1 to be at least 0");
+            prefix +
+                "property \"rules\" validation failed: failed to validate item 1: property "
+                "\"weighted_upstreams\" validation failed: failed to validate item 1: "
+                "property \"weight\" validation failed: expected -1 to be at least 0");
   EXPECT_EQ(err(R"({"rules": [{"match": [{"vars": [["arg_x", "=~", "1"]]}],
                                "weighted_upstreams": [{"weight": 1}]}]})"),
             "failed to validate the 'vars' expression: invalid operator '=~'");

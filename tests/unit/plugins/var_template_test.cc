@@ -70,8 +70,8 @@ TEST(UriSafeEncodeTest, escapes_like_ngx_escape_uri) {
   EXPECT_EQ(uri_safe_encode("/\xe4\xb8\xad\x7f\x01"), "/%E4%B8%AD%7F%01");
 }
 
-std::string sub(std::string_view subject, std::string_view re, std::string_view rep,
-                bool global, std::string_view opts = "jo") {
+std::string sub(std::string_view subject, std::string_view re, std::string_view rep, bool global,
+                std::string_view opts = "jo") {
   auto rx = RegexSub::compile(re, rep, opts);
   EXPECT_TRUE(rx.ok()) << (rx.ok() ? "" : rx.error().message);
   if (!rx.ok()) return "<error>";
@@ -106,8 +106,7 @@ TEST(RegexSubTest, refuses_bad_templates_patterns_and_flags) {
   auto lookahead = RegexSub::compile("a(?=b)", "x");
   ASSERT_FALSE(lookahead.ok());
   EXPECT_NE(lookahead.error().message.find("RE2 cannot compile the pattern"), std::string::npos);
-  EXPECT_EQ(RegexSub::compile("a", "b", "jq").error().message,
-            "unknown flag \"q\" (flags \"jq\")");
+  EXPECT_EQ(RegexSub::compile("a", "b", "jq").error().message, "unknown flag \"q\" (flags \"jq\")");
   EXPECT_FALSE(RegexSub::compile("a", "b", "x").ok());
 }
 
