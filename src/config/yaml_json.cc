@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
 #include <cstdlib>
@@ -10,6 +11,19 @@ namespace torii::config {
 namespace {
 
 using core::config_error;
+
+// yaml-cpp resolves an alias to the anchored node itself, so an anchor used
+// inside its own definition is a cycle, and nested aliases expand
+// exponentially ("billion laughs"). Bound both: the depth (a JSON file gets
+// Boost.JSON's limit of 32; this is far above any real config), and the
+// values produced (aliases may repeat a subtree, but not without bound).
+constexpr int kMaxDepth = 128;
+constexpr size_t kMinValueBudget = size_t{1} << 16;
+constexpr size_t kValuesPerInputByte = 64;
+
+struct Limits {
+  size_t values_left;
+};
 
 boost::json::value typed_scalar(const std::string& s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
@@ -27,7 +41,16 @@ boost::json::value typed_scalar(const std::string& s) {
   return boost::json::string(s);
 }
 
-core::Result<boost::json::value> convert(const YAML::Node& n) {
+core::Result<boost::json::value> convert(const YAML::Node& n, int depth, Limits& limits) {
+  if (depth > kMaxDepth) {
+    return config_error("line " + std::to_string(n.Mark().line + 1) + ": nested deeper than " +
+                        std::to_string(kMaxDepth) + " levels (an alias inside its own anchor?)");
+  }
+  if (limits.values_left == 0) {
+    return config_error("line " + std::to_string(n.Mark().line + 1) +
+                        ": aliases expand to too many values");
+  }
+  --limits.values_left;
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -45,7 +68,7 @@ core::Result<boost::json::value> convert(const YAML::Node& n) {
       boost::json::array arr;
       arr.reserve(n.size());
       for (const auto& item : n) {
-        auto v = convert(item);
+        auto v = convert(item, depth + 1, limits);
         if (!v) return v;
         arr.push_back(std::move(*v));
       }
@@ -59,7 +82,7 @@ core::Result<boost::json::value> convert(const YAML::Node& n) {
           return config_error("line " + std::to_string(kv.first.Mark().line + 1) + ": " +
                               key.error().message);
         }
-        auto v = convert(kv.second);
+        auto v = convert(kv.second, depth + 1, limits);
         if (!v) return v;
         obj[*key] = std::move(*v);
       }
@@ -118,7 +141,8 @@ core::Result<boost::json::value> yaml_to_json(std::string_view yaml_text) {
     return config_error(std::string("invalid YAML: ") + e.what());
   }
   try {
-    return convert(root);
+    Limits limits{std::max(kMinValueBudget, kValuesPerInputByte * yaml_text.size())};
+    return convert(root, 0, limits);
   } catch (const YAML::Exception& e) {
     return config_error(std::string("invalid YAML: ") + e.what());
   }

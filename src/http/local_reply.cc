@@ -45,7 +45,8 @@ std::string html_error_page(int status) {
 
 std::string serialize_local_reply(const LocalReply& reply, std::string_view server,
                                   std::string_view date, bool keep_alive, bool head_only) {
-  const std::string body = reply.body.empty() ? html_error_page(reply.status) : reply.body;
+  const std::string body =
+      reply.body.empty() && !reply.empty_body ? html_error_page(reply.status) : reply.body;
   std::string out;
   out.reserve(160 + body.size());
   out.append("HTTP/1.1 ").append(std::to_string(reply.status)).append(" ");

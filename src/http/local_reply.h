@@ -21,7 +21,8 @@ struct LocalReply {
       : status(s), content_type(std::move(type)), body(std::move(b)) {}
   int status = 500;
   std::string content_type = "text/html";
-  std::string body;  // empty: the status's HTML page
+  std::string body;  // empty: the status's HTML page (unless empty_body)
+  bool empty_body = false;  // send an empty body, not the HTML page
   std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
 };
 

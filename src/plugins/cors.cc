@@ -46,9 +46,9 @@ constexpr std::string_view kAllMethods = "GET,POST,PUT,DELETE,PATCH,HEAD,OPTIONS
 // comma list (matched as a set of exact strings).
 struct OriginList {
   bool configured = false;
-  std::string value;                         // as configured
-  bool any = false;                          // "*"
-  bool reflect = false;                      // "**"
+  std::string value;                  // as configured
+  bool any = false;                   // "*"
+  bool reflect = false;               // "**"
   std::vector<std::string> multiple;  // sorted; non-empty for a comma list
 
   static OriginList parse(std::string v) {
@@ -74,8 +74,7 @@ struct OriginList {
   std::optional<std::string_view> select(std::optional<std::string_view> origin) const {
     if (reflect) return origin ? *origin : std::string_view("*");
     if (!multiple.empty()) {
-      if (origin && std::binary_search(multiple.begin(), multiple.end(), *origin,
-                                       std::less<>())) {
+      if (origin && std::binary_search(multiple.begin(), multiple.end(), *origin, std::less<>())) {
         return *origin;
       }
       return std::nullopt;
@@ -85,7 +84,8 @@ struct OriginList {
 };
 
 // APISIX match_origins: the selected value may be sent for this Origin.
-bool origin_matches(std::optional<std::string_view> origin, std::optional<std::string_view> selected) {
+bool origin_matches(std::optional<std::string_view> origin,
+                    std::optional<std::string_view> selected) {
   if (!selected) return false;
   return *selected == "*" || (origin && *origin == *selected);
 }
@@ -277,7 +277,8 @@ class Cors final : public Plugin {
 
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, const PluginScope&) {
   CorsConfig c;
-  if (auto v = opt_string(conf, "allow_origins")) c.allow_origins = OriginList::parse(std::move(*v));
+  if (auto v = opt_string(conf, "allow_origins"))
+    c.allow_origins = OriginList::parse(std::move(*v));
   if (auto v = opt_string(conf, "allow_methods")) c.allow_methods = std::move(*v);
   if (auto v = opt_string(conf, "allow_headers")) c.allow_headers = std::move(*v);
   c.expose_headers = opt_string(conf, "expose_headers");
@@ -297,13 +298,14 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
   if (c.allow_credential &&
       (c.allow_origins.value == "*" || c.allow_methods == "*" || c.allow_headers == "*" ||
        (c.expose_headers && *c.expose_headers == "*") || (timing && *timing == "*"))) {
-    return core::config_error("you can not set '*' for other option when 'allow_credential' is true");
+    return core::config_error(
+        "you can not set '*' for other option when 'allow_credential' is true");
   }
   if (timing) c.timing_allow_origins = OriginList::parse(std::move(*timing));
 
   if (conf.contains("allow_origins_by_regex")) {
-    auto set = RegexSet::build(string_list(conf, "allow_origins_by_regex"), "allow_origins_by_regex",
-                               false);
+    auto set = RegexSet::build(string_list(conf, "allow_origins_by_regex"),
+                               "allow_origins_by_regex", false);
     if (!set) return set.error();
     c.allow_origins_by_regex = std::move(*set);
     c.has_origin_regex = true;

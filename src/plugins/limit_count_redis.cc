@@ -13,6 +13,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -47,7 +48,14 @@ int64_t int_field(const boost::json::object& conf, std::string_view name, int64_
   if (v == nullptr) return fallback;
   if (v->is_int64()) return v->get_int64();
   if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
+  if (v->is_double()) {
+    // The schema's "integer" takes any integral number (6e117 included); the
+    // cast is undefined outside int64's range.
+    const double d = v->get_double();
+    if (d >= 0x1p63) return std::numeric_limits<int64_t>::max();
+    if (d < -0x1p63) return std::numeric_limits<int64_t>::min();
+    return static_cast<int64_t>(d);
+  }
   return fallback;
 }
 

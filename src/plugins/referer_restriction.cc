@@ -59,8 +59,9 @@ struct HostMatcher {
       return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
                                           [](char x, char y) { return lower(x) < lower(y); });
     };
-    auto it = std::lower_bound(exact.begin(), exact.end(), host,
-                               [&](const std::string& e, std::string_view h) { return less_ci(e, h); });
+    auto it =
+        std::lower_bound(exact.begin(), exact.end(), host,
+                         [&](const std::string& e, std::string_view h) { return less_ci(e, h); });
     if (it != exact.end() && !less_ci(host, *it)) return true;
     for (const std::string& s : suffixes) {
       if (host.size() < s.size()) continue;

@@ -10,8 +10,7 @@
 namespace torii::plugins {
 
 struct RegexSet::Compiled {
-  explicit Compiled(const re2::RE2::Options& options)
-      : set(options, re2::RE2::UNANCHORED) {}
+  explicit Compiled(const re2::RE2::Options& options) : set(options, re2::RE2::UNANCHORED) {}
   re2::RE2::Set set;
 };
 
@@ -45,8 +44,9 @@ core::Result<RegexSet> RegexSet::build(std::span<const std::string> patterns,
     out.patterns_.push_back(std::move(*re));
   }
   if (!out.set_->set.Compile()) {
-    return core::config_error("property \"" + std::string(field) +
-                              "\" validation failed: the patterns are too large to compile together");
+    return core::config_error(
+        "property \"" + std::string(field) +
+        "\" validation failed: the patterns are too large to compile together");
   }
   return out;
 }

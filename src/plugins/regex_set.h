@@ -31,8 +31,8 @@ class RegexSet {
   //   property "block_rules" validation failed: failed to validate item 2:
   //   invalid regex "(": missing ): (
   // An empty list builds a set that matches nothing.
-  static core::Result<RegexSet> build(std::span<const std::string> patterns,
-                                      std::string_view field, bool case_insensitive);
+  static core::Result<RegexSet> build(std::span<const std::string> patterns, std::string_view field,
+                                      bool case_insensitive);
 
   RegexSet();
   RegexSet(RegexSet&&) noexcept;

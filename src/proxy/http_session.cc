@@ -248,6 +248,7 @@ net::Task<bool> HttpSession::send_plugin_exit() {
   if (!e.body.empty() || e.status < 400) {
     reply.content_type = e.content_type.empty() ? "text/plain" : e.content_type;
     reply.body = std::move(e.body);
+    reply.empty_body = reply.body.empty();
   }
   reply.headers = std::move(e.headers);
   const bool keep = prepare_reply(reply, request_body_done_, std::nullopt);

@@ -42,11 +42,14 @@ TEST_F(AdminPluginsApiTest, list_is_sorted_by_priority_and_filtered_by_subsystem
 TEST_F(AdminPluginsApiTest, schemas_by_type) {
   run({
       {"GET", "/plugins/admin-test-limit", "", 200,
-       R"({"type":"object","properties":{"count":{"type":"integer","minimum":1}},"required":["count"]})"},
+       // APISIX injects `_meta` into every plugin's conf schemas.
+       R"({"type":"object","properties":{"count":{"type":"integer","minimum":1},)"
+       R"("_meta":{"type":"object","properties":{"disable":{"type":"boolean"},"error_response":{"oneOf":[{"type":"string"},{"type":"object"}]},"priority":{"description":"priority of plugins by customized order","type":"integer"},"filter":{"description":"filter determines whether the plugin needs to be executed at runtime","type":"array"},"pre_function":{"type":"string"}}}},"required":["count"]})"},
       {"GET", "/plugins/admin-test-limit?schema_type=metadata", "", 200,
        R"({"type":"object","properties":{"ttl":{"type":"integer"}},"required":["ttl"]})"},
       {"GET", "/plugins/admin-test-auth?schema_type=consumer", "", 200,
-       R"({"type":"object","properties":{"key":{"type":"string"}},"required":["key"]})"},
+       R"({"type":"object","properties":{"key":{"type":"string"},)"
+       R"("_meta":{"type":"object","properties":{"disable":{"type":"boolean"},"error_response":{"oneOf":[{"type":"string"},{"type":"object"}]},"priority":{"description":"priority of plugins by customized order","type":"integer"},"filter":{"description":"filter determines whether the plugin needs to be executed at runtime","type":"array"},"pre_function":{"type":"string"}}}},"required":["key"]})"},
       {"GET", "/plugins/admin-test-auth?schema_type=metadata", "", 400,
        R"({"error_msg":"not found schema"})"},
       {"GET", "/plugins/admin-test-limit?schema_type=consumer", "", 400,

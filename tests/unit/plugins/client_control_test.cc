@@ -40,7 +40,7 @@ TEST(PluginClientControlTest, registration_matches_apisix) {
 struct Case {
   const char* conf;
   std::optional<const char*> content_length;
-  int status;                        // 0: continue
+  int status;                         // 0: continue
   std::optional<uint64_t> limit_set;  // what the proxy is told
 };
 
@@ -49,8 +49,8 @@ TEST(PluginClientControlTest, decisions) {
       {R"({"max_body_size":5})", "5", 0, 5},
       {R"({"max_body_size":5})", "6", 413, std::nullopt},
       {R"({"max_body_size":5})", std::nullopt, 0, 5},  // chunked: the proxy enforces it
-      {R"({"max_body_size":0})", "1000000000", 0, 0},   // 0: unlimited
-      {R"({"max_body_size":5})", "abc", 0, 5},          // not a number: left to the proxy
+      {R"({"max_body_size":0})", "1000000000", 0, 0},  // 0: unlimited
+      {R"({"max_body_size":5})", "abc", 0, 5},         // not a number: left to the proxy
       {R"({"max_body_size":1024.0})", "1025", 413, std::nullopt},
       {R"({})", "1000000000", 0, std::nullopt},  // no field: the node's limit stays
   };

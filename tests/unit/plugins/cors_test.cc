@@ -281,6 +281,15 @@ TEST(PluginCorsTest, headers_replace_the_upstream_ones_and_vary_is_appended) {
   EXPECT_EQ(vary, 2);
 }
 
+TEST(PluginCorsTest, reflected_allow_headers_without_a_request_clears_the_upstream_one) {
+  auto p = make(R"({"allow_headers":"**"})");
+  FakePluginContext ctx;
+  ctx.response_headers = {{"Access-Control-Allow-Headers", "x-upstream"}};
+  p->header_filter(ctx);
+  EXPECT_FALSE(ctx.response_header("Access-Control-Allow-Headers").has_value());
+  EXPECT_EQ(ctx.response_header("Access-Control-Allow-Origin"), "*");
+}
+
 TEST(PluginCorsTest, schema_and_build_errors_use_apisix_messages) {
   const std::pair<const char*, const char*> cases[] = {
       {R"({"allow_credential":true})",
@@ -324,9 +333,9 @@ TEST(PluginCorsTest, timing_allow_origins_values_follow_apisix) {
     json::object conf{{"timing_allow_origins", good}};
     EXPECT_TRUE(check_plugin_conf("cors", conf, SchemaType::kRoute).ok()) << good;
   }
-  for (const char* bad : {"", "*a", "*,http://y.com", "nulll", "http//y.com.uk", "x.com",
-                          "https://x.com,y.com.uk", "https://x.com,*,https://y.com.uk",
-                          "https://x.com,http://y.com.uk,http:c.tv"}) {
+  for (const char* bad :
+       {"", "*a", "*,http://y.com", "nulll", "http//y.com.uk", "x.com", "https://x.com,y.com.uk",
+        "https://x.com,*,https://y.com.uk", "https://x.com,http://y.com.uk,http:c.tv"}) {
     json::object conf{{"timing_allow_origins", bad}};
     EXPECT_FALSE(check_plugin_conf("cors", conf, SchemaType::kRoute).ok()) << bad;
   }

@@ -106,8 +106,9 @@ TEST(PluginIpRestrictionTest, custom_message) {
 
 TEST(PluginIpRestrictionTest, schema_errors_use_apisix_messages) {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({})", "failed to check the configuration of plugin ip-restriction err: value should "
-                "match only one schema, but matches none"},
+      {R"({})",
+       "failed to check the configuration of plugin ip-restriction err: value should "
+       "match only one schema, but matches none"},
       {R"({"whitelist":["127.0.0.1"],"blacklist":["10.0.0.1"]})",
        "failed to check the configuration of plugin ip-restriction err: value should match only "
        "one schema, but matches both schemas 1 and 2"},

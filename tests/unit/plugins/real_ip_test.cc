@@ -67,12 +67,21 @@ TEST(PluginRealIpTest, decisions) {
       {arg, "127.0.0.1", {{"arg_realip", "localhost"}}, {}, "127.0.0.1"},
       {arg, "127.0.0.1", {{"arg_realip", "[::2"}}, {}, "127.0.0.1"},
       {arg, "127.0.0.1", {}, {}, "127.0.0.1"},
-      {R"({"source":"http_x_real_ip"})", "127.0.0.1", {{"http_x_real_ip", "1.2.3.4"}}, {},
+      {R"({"source":"http_x_real_ip"})",
+       "127.0.0.1",
+       {{"http_x_real_ip", "1.2.3.4"}},
+       {},
        "1.2.3.4"},
-      {R"({"source":"arg_realip","trusted_addresses":["127.0.0.0/24"]})", "127.0.0.2",
-       {{"arg_realip", "1.2.3.4"}}, {}, "1.2.3.4"},
-      {R"({"source":"arg_realip","trusted_addresses":["127.0.0.0/24"]})", "192.168.0.1",
-       {{"arg_realip", "1.2.3.4"}}, {}, "192.168.0.1"},
+      {R"({"source":"arg_realip","trusted_addresses":["127.0.0.0/24"]})",
+       "127.0.0.2",
+       {{"arg_realip", "1.2.3.4"}},
+       {},
+       "1.2.3.4"},
+      {R"({"source":"arg_realip","trusted_addresses":["127.0.0.0/24"]})",
+       "192.168.0.1",
+       {{"arg_realip", "1.2.3.4"}},
+       {},
+       "192.168.0.1"},
       {xff, "127.0.0.1", {}, {"1.2.3.4"}, "1.2.3.4"},
       {xff, "127.0.0.1", {}, {"1.1.1.1, 2.2.2.2,   3.3.3.3"}, "3.3.3.3"},
       {xff, "127.0.0.1", {}, {"1.1.1.1", "2.2.2.2, 4.4.4.4"}, "4.4.4.4"},  // last header
@@ -84,8 +93,11 @@ TEST(PluginRealIpTest, decisions) {
       {xff_recursive, "127.0.0.1", {}, {" 10.0.0.2 "}, "127.0.0.1"},  // single: not stripped
       {xff_recursive, "127.0.0.1", {}, {"1.1.1.1"}, "1.1.1.1"},
       // recursive without trusted_addresses: the last entry.
-      {R"({"source":"http_x_forwarded_for","recursive":true})", "127.0.0.1", {},
-       {"1.1.1.1, 10.0.0.1"}, "10.0.0.1"},
+      {R"({"source":"http_x_forwarded_for","recursive":true})",
+       "127.0.0.1",
+       {},
+       {"1.1.1.1, 10.0.0.1"},
+       "10.0.0.1"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.conf) + " peer " + c.peer);
@@ -102,8 +114,9 @@ TEST(PluginRealIpTest, decisions) {
 
 TEST(PluginRealIpTest, schema_errors_use_apisix_messages) {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({})", "failed to check the configuration of plugin real-ip err: property \"source\" "
-                "is required"},
+      {R"({})",
+       "failed to check the configuration of plugin real-ip err: property \"source\" "
+       "is required"},
       {R"({"source":""})",
        "failed to check the configuration of plugin real-ip err: property \"source\" validation "
        "failed: string too short, expected at least 1, got 0"},
@@ -120,9 +133,9 @@ TEST(PluginRealIpTest, schema_errors_use_apisix_messages) {
     ASSERT_FALSE(st.ok());
     EXPECT_EQ(st.error().message, msg);
   }
-  auto made = info().create(json::parse(R"({"source":"arg_x","trusted_addresses":["::1/200"]})")
-                                .as_object(),
-                            PluginScope{});
+  auto made = info().create(
+      json::parse(R"({"source":"arg_x","trusted_addresses":["::1/200"]})").as_object(),
+      PluginScope{});
   ASSERT_FALSE(made.ok());
   EXPECT_EQ(made.error().message, "invalid ip address: ::1/200");
 }

@@ -50,7 +50,7 @@ TEST(PluginRefererRestrictionTest, decisions) {
       {white, "http://www.xx.com", 0},
       {white, "https://yy.com/path?q=1", 0},
       {white, "http://yy.com:8080/x", 0},
-      {white, "//yy.com/x", 0},  // scheme-relative: the request's scheme
+      {white, "//yy.com/x", 0},       // scheme-relative: the request's scheme
       {white, "http://xx.com", 403},  // '*.' needs a subdomain
       {white, "http://www.yy.com", 403},
       {white, "http://yy.com.evil.org", 403},
@@ -101,8 +101,9 @@ TEST(PluginRefererRestrictionTest, custom_message) {
 
 TEST(PluginRefererRestrictionTest, schema_errors_use_apisix_messages) {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({})", "failed to check the configuration of plugin referer-restriction err: value "
-                "should match only one schema, but matches none"},
+      {R"({})",
+       "failed to check the configuration of plugin referer-restriction err: value "
+       "should match only one schema, but matches none"},
       {R"({"whitelist":["a.com"],"blacklist":["b.com"]})",
        "failed to check the configuration of plugin referer-restriction err: value should match "
        "only one schema, but matches both schemas 1 and 2"},

@@ -99,8 +99,9 @@ TEST(PluginUaRestrictionTest, decisions) {
 
 TEST(PluginUaRestrictionTest, schema_errors_use_apisix_messages) {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({})", "failed to check the configuration of plugin ua-restriction err: value should "
-                "match only one schema, but matches none"},
+      {R"({})",
+       "failed to check the configuration of plugin ua-restriction err: value should "
+       "match only one schema, but matches none"},
       {R"({"allowlist":["a"],"denylist":["b"]})",
        "failed to check the configuration of plugin ua-restriction err: value should match only "
        "one schema, but matches both schemas 1 and 2"},
@@ -109,7 +110,8 @@ TEST(PluginUaRestrictionTest, schema_errors_use_apisix_messages) {
        "validation failed: expect array to have at least 1 items"},
       {R"({"denylist":[""]})",
        "failed to check the configuration of plugin ua-restriction err: property \"denylist\" "
-       "validation failed: failed to validate item 1: string too short, expected at least 1, got 0"},
+       "validation failed: failed to validate item 1: string too short, expected at least 1, got "
+       "0"},
       {R"({"denylist":["a"],"bypass_missing":"yes"})",
        "failed to check the configuration of plugin ua-restriction err: property "
        "\"bypass_missing\" validation failed: wrong type: expected boolean, got string"},

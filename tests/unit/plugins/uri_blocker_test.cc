@@ -62,9 +62,7 @@ TEST(PluginUriBlockerTest, decisions) {
       {R"({"block_rules":["^/admin"]})", "/admin/x", 403},
       {R"({"block_rules":["^/admin"]})", "/%61dmin/x", 0},  // raw, not decoded
       {R"({"block_rules":["aa"],"rejected_code":401})", "/aa", 401},
-      {R"({"block_rules":["aa"],"rejected_msg":"access is not allowed"})",
-       "/aa",
-       403,
+      {R"({"block_rules":["aa"],"rejected_msg":"access is not allowed"})", "/aa", 403,
        "{\"error_msg\":\"access is not allowed\"}\n"},
       // The empty list is the empty regex: everything is blocked.
       {R"({"block_rules":[]})", "/anything", 403},
@@ -88,8 +86,9 @@ TEST(PluginUriBlockerTest, decisions) {
 
 TEST(PluginUriBlockerTest, schema_errors_use_apisix_messages) {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({})", "failed to check the configuration of plugin uri-blocker err: property "
-                "\"block_rules\" is required"},
+      {R"({})",
+       "failed to check the configuration of plugin uri-blocker err: property "
+       "\"block_rules\" is required"},
       {R"({"block_rules":["a","a"]})",
        "failed to check the configuration of plugin uri-blocker err: property \"block_rules\" "
        "validation failed: expected unique items but items 1 and 2 are equal"},
