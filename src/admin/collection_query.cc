@@ -127,12 +127,16 @@ std::variant<CollectionPage, QueryError> query_collection(const ResourceKind& ki
     page.items = std::move(items);
     return page;
   }
-  if (*page_size < 10 || *page_size > 500) {
+  // Plain doubles from here: GCC 12 -O3 warns (wrongly) that the optionals'
+  // values may be uninitialised.
+  const double size_value = page_size.value_or(0);
+  const double page_value = page_no.value_or(1);
+  if (size_value < 10 || size_value > 500) {
     return QueryError{true, "page_size must be between 10 and 500"};
   }
-  const auto size = static_cast<std::size_t>(*page_size);
+  const auto size = static_cast<std::size_t>(size_value);
   // Any page past 1e9 is empty anyway; the cap keeps the cast defined.
-  const auto number = static_cast<std::size_t>(std::clamp(*page_no, 1.0, 1e9));
+  const auto number = static_cast<std::size_t>(std::clamp(page_value, 1.0, 1e9));
 
   std::stable_sort(items.begin(), items.end(), [](const ListItem& l, const ListItem& r) {
     return l.created_index < r.created_index;

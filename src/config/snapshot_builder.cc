@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <cstdlib>
+#include <limits>
 
 #include "config/resource_schemas.h"
 #include "config/standalone_file.h"
@@ -37,8 +38,22 @@ double number(const json::value& v) {
   return 0;
 }
 
+// number() as an Int, saturated: most schemas bound these numbers only from
+// below (a weight of 1e24 is a valid "integer"), and converting a double
+// outside Int's range is undefined.
+template <class Int>
+Int saturate(double d) {
+  if (!(d > static_cast<double>(std::numeric_limits<Int>::min()))) {
+    return std::numeric_limits<Int>::min();
+  }
+  if (d >= static_cast<double>(std::numeric_limits<Int>::max())) {
+    return std::numeric_limits<Int>::max();
+  }
+  return static_cast<Int>(d);
+}
+
 std::chrono::milliseconds seconds_to_ms(const json::value& v) {
-  return std::chrono::milliseconds(static_cast<int64_t>(number(v) * 1000.0));
+  return std::chrono::milliseconds(saturate<int64_t>(number(v) * 1000.0));
 }
 
 upstream::Timeouts compile_timeouts(const json::object& t, upstream::Timeouts base) {
@@ -149,7 +164,7 @@ core::Result<upstream::Upstream> compile_upstream_object(const json::object& o,
         uint16_t port = 0;
         const std::string nwhere = where + ".nodes[\"" + std::string(key) + "\"]";
         if (!split_host_port(key, host, port)) return config_error(nwhere + ": invalid host:port");
-        auto st = add_node(u, host, port, static_cast<int>(number(w)), 0, nwhere);
+        auto st = add_node(u, host, port, saturate<int>(number(w)), 0, nwhere);
         if (!st) return st.error();
       }
     } else if (nodes->is_array()) {
@@ -160,12 +175,12 @@ core::Result<upstream::Upstream> compile_upstream_object(const json::object& o,
         const auto& n = item.get_object();
         std::string host = str(n, "host");
         uint16_t port = 0;
-        if (const auto* p = n.if_contains("port")) port = static_cast<uint16_t>(number(*p));
+        if (const auto* p = n.if_contains("port")) port = saturate<uint16_t>(number(*p));
         if (!host.empty() && host.front() == '[' && host.back() == ']') {
           host = host.substr(1, host.size() - 2);
         }
-        const int weight = n.contains("weight") ? static_cast<int>(number(n.at("weight"))) : 1;
-        const int priority = n.contains("priority") ? static_cast<int>(number(n.at("priority"))) : 0;
+        const int weight = n.contains("weight") ? saturate<int>(number(n.at("weight"))) : 1;
+        const int priority = n.contains("priority") ? saturate<int>(number(n.at("priority"))) : 0;
         auto st = add_node(u, host, port, weight, priority, nwhere);
         if (!st) return st.error();
       }
@@ -188,7 +203,7 @@ core::Result<upstream::Upstream> compile_upstream_object(const json::object& o,
     u.hash_on = upstream::HashOn::kVarsCombinations;
     compile_combination(key, u);
   }
-  if (const auto* r = o.if_contains("retries")) u.retries = static_cast<int>(number(*r));
+  if (const auto* r = o.if_contains("retries")) u.retries = saturate<int>(number(*r));
   if (const auto* rt = o.if_contains("retry_timeout")) u.retry_timeout = seconds_to_ms(*rt);
   if (const auto* t = o.if_contains("timeout"); t && t->is_object()) {
     u.timeout = compile_timeouts(t->get_object(), u.timeout);
@@ -199,10 +214,10 @@ core::Result<upstream::Upstream> compile_upstream_object(const json::object& o,
   u.upstream_host = str(o, "upstream_host");
   if (const auto* k = o.if_contains("keepalive_pool"); k && k->is_object()) {
     const auto& kp = k->get_object();
-    if (const auto* s = kp.if_contains("size")) u.keepalive.size = static_cast<uint32_t>(number(*s));
+    if (const auto* s = kp.if_contains("size")) u.keepalive.size = saturate<uint32_t>(number(*s));
     if (const auto* i = kp.if_contains("idle_timeout")) u.keepalive.idle_timeout = seconds_to_ms(*i);
     if (const auto* r = kp.if_contains("requests")) {
-      u.keepalive.requests = static_cast<uint32_t>(number(*r));
+      u.keepalive.requests = saturate<uint32_t>(number(*r));
     }
   }
   if (const auto* tls = o.if_contains("tls"); tls && tls->is_object()) {
@@ -513,7 +528,7 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
       for (const auto& x : ras->get_array()) spec.remote_addrs.emplace_back(x.get_string());
     }
     if (const auto* vars = o.if_contains("vars")) spec.vars = *vars;
-    if (const auto* p = o.if_contains("priority")) spec.priority = static_cast<int>(number(*p));
+    if (const auto* p = o.if_contains("priority")) spec.priority = saturate<int>(number(*p));
     specs.push_back(std::move(spec));
     spec_where.push_back(where + " (id \"" + item.id + "\")");
     snap->routes.push_back(std::move(route));

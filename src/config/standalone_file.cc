@@ -87,6 +87,7 @@ core::Result<ResourceSet> parse_standalone(std::string_view content, FileFormat 
         if (r.id.empty()) return config_error(where + ".id: expected a string or an integer");
       } else if (key == "consumers" && r.value.contains("username")) {
         r.id = id_string(r.value.at("username"));
+        if (r.id.empty()) return config_error(where + ".username: expected a string or an integer");
       } else {
         r.id = "arr_" + std::to_string(index);
       }

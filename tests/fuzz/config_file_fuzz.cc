@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <cstdio>
@@ -71,7 +72,10 @@ void standalone(std::string_view content, config::FileFormat format, config::Bui
   // `torii validate`: every item on its own (validate_standalone()).
   for (const auto& [collection, items] : set->collections) {
     for (const auto& item : items) {
-      if (item.id.empty()) fail("an item without id", content);
+      if (item.id.empty()) {
+        fail(("an item without id in " + collection + ": " + boost::json::serialize(item.value)).c_str(),
+             content);
+      }
       boost::json::value v(item.value);
       if (!v.as_object().contains("id")) v.as_object()["id"] = item.id;
       (void)config::check_resource(collection, v);
