@@ -695,7 +695,7 @@ bool is_secret_ref(const json::value& v) {
   return head == "$ENV://";
 }
 
-// apisix/ssl.lua validate(cert, key), plus a check APISIX leaves as a TODO:
+// apisix/ssl.lua validate(cert, key), plus a check APISIX has not written yet:
 // that the key belongs to the cert (nginx would otherwise fail every
 // handshake with it). `key` null: only the cert is checked. A key that is
 // not PEM is taken as encrypted at rest: decrypted with `encryption` when

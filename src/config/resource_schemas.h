@@ -27,7 +27,7 @@
 // parse as a PEM certificate chain and `key` (each `keys[i]`) as a PEM
 // private key that belongs to the certificate; `$secret://` and `$env://`
 // references are resolved at run time and not parsed, as in APISIX. The
-// key-matches-cert check is Torii's own (APISIX leaves it as a TODO and nginx
+// key-matches-cert check is Torii's own (APISIX has not written it yet, and nginx
 // then fails every handshake); it fails with "key does not match cert".
 #pragma once
 

@@ -74,7 +74,7 @@ void append_etcd_metrics(std::string& out, std::string_view prefix, bool reachab
 // ---- connection gauges ----
 
 // apisix_nginx_http_current_connections{state} and apisix_http_requests_total,
-// nginx stub_status's figures. A state torii cannot tell stays nullopt and
+// the figures of nginx's status module. A state torii cannot tell stays nullopt and
 // is not exported.
 struct ConnectionStats {
   std::optional<uint64_t> active;    // client connections open now

@@ -219,10 +219,10 @@ class LimitCount final : public Plugin {
   bool is_async(Phase p) const override { return p == Phase::kAccess && !sync_; }
 
   Step access(PluginContext& ctx) const override {
-    std::vector<Resolved> todo;
-    if (auto exit = resolve(ctx, todo)) return exit;
+    std::vector<Resolved> limits;
+    if (auto exit = resolve(ctx, limits)) return exit;
     std::vector<std::pair<std::string, std::string>> headers;
-    for (const auto& r : todo) {
+    for (const auto& r : limits) {
       auto d = store_->incoming_now(r.key, r.count, std::chrono::seconds(r.window), 1);
       if (auto exit = apply(r, d, headers)) return exit;
     }
@@ -231,10 +231,10 @@ class LimitCount final : public Plugin {
   }
 
   net::Task<Step> access_async(PluginContext& ctx) const override {
-    std::vector<Resolved> todo;
-    if (auto exit = resolve(ctx, todo)) co_return exit;
+    std::vector<Resolved> limits;
+    if (auto exit = resolve(ctx, limits)) co_return exit;
     std::vector<std::pair<std::string, std::string>> headers;
-    for (const auto& r : todo) {
+    for (const auto& r : limits) {
       auto d = co_await store_->incoming(r.key, r.count, std::chrono::seconds(r.window), 1);
       if (auto exit = apply(r, d, headers)) co_return exit;
     }

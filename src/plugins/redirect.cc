@@ -144,8 +144,8 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
   if (const auto* v = conf.if_contains("regex_uri");
       v && v->is_array() && v->get_array().size() == 2) {
     const auto& a = v->get_array();
-    const std::string_view pattern = a[0].is_string() ? a[0].get_string() : "";
-    const std::string_view tpl = a[1].is_string() ? a[1].get_string() : "";
+    const std::string_view pattern = a[0].is_string() ? std::string_view(a[0].get_string()) : std::string_view("");
+    const std::string_view tpl = a[1].is_string() ? std::string_view(a[1].get_string()) : std::string_view("");
     auto rx = RegexSub::compile(pattern, tpl, "jo");
     if (!rx) {
       return core::config_error("invalid regex_uri (" + std::string(pattern) + ", " +

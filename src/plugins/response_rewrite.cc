@@ -342,9 +342,9 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
       const auto* rep = f.if_contains("replace");
       const auto* scope = f.if_contains("scope");
       const auto* opts = f.if_contains("options");
-      const std::string_view regex = rx && rx->is_string() ? rx->get_string() : "";
-      const std::string_view replace = rep && rep->is_string() ? rep->get_string() : "";
-      const std::string_view options = opts && opts->is_string() ? opts->get_string() : "jo";
+      const std::string_view regex = rx && rx->is_string() ? std::string_view(rx->get_string()) : std::string_view("");
+      const std::string_view replace = rep && rep->is_string() ? std::string_view(rep->get_string()) : std::string_view("");
+      const std::string_view options = opts && opts->is_string() ? std::string_view(opts->get_string()) : std::string_view("jo");
       Filter filter;
       filter.global = scope && scope->is_string() && scope->get_string() == "global";
       // Validate the regex alone first: that is what APISIX checks.

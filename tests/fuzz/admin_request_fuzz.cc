@@ -20,6 +20,7 @@
 // exception into 500: every one is a bug), on an object or array reply
 // that is not JSON, and on a successful ssls reply that carries a private
 // key.
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -92,11 +94,33 @@ const plugins::PluginRegistration kLimitRegistration{limit_plugin()};
 
 [[noreturn]] void fail(const char* what, const admin::AdminRequest& req,
                        const admin::AdminResponse& resp) {
-  std::fprintf(stderr,
-               "admin_request_fuzz: %s\n--- request: %s %s\n%s\n--- response %d:\n%s\n---\n", what,
-               req.method.c_str(), req.path.c_str(), req.body.c_str(), resp.status,
-               resp.body.c_str());
+  std::fprintf(
+      stderr, "admin_request_fuzz: %s\n--- request: %s %s\n%s\n--- response %d:\n%s\n---\n", what,
+      req.method.c_str(), req.path.c_str(), req.body.c_str(), resp.status, resp.body.c_str());
   std::abort();
+}
+
+// A scratch directory in /dev/shm (RAM: no disk flush per write) named after
+// this process; ones left by crashed runs (abort skips atexit) are removed
+// once their process is gone.
+std::string make_scratch_dir(const std::string& name) {
+  const std::filesystem::path base =
+      std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+    const std::string leaf = entry.path().filename().string();
+    if (leaf.rfind(name + "-", 0) != 0) continue;
+    const int pid = std::atoi(leaf.c_str() + name.size() + 1);
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
+  std::string tmpl = (base / (name + "-" + std::to_string(::getpid()) + "-XXXXXX")).string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::perror("mkdtemp");
+    std::abort();
+  }
+  return tmpl;
 }
 
 template <class T>
@@ -116,13 +140,7 @@ struct World {
 
   World() {
     spdlog::set_level(spdlog::level::off);
-    const char* base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
-    std::string tmpl = std::string(base) + "/torii-admin-fuzz-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    dir = tmpl;
+    dir = make_scratch_dir("torii-admin-fuzz");
     auto opened = store::SqliteStore::open(io.get_executor(), dir + "/config.db", 64);
     if (!opened) {
       std::fprintf(stderr, "sqlite: %s\n", opened.error().message.c_str());
@@ -245,12 +263,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   admin::ResourceApi& api = *w.apis[flags];
 
-  bool wrote = false;     // a write succeeded: the data plane has work
+  bool wrote = false;      // a write succeeded: the data plane has work
   bool attempted = false;  // a write was tried: the store may have changed
   for (int n = 0; n < kMaxRequests && !input.empty(); ++n) {
     const size_t sep = input.find(kSeparator);
     const std::string_view one = input.substr(0, sep);
-    input = sep == std::string_view::npos ? std::string_view() : input.substr(sep + kSeparator.size());
+    input =
+        sep == std::string_view::npos ? std::string_view() : input.substr(sep + kSeparator.size());
     admin::AdminRequest req = make_request(one);
     const admin::AdminRequest copy = req;
     const admin::AdminResponse resp = w.await(api.handle(std::move(req)));

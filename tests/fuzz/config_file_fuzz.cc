@@ -14,12 +14,14 @@
 //
 // Besides ASan/UBSan findings, it traps when a parse succeeds with a
 // ResourceSet whose ids are empty, or when building a snapshot throws.
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -45,18 +47,35 @@ using namespace torii;
   std::abort();
 }
 
+// A scratch directory in /dev/shm (RAM: no disk flush per write) named after
+// this process; ones left by crashed runs (abort skips atexit) are removed
+// once their process is gone.
+std::string make_scratch_dir(const std::string& name) {
+  const std::filesystem::path base =
+      std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+    const std::string leaf = entry.path().filename().string();
+    if (leaf.rfind(name + "-", 0) != 0) continue;
+    const int pid = std::atoi(leaf.c_str() + name.size() + 1);
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
+  std::string tmpl = (base / (name + "-" + std::to_string(::getpid()) + "-XXXXXX")).string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::perror("mkdtemp");
+    std::abort();
+  }
+  return tmpl;
+}
+
 const std::string& scratch_file() {
   static const std::string path = [] {
     spdlog::set_level(spdlog::level::off);
     // ${{VAR}} substitution reads the environment: give it something to find.
     ::setenv("TORII_FUZZ_HOST", "127.0.0.1:1980", 0);
-    const char* base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
-    std::string tmpl = std::string(base) + "/torii-config-fuzz-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    static const std::string dir = tmpl;
+    static const std::string dir = make_scratch_dir("torii-config-fuzz");
     std::atexit([] {
       std::error_code ec;
       std::filesystem::remove_all(dir, ec);
@@ -73,7 +92,8 @@ void standalone(std::string_view content, config::FileFormat format, config::Bui
   for (const auto& [collection, items] : set->collections) {
     for (const auto& item : items) {
       if (item.id.empty()) {
-        fail(("an item without id in " + collection + ": " + boost::json::serialize(item.value)).c_str(),
+        fail(("an item without id in " + collection + ": " + boost::json::serialize(item.value))
+                 .c_str(),
              content);
       }
       boost::json::value v(item.value);

@@ -44,9 +44,7 @@ using namespace torii::store;
     if (!(cond)) fail(#cond, (detail)); \
   } while (0)
 
-void check_error(const core::Error& e) {
-  CHECK(e.message.rfind("etcd: ", 0) == 0, e.message);
-}
+void check_error(const core::Error& e) { CHECK(e.message.rfind("etcd: ", 0) == 0, e.message); }
 
 template <class T>
 void check_result(const core::Result<T>& r) {
@@ -73,7 +71,7 @@ void check_prefix_end(std::string_view prefix) {
 
 void unary(unsigned call, int status, std::string_view body) {
   static constexpr std::string_view kPaths[] = {
-      "/v3/kv/range", "/v3/kv/range", "/v3/kv/put",         "/v3/kv/txn",
+      "/v3/kv/range", "/v3/kv/range",       "/v3/kv/put", "/v3/kv/txn",
       "/v3/kv/txn",   "/v3/kv/deleterange", "/v3/kv/txn", "/v3/lease/grant"};
   const etcd::Answer answer = etcd::decode_answer(status, body, kPaths[call]);
   if (!answer.doc) {
@@ -104,8 +102,9 @@ void unary(unsigned call, int status, std::string_view body) {
     case 2:
     case 3:
     case 4: {
-      const Expect expect =
-          call == 2 ? Expect::any() : call == 3 ? Expect::absent() : Expect::at(42);
+      const Expect expect = call == 2   ? Expect::any()
+                            : call == 3 ? Expect::absent()
+                                        : Expect::at(42);
       auto r = etcd::decode_put(root, "/apisix/routes/1", "{}", expect);
       if (!r) {
         // A lost compare is the caller's conflict, not a malformed answer.

@@ -222,7 +222,10 @@ Torii::Torii(ToriiOptions o)
                     "\n  error_log: " + dir_->path() + "/error.log\n  error_log_level: info\n" +
                     "  worker_shutdown_timeout: 10s\n  http:\n    access_log: " + dir_->path() +
                     "/access.log\n" + o.extra_config + deployment +
-                    (o.admin_block.empty() ? test_admin_block(admin_port_) : o.admin_block);
+                    (o.admin_block.empty()
+                         ? test_admin_block(admin_port_,
+                                            o.extra_config.find("plugin_attr:") == std::string::npos)
+                         : o.admin_block);
   dir_->write("config.yaml", cfg);
   if (o.deployment.empty() || !o.routes_yaml.empty()) set_routes(o.routes_yaml);
   pid_ = ::fork();
@@ -246,10 +249,15 @@ Torii::Torii(ToriiOptions o)
   });
 }
 
-std::string test_admin_block(uint16_t port) {
-  return "  admin:\n    admin_listen:\n      ip: 127.0.0.1\n      port: " +
-         std::to_string(port ? port : free_port()) + "\n    admin_key:\n      - name: admin\n" +
-         "        key: " + kAdminKey + "\n        role: admin\n";
+std::string test_admin_block(uint16_t port, bool exporter) {
+  std::string block = "  admin:\n    admin_listen:\n      ip: 127.0.0.1\n      port: " +
+                      std::to_string(port ? port : free_port()) +
+                      "\n    admin_key:\n      - name: admin\n" + "        key: " + kAdminKey +
+                      "\n        role: admin\n";
+  if (exporter) {
+    block += "plugin_attr:\n  prometheus:\n    export_addr:\n      ip: 127.0.0.1\n      port: 0\n";
+  }
+  return block;
 }
 
 std::string Torii::admin_url(const std::string& path) const {

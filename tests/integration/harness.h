@@ -81,8 +81,11 @@ CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args);
 inline constexpr const char* kAdminKey = "torii-test-admin-key-0123456789";
 
 // A `deployment.admin` block (indented under `deployment:`) listening on a
-// free loopback port with kAdminKey, for tests that write config.yaml.
-std::string test_admin_block(uint16_t port = 0);
+// free loopback port with kAdminKey, for tests that write config.yaml; it
+// must come last. With `exporter`, it also ends with a top-level
+// `plugin_attr.prometheus` whose export server takes a kernel-picked port,
+// so parallel test gateways never compete for 9091.
+std::string test_admin_block(uint16_t port = 0, bool exporter = true);
 
 struct ToriiOptions {
   int workers = 2;

@@ -89,8 +89,7 @@ TEST(PluginTransform, proxy_rewrite_changes_what_the_upstream_gets) {
   EXPECT_NE(r.body.find("uri=/echo/7/x%20y?id=7\n"), std::string::npos) << r.body;
 }
 
-// Disabled: fails in Release (-O3) only; RegexSub compile result wrong. Under investigation.
-TEST(PluginTransform, DISABLED_response_rewrite_status_headers_body_and_filters) {
+TEST(PluginTransform, response_rewrite_status_headers_body_and_filters) {
   Upstream up;
   Torii t(sqlite_options());
   put_route(t, "rr", "/status/*", R"js({"response-rewrite":{
@@ -140,8 +139,7 @@ TEST(PluginTransform, response_rewrite_also_rewrites_answers_of_other_plugins) {
   EXPECT_EQ(r.headers["x-rewritten"], "yes");
 }
 
-// Disabled: fails in Release (-O3) only; RegexSub compile result wrong. Under investigation.
-TEST(PluginTransform, DISABLED_redirect_answers_with_location_and_nginx_page) {
+TEST(PluginTransform, redirect_answers_with_location_and_nginx_page) {
   Upstream up;
   Torii t(sqlite_options());
   put_route(t, "rd", "/old/*", R"js({"redirect":{

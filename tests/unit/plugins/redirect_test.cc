@@ -48,8 +48,7 @@ struct Case {
   const char* location;
 };
 
-// Disabled: fails in Release (-O3) only; RegexSub compile result wrong. Under investigation.
-TEST(RedirectTest, DISABLED_cases) {
+TEST(RedirectTest, cases) {
   const Case cases[] = {
       {"plain uri, default 302",
        R"js({"uri":"/test/default"})js",
@@ -243,8 +242,7 @@ struct ErrorCase {
   const char* message;
 };
 
-// Disabled: fails in Release (-O3) only; RegexSub compile result wrong. Under investigation.
-TEST(RedirectTest, DISABLED_errors_read_like_apisix) {
+TEST(RedirectTest, errors_read_like_apisix) {
   const ErrorCase schema_cases[] = {
       {R"js({})js", "value should match only one schema, but matches none"},
       {R"js({"uri":"/a","http_to_https":true})js",
