@@ -1,0 +1,204 @@
+// Per-request cost of each plugin: one instance built from a typical conf
+// through the registry (schema check + factory, as a snapshot build does),
+// then every phase it implements called once per iteration on the
+// gateway's RequestContext, in request order: rewrite, access, before_proxy,
+// header_filter, body_filter (one 1 KiB piece, the last), log.
+//
+// BM_Plugin/baseline is the same loop without a plugin (resetting the
+// context, recording the upstream's answer, refilling the 1 KiB piece):
+// subtract it from the others to get the plugin's own cost.
+//
+// Asynchronous phases (limit-conn, limit-req without nodelay) are measured
+// through their synchronous variant: same decision, without the coroutine
+// frame the runner adds (plugin_chain_bench.cc measures the runner).
+// A case that answers early (redirect) skips the remaining request phases,
+// as the runner does; any other case that answers is reported as an error.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "plugin_bench_fixture.h"
+
+namespace torii::bench {
+namespace {
+
+using plugins::Phase;
+using plugins::Plugin;
+
+struct PluginCase {
+  std::string label;     // benchmark name suffix: plugin name[:variant]
+  std::string plugins;   // the route's `plugins` object (JSON)
+  bool answers = false;  // a request phase answers early on every request
+};
+
+// `n` disjoint IPv4 /25 blocks (never adjacent, so the matcher cannot merge
+// them into fewer ranges); the fixture's client 10.20.13.5 is in one of them.
+std::string cidr_list(int n) {
+  std::string out = "[";
+  const int client_block = 20 * 256 + 13;
+  const int first = n >= client_block ? 0 : client_block - n / 2;
+  for (int i = 0; i < n; ++i) {
+    const int b = first + i;
+    if (i) out += ',';
+    out += "\"10." + std::to_string(b / 256 % 256) + "." + std::to_string(b % 256) + ".0/25\"";
+  }
+  return out + "]";
+}
+
+std::vector<PluginCase> cases() {
+  std::vector<PluginCase> c;
+  c.push_back({"baseline", "{}"});
+  c.push_back({"limit-count",
+               R"j({"limit-count": {"count": 1000000000, "time_window": 60, "key_type": "var",
+                   "key": "remote_addr", "policy": "local", "rejected_code": 503}})j"});
+  c.push_back({"limit-req",
+               R"j({"limit-req": {"rate": 1000000000, "burst": 1000000000,
+                   "key": "remote_addr", "rejected_code": 503}})j"});
+  c.push_back({"limit-conn",
+               R"j({"limit-conn": {"conn": 1000000, "burst": 0, "default_conn_delay": 0.1,
+                   "key": "remote_addr", "rejected_code": 503}})j"});
+  c.push_back({"api-breaker",
+               R"j({"api-breaker": {"break_response_code": 502,
+                   "unhealthy": {"http_statuses": [500, 503], "failures": 3},
+                   "healthy": {"http_statuses": [200], "successes": 3}}})j"});
+  c.push_back({"traffic-split",
+               R"j({"traffic-split": {"rules": [{"weighted_upstreams": [
+                   {"upstream": {"type": "roundrobin", "nodes": {"127.0.0.1:1981": 1}}, "weight": 3},
+                   {"weight": 2}]}]}})j"});
+  c.push_back({"traffic-split:match-miss",
+               R"j({"traffic-split": {"rules": [{"match": [{"vars": [["arg_name", "==", "jack"]]}],
+                   "weighted_upstreams": [
+                   {"upstream": {"type": "roundrobin", "nodes": {"127.0.0.1:1981": 1}}, "weight": 1}]}]}})j"});
+  c.push_back({"proxy-rewrite",
+               R"j({"proxy-rewrite": {"uri": "/v2/items", "host": "backend.internal",
+                   "headers": {"set": {"X-Api-Version": "v2", "X-Client": "$remote_addr"},
+                               "add": {"X-Trace": "bench"}, "remove": ["Cookie"]}}})j"});
+  c.push_back({"proxy-rewrite:regex_uri",
+               R"j({"proxy-rewrite": {"regex_uri": ["^/api/v1/(.*)", "/v2/$1"]}})j"});
+  c.push_back(
+      {"response-rewrite",
+       R"j({"response-rewrite": {"headers": {"set": {"X-Server-Id": "3", "X-Server-Status": "on"},
+                   "remove": ["Server"]}}})j"});
+  c.push_back({"response-rewrite:filters",
+               R"j({"response-rewrite": {"filters": [{"regex": "x{16}", "scope": "global",
+                   "replace": "y"}]}})j"});
+  c.push_back({"redirect:http_to_https", R"j({"redirect": {"http_to_https": true}})j", true});
+  c.push_back({"redirect:uri", R"j({"redirect": {"uri": "/new$uri", "ret_code": 302}})j", true});
+  c.push_back({"fault-injection:no-hit",
+               R"j({"fault-injection": {"abort": {"http_status": 403, "body": "blocked",
+                   "vars": [[["arg_name", "==", "jack"]]]}}})j"});
+  c.push_back({"cors",
+               R"j({"cors": {"allow_origins": "https://app.example.com,https://admin.example.com",
+                   "allow_methods": "GET,POST,PUT", "allow_headers": "*",
+                   "expose_headers": "X-Request-Id", "max_age": 3600}})j"});
+  c.push_back(
+      {"ip-restriction:10", R"j({"ip-restriction": {"whitelist": )j" + cidr_list(10) + "}}"});
+  c.push_back(
+      {"ip-restriction:10000", R"j({"ip-restriction": {"whitelist": )j" + cidr_list(10000) + "}}"});
+  c.push_back({"ua-restriction",
+               R"j({"ua-restriction": {"denylist": ["(Baiduspider)/(\\d+)\\.(\\d+)", "bad-bot",
+                   "(?i)curl/7\\.[0-9]+", "python-requests"]}})j"});
+  c.push_back({"referer-restriction",
+               R"j({"referer-restriction": {"whitelist": ["*.example.com", "example.org",
+                   "partner.example.net"]}})j"});
+  c.push_back({"uri-blocker",
+               R"j({"uri-blocker": {"block_rules": ["^/admin", "\\.php$", "root\\.exe",
+                   "/etc/passwd"], "case_insensitive": true}})j"});
+  c.push_back({"request-id", R"j({"request-id": {}})j"});
+  c.push_back({"request-id:nanoid", R"j({"request-id": {"algorithm": "nanoid"}})j"});
+  c.push_back({"real-ip",
+               R"j({"real-ip": {"source": "http_x_forwarded_for",
+                   "trusted_addresses": ["10.0.0.0/8", "127.0.0.1"]}})j"});
+  c.push_back({"client-control", R"j({"client-control": {"max_body_size": 1048576}})j"});
+  c.push_back({"request-validation:headers",
+               R"j({"request-validation": {"header_schema": {"type": "object",
+                   "properties": {"user-agent": {"type": "string", "minLength": 1},
+                                  "accept": {"type": "string"}},
+                   "required": ["user-agent"]}}})j"});
+  c.push_back({"prometheus", R"j({"prometheus": {}})j"});
+  return c;
+}
+
+// Prints, once, the registered plugins no case above covers, so a new
+// plugin does not go unmeasured silently.
+void report_uncovered() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  std::set<std::string> covered;
+  for (const auto& c : cases()) {
+    if (c.plugins.size() > 3) covered.insert(c.label.substr(0, c.label.find(':')));
+  }
+  std::string missing;
+  for (const auto* info : plugins::all_plugins()) {
+    if (!covered.count(info->name)) missing += " " + info->name;
+  }
+  if (!missing.empty()) std::fprintf(stderr, "plugins_bench: no case for:%s\n", missing.c_str());
+}
+
+void run_case(benchmark::State& state, const PluginCase& c) {
+  report_uncovered();
+  plugins::ChainBuilder builder;
+  auto chain = build_chain(builder, c.plugins);
+  if (!chain) {
+    state.SkipWithError(chain.error().message.c_str());
+    return;
+  }
+  const Plugin* plugin = nullptr;
+  uint8_t phases = 0;
+  if (*chain) {
+    if ((*chain)->entries.size() != 1) {
+      state.SkipWithError("expected exactly one plugin");
+      return;
+    }
+    plugin = (*chain)->entries[0].plugin.get();
+    phases = (*chain)->entries[0].phases;
+  }
+  RequestFixture f;
+  f.set_route_chain(*chain);
+  proxy::RequestContext& ctx = f.ctx();
+  auto has = [phases](Phase p) { return (phases & Plugin::bit(p)) != 0; };
+  const bool rw = has(Phase::kRewrite), ac = has(Phase::kAccess), bp = has(Phase::kBeforeProxy);
+  const bool hf = has(Phase::kHeaderFilter), bf = has(Phase::kBodyFilter), lg = has(Phase::kLog);
+  int64_t answered = 0;
+  for (auto _ : state) {
+    f.begin_request(1);
+    plugins::Step step;
+    if (rw) step = plugin->rewrite(ctx);
+    if (!step && ac) step = plugin->access(ctx);
+    if (!step && bp) step = plugin->before_proxy(ctx);
+    f.upstream_answered();
+    if (step) {
+      ++answered;
+      ctx.status = step->status;
+    }
+    if (hf) plugin->header_filter(ctx);
+    std::string& chunk = f.chunk();
+    if (bf) plugin->body_filter(ctx, chunk, true);
+    f.response_sent();
+    if (lg) plugin->log(ctx);
+    benchmark::DoNotOptimize(chunk.data());
+    benchmark::ClobberMemory();
+  }
+  const int64_t expected = c.answers ? static_cast<int64_t>(state.iterations()) : 0;
+  if (answered != expected) {
+    const std::string why = "answered " + std::to_string(answered) + " of " +
+                            std::to_string(state.iterations()) + " requests, expected " +
+                            std::to_string(expected);
+    state.SkipWithError(why.c_str());
+  }
+}
+
+[[maybe_unused]] const bool kRegistered = [] {
+  for (auto& c : cases()) {
+    const std::string name = "BM_Plugin/" + c.label;
+    benchmark::RegisterBenchmark(name.c_str(), [c](benchmark::State& st) { run_case(st, c); });
+  }
+  return true;
+}();
+
+}  // namespace
+}  // namespace torii::bench
