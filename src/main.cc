@@ -11,6 +11,7 @@
 #include "config/snapshot_builder.h"
 #include "config/standalone_file.h"
 #include "observability/error_log.h"
+#include "plugins/mirror_client.h"
 #include "plugins/plugin_registry.h"
 #include "proxy/gateway.h"
 
@@ -24,6 +25,16 @@ void apply_plugin_list(const ServerConfig& cfg, std::vector<std::string>& warnin
   for (const auto& name : torii::plugins::set_enabled_plugins(*cfg.plugins)) {
     warnings.push_back("config.yaml: plugins: unknown plugin " + name + " (ignored)");
   }
+}
+
+// config.yaml plugin_attr for plugins that read it at run time.
+void apply_plugin_attrs(const ServerConfig& cfg) {
+  torii::plugins::mirror::Settings mirror;
+  mirror.connect_timeout = cfg.proxy_mirror.connect_timeout;
+  mirror.send_timeout = cfg.proxy_mirror.send_timeout;
+  mirror.read_timeout = cfg.proxy_mirror.read_timeout;
+  mirror.max_inflight = cfg.proxy_mirror.max_inflight;
+  torii::plugins::mirror::set_settings(mirror);
 }
 
 int cmd_version() {
@@ -66,6 +77,7 @@ int cmd_run(const std::string& path) {
     return 1;
   }
   apply_plugin_list(*cfg, warnings);
+  apply_plugin_attrs(*cfg);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   torii::proxy::Gateway gateway(std::move(*cfg));
   return gateway.run();

@@ -40,6 +40,9 @@ struct ResourceApiOptions {
   std::string prefix = "/apisix";  // store key prefix (deployment.etcd.prefix)
   // Encrypts ssls `key`/`keys` at rest when enabled; null: no encryption.
   const config::DataEncryption* encryption = nullptr;
+  // apisix.data_encryption.enable_encrypt_fields: plugins' encrypt_fields in
+  // consumers and credentials are stored encrypted with `encryption`.
+  bool encrypt_plugin_fields = true;
   // Non-empty: every PUT/POST/PATCH/DELETE on a resource answers
   // 400 {"error_msg": read_only_reason} and writes nothing (standalone file
   // mode). GETs, /plugins and /schema/validate keep working.

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "admin/admin_reply.h"
+#include "admin/consumer_checks.h"
 #include "admin/json_patch.h"
 #include "admin/json_text.h"
 #include "admin/lua_tostring.h"
@@ -109,6 +110,18 @@ net::Task<AdminResponse> ResourceApi::put(Target target, AdminRequest request, B
 
   if (auto st = co_await check_write_references(store_, options_.prefix, target.kind, conf); !st) {
     co_return check_failure(st.error());
+  }
+  if (kind.segment == "consumers" || kind.segment == "credentials") {
+    // Arguments built before the co_await (GCC 12 and temporaries in awaits).
+    const bool credential = kind.segment == "credentials";
+    std::string owner = credential ? target.consumer : id;
+    std::string credential_id = credential ? id : std::string();
+    auto st = co_await check_duplicate_auth_keys(store_, options_.prefix, options_.encryption,
+                                                 std::move(owner), std::move(credential_id), conf);
+    if (!st) co_return check_failure(st.error());
+    if (options_.encrypt_plugin_fields && options_.encryption != nullptr) {
+      encrypt_plugin_fields(conf, *options_.encryption);
+    }
   }
 
   if (kind.segment == "ssls" && options_.encryption != nullptr)

@@ -300,6 +300,33 @@ core::Status apply(const YAML::Node& root, ServerConfig& c) {
       c.prometheus.metric_prefix = *v;
     }
   }
+  if (const YAML::Node pa = root["plugin_attr"]; pa && pa.IsMap() && pa["proxy-mirror"]) {
+    const YAML::Node pm = pa["proxy-mirror"];
+    if (const YAML::Node t = pm["timeout"]; t && t.IsMap()) {
+      const std::pair<const char*, std::chrono::milliseconds*> keys[] = {
+          {"connect", &c.proxy_mirror.connect_timeout},
+          {"send", &c.proxy_mirror.send_timeout},
+          {"read", &c.proxy_mirror.read_timeout}};
+      for (const auto& [name, slot] : keys) {
+        if (!t[name]) continue;
+        auto d = duration_key(t[name], std::string("plugin_attr.proxy-mirror.timeout.") + name);
+        if (!d) return d.error();
+        if (d->count() <= 0) {
+          return config_error(std::string("config.yaml: plugin_attr.proxy-mirror.timeout.") +
+                              name + ": must be greater than 0");
+        }
+        *slot = *d;
+      }
+    }
+    if (pm["max_inflight"]) {
+      auto v = scalar<uint32_t>(pm["max_inflight"], "plugin_attr.proxy-mirror.max_inflight");
+      if (!v) return v.error();
+      if (*v == 0) {
+        return config_error("config.yaml: plugin_attr.proxy-mirror.max_inflight: must be at least 1");
+      }
+      c.proxy_mirror.max_inflight = *v;
+    }
+  }
   if (const YAML::Node p = root["plugins"]; p && !p.IsNull()) {
     auto list = yaml_string_list(p, "plugins");
     if (!list) return list.error();

@@ -99,6 +99,14 @@ struct ServerConfig {
     std::string export_uri = "/apisix/prometheus/metrics";
     std::string metric_prefix = "apisix_";
   } prometheus;
+  // plugin_attr.proxy-mirror: timeout.{connect,send,read} (APISIX's, 60s
+  // each) and torii's max_inflight (mirrors in flight per worker).
+  struct ProxyMirror {
+    std::chrono::milliseconds connect_timeout{60000};
+    std::chrono::milliseconds send_timeout{60000};
+    std::chrono::milliseconds read_timeout{60000};
+    uint32_t max_inflight = 128;
+  } proxy_mirror;
   std::string error_log = "logs/error.log";  // "stderr" allowed; relative to the working dir
   std::string error_log_level = "warn";
   std::string access_log = "logs/access.log";

@@ -11,6 +11,7 @@
 
 #include "config/server_config.h"
 #include "observability/log_format.h"
+#include "plugins/consumer.h"
 #include "plugins/plugin_chain.h"
 #include "router/ip_matcher.h"
 #include "router/router.h"
@@ -40,6 +41,8 @@ struct Snapshot {
   // Every global rule's plugins, merged and ordered; null: none. They run
   // for every request, also when no route matches.
   std::shared_ptr<const plugins::PluginChain> global_plugins;
+  // Consumers and credentials for auth plugins; null: none configured.
+  std::shared_ptr<const plugins::ConsumerDirectory> consumers;
 };
 
 }  // namespace torii::config

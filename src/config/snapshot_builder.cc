@@ -1,5 +1,8 @@
 #include "config/snapshot_builder.h"
 
+#include "config/consumer_builder.h"
+#include "config/data_encryption.h"
+
 #include <boost/json.hpp>
 #include <charconv>
 #include <cstdlib>
@@ -7,6 +10,7 @@
 
 #include "config/resource_schemas.h"
 #include "config/standalone_file.h"
+#include "core/saturate.h"
 
 #include <spdlog/spdlog.h>
 
@@ -38,19 +42,9 @@ double number(const json::value& v) {
   return 0;
 }
 
-// number() as an Int, saturated: most schemas bound these numbers only from
-// below (a weight of 1e24 is a valid "integer"), and converting a double
-// outside Int's range is undefined.
-template <class Int>
-Int saturate(double d) {
-  if (!(d > static_cast<double>(std::numeric_limits<Int>::min()))) {
-    return std::numeric_limits<Int>::min();
-  }
-  if (d >= static_cast<double>(std::numeric_limits<Int>::max())) {
-    return std::numeric_limits<Int>::max();
-  }
-  return static_cast<Int>(d);
-}
+// Most schemas bound these numbers only from below (a weight of 1e24 is a
+// valid "integer"): narrowing goes through core::saturate.
+using core::saturate;
 
 std::chrono::milliseconds seconds_to_ms(const json::value& v) {
   return std::chrono::milliseconds(saturate<int64_t>(number(v) * 1000.0));
@@ -270,10 +264,11 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
   for (const auto& [collection, items] : rs.collections) {
     if (!skip_invalid && collection != "routes" && collection != "services" &&
         collection != "upstreams" && collection != "plugin_configs" &&
-        collection != "global_rules" && !items.empty()) {
+        collection != "global_rules" && collection != "consumers" &&
+        collection != "consumer_groups" && collection != "credentials" && !items.empty()) {
       return config_error(collection +
                           ": not supported yet (routes, services, upstreams, plugin_configs, "
-                          "global_rules)");
+                          "global_rules, consumers, consumer_groups, credentials)");
     }
   }
   auto check = [](std::string_view collection, const ResourceItem& item,
@@ -421,6 +416,17 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     auto e = config_error("global_rules: " + global.error().message);
     if (!skip_invalid) return e;
     skip(e);
+  }
+  {
+    auto encryption = DataEncryption::create(server.data_encryption_keyring);
+    if (!encryption) return encryption.error();
+    auto consumers = build_consumers(rs, *encryption, chains_, [&](const core::Error& e) {
+      if (!skip_invalid) return core::Status(e);
+      skip(e);
+      return core::ok_status();
+    });
+    if (!consumers) return consumers.error();
+    if (!(*consumers)->empty()) snap->consumers = std::move(*consumers);
   }
   std::vector<router::RouteSpec> specs;
   std::vector<std::string> spec_where;  // spec index -> "routes[N] (id \"x\")" in file terms

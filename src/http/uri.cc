@@ -101,6 +101,22 @@ std::optional<std::string_view> find_query_arg(std::string_view query, std::stri
   return std::nullopt;
 }
 
+std::string remove_query_arg(std::string_view query, std::string_view name) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t amp = query.find('&', pos);
+    if (amp == std::string_view::npos) amp = query.size();
+    const std::string_view pair = query.substr(pos, amp - pos);
+    if (pair.substr(0, pair.find('=')) != name) {
+      if (!out.empty()) out.push_back('&');
+      out.append(pair);
+    }
+    pos = amp + 1;
+  }
+  return out;
+}
+
 std::optional<std::string_view> find_cookie(std::string_view header, std::string_view name) {
   size_t pos = 0;
   while (pos < header.size()) {

@@ -23,6 +23,10 @@ std::string percent_decode(std::string_view in, bool plus_is_space);
 // (still encoded) value, "" for `name` or `name=`, nullopt when absent.
 std::optional<std::string_view> find_query_arg(std::string_view query, std::string_view name);
 
+// The raw query without any `name` or `name=value` pair (matched as
+// find_query_arg does); the other pairs keep their order and bytes.
+std::string remove_query_arg(std::string_view query, std::string_view name);
+
 // Finds a cookie in a Cookie header value ("a=1; b=2").
 std::optional<std::string_view> find_cookie(std::string_view header, std::string_view name);
 

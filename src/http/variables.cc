@@ -6,7 +6,7 @@
 namespace torii::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Builtin>, 37> kBuiltins{{
+constexpr std::array<std::pair<std::string_view, Builtin>, 39> kBuiltins{{
     {"uri", Builtin::kUri},
     {"document_uri", Builtin::kUri},
     {"request_uri", Builtin::kRequestUri},
@@ -42,6 +42,8 @@ constexpr std::array<std::pair<std::string_view, Builtin>, 37> kBuiltins{{
     {"request", Builtin::kRequest},
     {"time_local", Builtin::kTimeLocal},
     {"remote_user", Builtin::kRemoteUser},
+    {"consumer_name", Builtin::kConsumerName},
+    {"consumer_group_id", Builtin::kConsumerGroupId},
     {"torii_error_source", Builtin::kToriiErrorSource},
     {"torii_error", Builtin::kToriiError},
 }};

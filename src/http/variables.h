@@ -46,6 +46,8 @@ enum class Builtin : uint8_t {
   kRequest,           // "GET /path HTTP/1.1"
   kTimeLocal,         // "26/Nov/2026:10:01:41 +0000"
   kRemoteUser,        // basic-auth user (nil until auth plugins exist)
+  kConsumerName,      // the consumer an auth plugin attached (nil before)
+  kConsumerGroupId,   // that consumer's group_id
   kToriiErrorSource,  // who caused the error torii answered: downstream/upstream/internal/config
   kToriiError,        // why torii answered with an error (the same text as the error log)
   kHttpUserAgent,     // marks http_user_agent (resolved as a header)

@@ -28,6 +28,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "core/saturate.h"
 #include "plugins/limit_key.h"
 #include "plugins/limit_shards.h"
 #include "plugins/plugin.h"
@@ -216,14 +217,14 @@ std::vector<int> int_list(const json::object& o, std::string_view field, std::ve
   if (!v || !v->is_array()) return def;
   std::vector<int> out;
   for (const auto& x : v->get_array()) {
-    if (x.is_number()) out.push_back(static_cast<int>(x.to_number<double>()));
+    if (x.is_number()) out.push_back(core::saturate<int>(x.to_number<double>()));
   }
   return out;
 }
 
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const PluginScope&) {
   Config c;
-  c.break_response_code = static_cast<int>(limits::conf_int(o, "break_response_code", 503));
+  c.break_response_code = core::saturate<int>(limits::conf_int(o, "break_response_code", 503));
   if (const auto* b = o.if_contains("break_response_body"); b && b->is_string()) {
     c.break_response_body = std::string(b->get_string());
   }

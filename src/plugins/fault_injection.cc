@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/saturate.h"
 #include "net/io.h"
 #include "plugins/fast_random.h"
 #include "plugins/plugin.h"
@@ -149,7 +150,7 @@ class FaultInjection final : public Plugin {
 
 core::Status read_condition(const json::object& o, Condition& c) {
   if (const auto* p = o.if_contains("percentage"); p && p->is_number()) {
-    c.percentage = static_cast<int>(p->to_number<double>());
+    c.percentage = core::saturate<int>(p->to_number<double>());
   }
   const auto* vars = o.if_contains("vars");
   if (vars == nullptr) return core::ok_status();
@@ -169,7 +170,7 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
     const auto& o = v->get_object();
     AbortConfig a;
     if (const auto* s = o.if_contains("http_status"); s && s->is_number()) {
-      a.http_status = static_cast<int>(s->to_number<double>());
+      a.http_status = core::saturate<int>(s->to_number<double>());
     }
     if (const auto* b = o.if_contains("body"); b && b->is_string()) {
       a.body = VarTemplate::compile(b->get_string());
@@ -191,7 +192,7 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
       if (seconds > 7 * 24 * 3600) {
         return core::config_error("delay.duration: at most 604800 seconds is supported");
       }
-      d.duration = std::chrono::nanoseconds(static_cast<int64_t>(seconds * 1e9));
+      d.duration = std::chrono::nanoseconds(core::saturate<int64_t>(seconds * 1e9));
     }
     if (auto st = read_condition(o, d.when); !st) return st.error();
     c.delay = std::move(d);

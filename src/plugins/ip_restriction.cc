@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/saturate.h"
 #include "plugins/plugin.h"
 #include "plugins/plugin_registry.h"
 #include "router/ip_matcher.h"
@@ -132,7 +133,7 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
     c.message = std::string(v->get_string());
   }
   if (const auto* v = conf.if_contains("response_code"); v && v->is_number()) {
-    c.response_code = static_cast<int>(v->to_number<double>());
+    c.response_code = core::saturate<int>(v->to_number<double>());
   }
   const json::value* list = conf.if_contains("whitelist");
   c.is_whitelist = list != nullptr;

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/saturate.h"
 #include "plugins/limit_key.h"
 #include "plugins/limit_redis_schema.h"
 #include "plugins/limit_shards.h"
@@ -205,7 +206,7 @@ class LimitConn final : public Plugin {
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const PluginScope&) {
   std::string policy = limits::conf_string(o, "policy", "local");
   if (policy != "local") {
-    return core::config_error("limit-conn: policy \"" + policy +
+    return core::config_error("policy \"" + policy +
                               "\" is not supported by torii yet, use policy \"local\"");
   }
   Config c;
@@ -215,7 +216,7 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const 
   c.only_use_default_delay = limits::conf_bool(o, "only_use_default_delay", false);
   c.key = limits::LimitKey(limits::parse_key_type(limits::conf_string(o, "key_type", "var")),
                            limits::conf_string(o, "key", "remote_addr"));
-  c.rejected_code = static_cast<int>(limits::conf_int(o, "rejected_code", 503));
+  c.rejected_code = core::saturate<int>(limits::conf_int(o, "rejected_code", 503));
   if (const auto* m = o.if_contains("rejected_msg"); m && m->is_string()) {
     c.rejected_msg = std::string(m->get_string());
   }

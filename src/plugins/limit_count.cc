@@ -30,6 +30,7 @@
 #include <mutex>
 #include <set>
 
+#include "core/saturate.h"
 #include "plugins/limit_count_local.h"
 #include "plugins/limit_count_store.h"
 #include "plugins/limit_key.h"
@@ -365,7 +366,7 @@ core::Result<Config> parse(const json::object& o) {
   c.group = limits::conf_string(o, "group", "");
   c.policy = limits::conf_string(o, "policy", "local");
   c.window_type = limits::conf_string(o, "window_type", "fixed");
-  c.rejected_code = static_cast<int>(limits::conf_int(o, "rejected_code", 503));
+  c.rejected_code = core::saturate<int>(limits::conf_int(o, "rejected_code", 503));
   if (const auto* m = o.if_contains("rejected_msg"); m && m->is_string()) {
     c.rejected_msg = std::string(m->get_string());
   }
@@ -433,8 +434,7 @@ core::Result<std::shared_ptr<CountStore>> make_store(const Config& c, const json
   }
   auto factory = limit_count::redis_count_store_factory();
   if (!factory) {
-    return core::config_error("limit-count: policy \"" + c.policy +
-                              "\" is not available in this build");
+    return core::config_error("policy \"" + c.policy + "\" is not available in this build");
   }
   auto made = factory(conf);
   if (!made) return made.error();

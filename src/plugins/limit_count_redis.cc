@@ -17,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "core/saturate.h"
 #include "net/redis_cluster.h"
 
 namespace torii::plugins::limit_count {
@@ -47,15 +48,9 @@ int64_t int_field(const boost::json::object& conf, std::string_view name, int64_
   const boost::json::value* v = conf.if_contains(name);
   if (v == nullptr) return fallback;
   if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) {
-    // The schema's "integer" takes any integral number (6e117 included); the
-    // cast is undefined outside int64's range.
-    const double d = v->get_double();
-    if (d >= 0x1p63) return std::numeric_limits<int64_t>::max();
-    if (d < -0x1p63) return std::numeric_limits<int64_t>::min();
-    return static_cast<int64_t>(d);
-  }
+  // The schema's "integer" takes any integral number (6e117 included).
+  if (v->is_uint64()) return core::saturate<int64_t>(v->get_uint64());
+  if (v->is_double()) return core::saturate<int64_t>(v->get_double());
   return fallback;
 }
 
@@ -164,7 +159,7 @@ const net::redis::Script& redis_count_script() { return kScript; }
 net::redis::Options redis_options_from_conf(const boost::json::object& conf) {
   net::redis::Options o;
   o.host = string_field(conf, "redis_host");
-  o.port = static_cast<uint16_t>(int_field(conf, "redis_port", 6379));
+  o.port = core::saturate<uint16_t>(int_field(conf, "redis_port", 6379));
   o.username = string_field(conf, "redis_username");
   o.password = string_field(conf, "redis_password");
   o.database = int_field(conf, "redis_database", 0);
@@ -214,6 +209,11 @@ core::Result<std::unique_ptr<CountStore>> make_redis_count_store(const boost::js
   if (bool_field(conf, "redis_ssl")) {
     return core::config_error(
         "redis_ssl is not supported by torii yet (TLS to Redis)");
+  }
+  // APISIX's schema bounds redis_port only from below; a port that does not
+  // fit is refused rather than wrapped onto another port.
+  if (const int64_t port = int_field(conf, "redis_port", 6379); port > 65535) {
+    return core::config_error("redis_port: a TCP port is at most 65535");
   }
   net::redis::Options o = redis_options_from_conf(conf);
   if (o.host.empty()) return core::config_error("redis_host is required");

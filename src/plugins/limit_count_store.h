@@ -17,7 +17,8 @@
 //   }
 // limit-count calls the factory at create time for `policy` "redis" and
 // "redis-cluster"; with none registered, create fails with
-// "limit-count: policy \"redis\" is not available in this build".
+// "policy \"redis\" is not available in this build" (the caller adds
+// APISIX's "failed to check the configuration of plugin limit-count err: ").
 #pragma once
 
 #include <boost/json/object.hpp>

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/saturate.h"
 #include "plugins/plugin.h"
 
 namespace torii::plugins::limits {
@@ -140,7 +141,8 @@ std::optional<double> NumberSpec::resolve(const http::VarSource& vars, std::stri
 int64_t conf_int(const boost::json::object& conf, std::string_view name, int64_t def) {
   const auto* v = conf.if_contains(name);
   if (!v || !v->is_number()) return def;
-  return static_cast<int64_t>(v->to_number<double>());
+  if (v->is_int64()) return v->get_int64();
+  return core::saturate<int64_t>(v->to_number<double>());
 }
 
 double conf_number(const boost::json::object& conf, std::string_view name, double def) {

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/saturate.h"
 #include "plugins/limit_key.h"
 #include "plugins/limit_redis_schema.h"
 #include "plugins/limit_shards.h"
@@ -208,11 +209,11 @@ limits::NumberSpec number_spec(const json::value& v) {
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const PluginScope&) {
   std::string policy = limits::conf_string(o, "policy", "local");
   if (policy != "local") {
-    return core::config_error("limit-req: policy \"" + policy +
+    return core::config_error("policy \"" + policy +
                               "\" is not supported by torii yet, use policy \"local\"");
   }
   Config c;
-  c.rejected_code = static_cast<int>(limits::conf_int(o, "rejected_code", 503));
+  c.rejected_code = core::saturate<int>(limits::conf_int(o, "rejected_code", 503));
   if (const auto* m = o.if_contains("rejected_msg"); m && m->is_string()) {
     c.rejected_msg = std::string(m->get_string());
   }

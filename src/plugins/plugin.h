@@ -46,6 +46,10 @@ struct Upstream;
 
 namespace torii::plugins {
 
+struct Consumer;
+struct Credential;
+class ConsumerDirectory;
+
 enum class Phase : uint8_t {
   kRewrite,
   kAccess,
@@ -101,6 +105,9 @@ class PluginContext : public http::VarSource {
   virtual std::optional<std::string_view> request_header(std::string_view name) const = 0;
   // Every request header with this name, in order.
   virtual std::vector<std::string_view> request_headers(std::string_view name) const = 0;
+  // Every request header as received: (name as sent, value), in order.
+  virtual std::vector<std::pair<std::string_view, std::string_view>> all_request_headers()
+      const = 0;
   virtual std::string_view route_id() const = 0;    // empty when no route matched
   virtual std::string_view service_id() const = 0;  // empty when none
   // The worker running the request (0..workers-1), for per-worker shards.
@@ -128,6 +135,30 @@ class PluginContext : public http::VarSource {
   // the request gets 413.
   virtual void set_max_body_size(uint64_t bytes) = 0;
 
+  // ---- the request body (asynchronous rewrite/access phases only) ----
+  // Reads the whole request body into memory (Content-Length or chunked,
+  // de-chunked; an Expect: 100-continue is answered first) and returns it.
+  // At most `limit` bytes are accepted; the request's own limit
+  // (client_max_body_size, or client-control's) applies too, the smaller
+  // wins. The view stays valid until the request ends; calling again returns
+  // the same bytes (checked against the new `limit`). Once read, the proxy
+  // sends exactly these bytes upstream with a Content-Length (no chunking)
+  // instead of streaming from the client. A request without a body gives an
+  // empty view and changes nothing.
+  // Errors (source kDownstream):
+  //   kTooLarge  over the limit: the caller answers 413. When Content-Length
+  //              announced it, nothing was read and the request can still be
+  //              proxied, streaming as usual; a chunked body found too large
+  //              while reading cannot.
+  //   kTimeout   client_body_timeout passed between two reads (408).
+  //   kClosed / kIo  the client closed the connection or the read failed.
+  //   kInvalid   malformed chunked framing (400); also when called after the
+  //              request was sent upstream (source kInternal).
+  // After an error that consumed body bytes the body is lost: if the plugin
+  // lets the request go on, the proxy answers that error itself (413, 408,
+  // 400, or closes) and never forwards a partial body.
+  virtual net::Task<core::Result<std::string_view>> read_request_body(uint64_t limit) = 0;
+
   // ---- the response (header_filter; status also in log) ----
   virtual int response_status() const = 0;
   virtual void set_response_status(int status) = 0;
@@ -138,6 +169,37 @@ class PluginContext : public http::VarSource {
   // Replaces the whole response body (header_filter): the upstream's body is
   // read and dropped, Content-Length is set to the new body's size.
   virtual void replace_response_body(std::string body) = 0;
+
+  // ---- consumers (auth plugins; plugins/consumer.h) ----
+  // The snapshot's consumers and credentials, for auth plugins' lookups.
+  virtual const ConsumerDirectory& consumers() const = 0;
+  // Identifies the request's consumer (APISIX consumer.attach_consumer; an
+  // auth plugin's rewrite phase). Sets $consumer_name and
+  // $consumer_group_id; sets X-Consumer-Username, X-Credential-Identifier
+  // and X-Consumer-Custom-ID on the upstream request, removing any a client
+  // sent when the value is empty; and the consumer's (and its group's)
+  // plugins join the chain from here on: their rewrite phase runs right
+  // after this phase, then the merged access phase. A later call (a second
+  // auth plugin) replaces the consumer. `credential_id` may be empty.
+  virtual void attach_consumer(std::shared_ptr<const Consumer> consumer,
+                               std::string credential_id) = 0;
+  // The attached consumer, or null.
+  virtual const Consumer* consumer() const = 0;
+
+  // ---- a copy of the upstream request (before_proxy; proxy-mirror) ----
+  // The request-target sent upstream: set_upstream_uri's, else the client's.
+  virtual std::string_view upstream_target() const { return request_uri(); }
+  // The head torii sends upstream as things stand, for a copy of the request
+  // sent elsewhere: the upstream method, `target`, the Host the upstream
+  // gets (per pass_host; "node" takes the first node's), the client's
+  // headers with the plugins' edits and hop-by-hop headers dropped,
+  // X-Real-IP / X-Forwarded-*, then `Content-Length: <body_length>` (none
+  // when 0; never chunked), `Connection: close` and the blank line. Empty
+  // when the request has no upstream (nothing to take the Host from).
+  virtual std::string upstream_head_copy(std::string_view /*target*/,
+                                         uint64_t /*body_length*/) const {
+    return {};
+  }
 
   // ---- per-request plugin state ----
   // The slot of the running plugin instance in this request (null at first).
@@ -177,6 +239,9 @@ struct PluginScope {
   std::string owner_key;  // "/apisix/routes/1", "/apisix/services/2", "/apisix/global_rules/g"
   unsigned workers = 1;   // worker threads of this node (per-worker shards)
   // The snapshot's upstream with that id, or null (traffic-split upstream_id).
+  // Call it only inside create and keep what it returns, not the function:
+  // the chain builder records each lookup and builds a new instance when an
+  // id comes to name another upstream object.
   std::function<std::shared_ptr<const upstream::Upstream>(std::string_view id)> find_upstream;
   // Compiles an inline upstream object (traffic-split weighted_upstreams);
   // errors name the field.

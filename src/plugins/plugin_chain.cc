@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "core/saturate.h"
+
 namespace torii::plugins {
 
 namespace json = boost::json;
@@ -36,17 +38,36 @@ core::Result<std::shared_ptr<const Plugin>> ChainBuilder::instance(const PluginI
                                                                    const std::string& owner_key) {
   std::string key = owner_key + "\n" + info.name + "\n" + json::serialize(conf);
   if (auto it = cache_.find(key); it != cache_.end()) {
-    if (auto live = it->second.lock()) return live;
+    auto live = it->second.plugin.lock();
+    if (live && same_upstreams(it->second.upstreams)) return live;
   }
   if (!info.create) {
     return core::config_error("plugin " + info.name + " cannot run in this build");
   }
   PluginScope scope = scope_template_;
   scope.owner_key = owner_key;
+  // Record the upstreams create resolves: the instance holds what it found,
+  // so it must be rebuilt when an id comes to name another object.
+  std::vector<UpstreamUse> uses;
+  if (scope_template_.find_upstream) {
+    scope.find_upstream = [&uses, find = scope_template_.find_upstream](std::string_view id) {
+      auto found = find(id);
+      uses.push_back(UpstreamUse{std::string(id), found});
+      return found;
+    };
+  }
   auto made = info.create(conf, scope);
   if (!made) return made.error();
-  cache_[std::move(key)] = *made;
+  cache_[std::move(key)] = Cached{*made, std::move(uses)};
   return std::move(*made);
+}
+
+bool ChainBuilder::same_upstreams(const std::vector<UpstreamUse>& uses) const {
+  for (const auto& use : uses) {
+    const auto now = scope_template_.find_upstream ? scope_template_.find_upstream(use.id) : nullptr;
+    if (now != use.found) return false;
+  }
+  return true;
 }
 
 core::Result<ChainEntry> ChainBuilder::make_entry(const std::string& name, const json::value& conf,
@@ -61,7 +82,7 @@ core::Result<ChainEntry> ChainBuilder::make_entry(const std::string& name, const
   e.source_id = source.id;
   if (const auto* meta = meta_of(conf)) {
     if (const auto* p = meta->if_contains("priority"); p && p->is_number()) {
-      e.priority = static_cast<int>(p->to_number<double>());
+      e.priority = core::saturate<int>(p->to_number<double>());
     }
     if (const auto* f = meta->if_contains("filter")) {
       auto expr = router::Expr::compile(*f);
@@ -122,6 +143,28 @@ core::Result<std::shared_ptr<const PluginChain>> ChainBuilder::route_chain(
   return finish(std::move(entries));
 }
 
+core::Result<std::shared_ptr<const PluginChain>> ChainBuilder::consumer_chain(
+    const std::vector<PluginSource>& sources) {
+  std::map<std::string, std::pair<const json::value*, const PluginSource*>> merged;
+  for (const auto& src : sources) {
+    if (!src.plugins) continue;
+    for (const auto& [name, conf] : *src.plugins) {
+      const PluginInfo* info = find_plugin(name);
+      if (info && info->is_auth) continue;
+      merged[std::string(name)] = {&conf, &src};
+    }
+  }
+  std::vector<ChainEntry> entries;
+  for (const auto& [name, pick] : merged) {
+    if (disabled(*pick.first)) continue;
+    auto e = make_entry(name, *pick.first, *pick.second);
+    if (!e) return e.error();
+    entries.push_back(std::move(*e));
+  }
+  if (entries.empty()) return std::shared_ptr<const PluginChain>();
+  return finish(std::move(entries));
+}
+
 core::Result<std::shared_ptr<const PluginChain>> ChainBuilder::global_chain(
     const std::vector<PluginSource>& rules) {
   std::map<std::string, std::pair<const json::value*, const PluginSource*>> merged;
@@ -154,7 +197,7 @@ core::Result<std::shared_ptr<const PluginChain>> ChainBuilder::global_chain(
 }
 
 void ChainBuilder::collect_garbage() {
-  std::erase_if(cache_, [](const auto& kv) { return kv.second.expired(); });
+  std::erase_if(cache_, [](const auto& kv) { return kv.second.plugin.expired(); });
 }
 
 }  // namespace torii::plugins

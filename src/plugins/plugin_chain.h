@@ -12,8 +12,11 @@
 // plugin's default), ties by name. `_meta.disable` removes the entry.
 //
 // ChainBuilder keeps the instances of the previous snapshots: an instance
-// whose owner and conf are unchanged is reused (its state survives the
-// rebuild); a changed conf gets a fresh instance (state reset, as APISIX).
+// whose owner and conf are unchanged, and whose upstream ids (looked up at
+// create through PluginScope::find_upstream) still name the same upstream
+// objects, is reused (its state survives the rebuild); a changed conf or a
+// changed upstream it resolved gets a fresh instance (state reset, as
+// APISIX). Instances that resolve no upstream ignore upstream edits.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -71,6 +74,11 @@ class ChainBuilder {
   // plugin_config entry never replaces the route's (callers pass
   // plugin_config before route).
   core::Result<std::shared_ptr<const PluginChain>> route_chain(const std::vector<PluginSource>& sources);
+  // Consumer chain: `sources` are the consumer_group then the consumer (the
+  // consumer's conf wins). Auth plugins are left out: on a consumer they
+  // identify it (consumer schema), they do not run.
+  core::Result<std::shared_ptr<const PluginChain>> consumer_chain(
+      const std::vector<PluginSource>& sources);
   // Global chain from every global rule.
   core::Result<std::shared_ptr<const PluginChain>> global_chain(const std::vector<PluginSource>& rules);
   // Drops instances no live snapshot uses. Call once per build.
@@ -84,8 +92,22 @@ class ChainBuilder {
                                                        const std::string& owner_key);
   static std::shared_ptr<const PluginChain> finish(std::vector<ChainEntry> entries);
 
+  // An upstream id an instance looked up at create, and what it found
+  // (null: no such upstream). Held so the comparison is by identity: the
+  // snapshot builder gives an unchanged upstream the same object.
+  struct UpstreamUse {
+    std::string id;
+    std::shared_ptr<const upstream::Upstream> found;
+  };
+  struct Cached {
+    std::weak_ptr<const Plugin> plugin;
+    std::vector<UpstreamUse> upstreams;
+  };
+  // True when every id in `uses` still resolves to the object recorded.
+  bool same_upstreams(const std::vector<UpstreamUse>& uses) const;
+
   PluginScope scope_template_;
-  std::map<std::string, std::weak_ptr<const Plugin>> cache_;  // owner + name + conf -> instance
+  std::map<std::string, Cached> cache_;  // owner + name + conf -> instance
 };
 
 }  // namespace torii::plugins

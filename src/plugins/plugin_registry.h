@@ -37,6 +37,15 @@ struct PluginInfo {
   boost::json::value schema;
   boost::json::value consumer_schema;
   boost::json::value metadata_schema;
+  // Auth plugins: the consumer-conf field that identifies a credential
+  // (APISIX utils.plugin_key_map: key-auth `key`, basic-auth `username`,
+  // jwt-auth `key`, hmac-auth `key_id`); unique across consumers, checked
+  // by the Admin API, indexed by ConsumerDirectory. Empty: none.
+  std::string consumer_key_field;
+  // APISIX `encrypt_fields`: consumer-conf string fields stored encrypted
+  // when apisix.data_encryption.enable_encrypt_fields is on, decrypted when
+  // a snapshot is built.
+  std::vector<std::string> encrypt_fields;
   // APISIX `run_policy = "prefer_route"` (prometheus): a global-rule copy is
   // skipped for requests whose route has its own enabled copy.
   bool prefer_route = false;

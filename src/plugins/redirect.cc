@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "core/saturate.h"
 #include "http/local_reply.h"
 #include "plugins/plugin.h"
 #include "plugins/plugin_registry.h"
@@ -136,7 +137,7 @@ class Redirect final : public Plugin {
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, const PluginScope&) {
   RedirectConfig c;
   if (const auto* v = conf.if_contains("ret_code"); v && v->is_number()) {
-    c.ret_code = static_cast<int>(v->to_number<double>());
+    c.ret_code = core::saturate<int>(v->to_number<double>());
   }
   if (const auto* v = conf.if_contains("uri"); v && v->is_string()) {
     c.uri = VarTemplate::compile(v->get_string(), VarTemplate::Grammar::kRedirect);

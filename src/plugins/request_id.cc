@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <string>
 
+#include "core/saturate.h"
 #include "plugins/fast_random.h"
 #include "plugins/plugin.h"
 #include "plugins/plugin_registry.h"
@@ -161,12 +162,12 @@ core::Status read_sized(const json::object& conf, const char* field, int& length
   if (v == nullptr || !v->is_object()) return core::ok_status();
   const auto& o = v->get_object();
   if (const auto* l = o.if_contains("length"); l && l->is_number()) {
-    const auto n = static_cast<int64_t>(l->to_number<double>());
+    const auto n = core::saturate<int64_t>(l->to_number<double>());
     if (n > kMaxIdLength) {
       return core::config_error(std::string(field) + ".length: at most " +
                                 std::to_string(kMaxIdLength) + " is supported");
     }
-    length = static_cast<int>(n);
+    length = core::saturate<int>(n);
   }
   if (const auto* c = o.if_contains("char_set"); c && c->is_string()) {
     char_set = std::string(c->get_string());

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/saturate.h"
 #include "plugins/plugin.h"
 #include "plugins/plugin_registry.h"
 #include "plugins/regex_sub.h"
@@ -324,7 +325,7 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
     c.body = std::string(body->get_string());
   }
   if (const auto* v = conf.if_contains("status_code"); v && v->is_number()) {
-    c.status_code = static_cast<int>(v->to_number<double>());
+    c.status_code = core::saturate<int>(v->to_number<double>());
   }
   // `{}` is Lua's empty table, which the schema lets through as an array.
   if (const auto* v = conf.if_contains("vars"); v && v->is_array()) {
@@ -367,7 +368,7 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
     }
   }
   if (const auto* v = conf.if_contains("max_resp_body_size"); v && v->is_number()) {
-    c.max_resp_body_size = static_cast<uint64_t>(v->to_number<double>());
+    c.max_resp_body_size = core::saturate<uint64_t>(v->to_number<double>());
   }
   return std::shared_ptr<const Plugin>(std::make_shared<ResponseRewrite>(std::move(c)));
 }

@@ -26,6 +26,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/saturate.h"
 #include "plugins/limit_key.h"
 #include "plugins/plugin.h"
 #include "plugins/plugin_registry.h"
@@ -200,11 +201,18 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& o,
         if (!wv.is_object()) continue;
         const auto& w = wv.get_object();
         Target t;
-        t.weight = limits::conf_int(w, "weight", 1);
+        // Bounded so that a rule's sum of at most 20 weights cannot overflow.
+        t.weight = core::saturate<int32_t>(limits::conf_int(w, "weight", 1));
         if (t.weight <= 0) continue;
         if (const auto* id = w.if_contains("upstream_id")) {
-          std::string sid = id->is_string() ? std::string(id->get_string())
-                                            : std::to_string(id->to_number<int64_t>());
+          std::string sid;
+          if (id->is_string()) {
+            sid = std::string(id->get_string());
+          } else if (id->is_int64()) {
+            sid = std::to_string(id->get_int64());
+          } else if (id->is_number()) {  // 1.0 or 1e30: an integral double
+            sid = std::to_string(core::saturate<int64_t>(id->to_number<double>()));
+          }
           t.upstream = scope.find_upstream ? scope.find_upstream(sid) : nullptr;
           if (!t.upstream) t.missing_id = sid;
         } else if (const auto* up = w.if_contains("upstream"); up && up->is_object()) {

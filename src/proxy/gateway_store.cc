@@ -155,6 +155,7 @@ bool Gateway::start_admin() {
   admin::ResourceApiOptions opts;
   opts.prefix = config_.etcd.prefix;
   opts.encryption = encryption_.get();
+  opts.encrypt_plugin_fields = config_.encrypt_plugin_fields;
   if (!uses_store()) {
     opts.read_only_reason = "the Admin API is read-only: this node's configuration comes from " +
                             config_.standalone_file + " (config_provider: " +

@@ -1,6 +1,8 @@
 #include "proxy/http_session.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
+#include <cstring>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -55,6 +57,7 @@ HttpSession::HttpSession(Worker& worker, net::TcpSocket socket)
   }
   conn_info_.worker = static_cast<unsigned>(worker.index());
   conn_info_.workers = worker.worker_count();
+  ctx_.set_body_source(this);
   worker_.session_opened(this);
 }
 
@@ -75,6 +78,12 @@ void HttpSession::close_if_idle() {
 
 net::Task<HttpSession::IoResult> HttpSession::read_client(core::Clock::time_point deadline) {
   const auto area = in_.write_area();
+  deadline_.arm_at(deadline);
+  return socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+}
+
+net::Task<HttpSession::IoResult> HttpSession::read_client_into(
+    std::span<char> area, core::Clock::time_point deadline) {
   deadline_.arm_at(deadline);
   return socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
 }
@@ -114,6 +123,7 @@ net::Task<HttpSession::HeadResult> HttpSession::read_head() {
   parser_.reset();
   parsed_ = 0;
   request_body_done_ = true;
+  sent_upstream_ = false;
   idle_ = in_.size() == 0;
   bool started = !idle_;
   // The whole head must arrive within client_header_timeout of its first
@@ -326,7 +336,104 @@ void HttpSession::finish_request() {
   // Drop this request's bytes; keep what the client pipelined after it.
   in_.consume_front(parsed_);
   parsed_ = 0;
+  if (!pipelined_.empty()) {
+    // Read past a buffered body: the start of the next request.
+    in_.reserve(in_.size() + pipelined_.size());
+    std::memcpy(in_.write_area().data(), pipelined_.data(), pipelined_.size());
+    in_.commit(pipelined_.size());
+    pipelined_.clear();
+  }
   idle_ = true;
+}
+
+}  // namespace torii::proxy
+
+namespace torii::proxy {
+
+namespace {
+
+constexpr size_t kBodyReadWindow = 16384;   // bytes per client read while buffering a body
+constexpr size_t kBodyInitialReserve = 1 << 20;  // never trust Content-Length for more
+
+core::Error body_too_large() {
+  return downstream_error(core::ErrorKind::kTooLarge, "request body too large");
+}
+
+}  // namespace
+
+core::Error HttpSession::body_lost(core::Error error) {
+  ctx_.request_body_error = error;
+  ctx_.error = error;
+  return error;
+}
+
+// read_request_body(): the body bytes already read (after the head, in in_)
+// are copied out, then the rest is read through a window of its own, so in_
+// never reallocates under the request head's views. Bytes past the end of the
+// body (a pipelined request) wait in pipelined_ until finish_request().
+net::Task<core::Result<std::string_view>> HttpSession::buffer_request_body(uint64_t limit) {
+  if (ctx_.request_body) {
+    if (ctx_.request_body->size() > limit) co_return body_too_large();
+    co_return std::string_view(*ctx_.request_body);
+  }
+  if (ctx_.request_body_error) co_return *ctx_.request_body_error;
+  if (sent_upstream_) {
+    co_return core::Error{core::ErrorKind::kInvalid, core::ErrorSource::kInternal, false,
+                          "read_request_body: the request was already sent upstream"};
+  }
+  if (!req_.has_body() || req_.websocket_upgrade) co_return std::string_view();
+  const config::HttpSettings& s = *ctx_.snapshot().http;
+  const uint64_t configured = ctx_.max_body_size_override.value_or(s.client_max_body_size);
+  const uint64_t cap = configured > 0 ? std::min(limit, configured) : limit;
+  // Announced too large: nothing is read, the request could still stream.
+  if (req_.content_length && *req_.content_length > cap) co_return body_too_large();
+
+  std::string body;
+  body.reserve(static_cast<size_t>(
+      std::min<uint64_t>(req_.content_length.value_or(kBodyReadWindow), kBodyInitialReserve)));
+  for (const http::Span& sp : parser_.body()) body.append(in_.data() + sp.off, sp.len);
+  parser_.clear_body();
+  if (body.size() > cap) co_return body_lost(body_too_large());
+
+  if (!request_body_done_) {
+    if (req_.expect_continue) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      const asio::const_buffer b = asio::buffer(kContinue);
+      const std::span<const asio::const_buffer> bufs(&b, 1);
+      auto [wec, wn] = co_await write_client(bufs);
+      if (wec) {
+        co_return body_lost(downstream_error(core::ErrorKind::kClosed,
+                                             "client closed before sending the body"));
+      }
+    }
+    auto window = std::make_unique_for_overwrite<char[]>(kBodyReadWindow);
+    const std::span<char> area(window.get(), kBodyReadWindow);
+    while (!parser_.message_complete()) {
+      auto [ec, n] = co_await read_client_into(area, core::coarse_now() + s.client_body_timeout);
+      if (ec || n == 0) {
+        if (deadline_.expired()) {
+          ctx_.status = 408;
+          co_return body_lost(downstream_error(core::ErrorKind::kTimeout, "client body timeout"));
+        }
+        const bool closed = n == 0 || ec == asio::error::eof || ec == asio::error::connection_reset;
+        co_return body_lost(downstream_error(closed ? core::ErrorKind::kClosed : core::ErrorKind::kIo,
+                                             closed ? "client closed during the body"
+                                                    : "reading the body: " + ec.message()));
+      }
+      const size_t used = parser_.feed(window.get(), 0, n);
+      if (parser_.error() != http::ParseError::kNone) {
+        co_return body_lost(downstream_error(
+            core::ErrorKind::kInvalid, std::string("bad request body: ") + parser_.error_reason()));
+      }
+      for (const http::Span& sp : parser_.body()) body.append(window.get() + sp.off, sp.len);
+      parser_.clear_body();
+      if (body.size() > cap) co_return body_lost(body_too_large());
+      if (used < n) pipelined_.append(window.get() + used, n - used);
+    }
+    request_body_done_ = true;
+  }
+  ctx_.request_body = std::move(body);
+  co_return std::string_view(*ctx_.request_body);
 }
 
 }  // namespace torii::proxy

@@ -29,7 +29,7 @@ namespace torii::proxy {
 
 class Worker;
 
-class HttpSession {
+class HttpSession final : private RequestBodySource {
  public:
   HttpSession(Worker& worker, net::TcpSocket socket);
   ~HttpSession();
@@ -64,6 +64,12 @@ class HttpSession {
   // Reads more bytes into in_'s free space (the caller commits them), giving
   // up at `deadline`.
   net::Task<IoResult> read_client(core::Clock::time_point deadline);
+  // Reads more bytes into `area` instead, giving up at `deadline`.
+  net::Task<IoResult> read_client_into(std::span<char> area, core::Clock::time_point deadline);
+  // RequestBodySource: reads the rest of the body into ctx_.request_body.
+  net::Task<core::Result<std::string_view>> buffer_request_body(uint64_t limit) override;
+  // Records why a body read failed after consuming bytes; returns the error.
+  core::Error body_lost(core::Error error);
   void finish_request();
   // Whether the response may leave the connection open: the client asked
   // for it, we are not draining, and the per-connection quota is not spent.
@@ -99,6 +105,8 @@ class HttpSession {
   bool idle_ = true;       // between requests (drain may close)
   bool closing_ = false;
   bool request_body_done_ = true;  // the client's body was fully read
+  bool sent_upstream_ = false;     // proxy() began: the body may be streaming
+  std::string pipelined_;  // bytes read past a buffered body: the next request's
   std::string scratch_;      // response head under construction
   std::string chunk_lines_;  // chunk-size lines of the current write batch
   std::string upstream_head_;  // request head sent upstream (capacity reused)

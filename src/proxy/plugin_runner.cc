@@ -10,7 +10,11 @@ using plugins::Phase;
 Chains Chains::of(const RequestContext& ctx) {
   Chains c;
   c.global = ctx.snapshot().global_plugins.get();
-  c.route = ctx.route ? ctx.route->plugins.get() : nullptr;
+  if (ctx.consumer_chain) {
+    c.route = ctx.consumer_chain->chain.get();
+  } else {
+    c.route = ctx.route ? ctx.route->plugins.get() : nullptr;
+  }
   return c;
 }
 
@@ -65,7 +69,9 @@ void take_exit(RequestContext& ctx, const ChainEntry& e, plugins::Exit exit) {
 }
 
 // One request phase; a coroutine only because some plugins are asynchronous.
-net::Task<bool> run_phase(RequestContext& ctx, Chains c, Phase phase) {
+// With `only_consumer` set, only the route-chain entries a consumer brought
+// run (APISIX "rewrite_in_consumer").
+net::Task<bool> run_phase(RequestContext& ctx, Chains c, Phase phase, bool only_consumer = false) {
   const uint8_t bit = plugins::Plugin::bit(phase);
   const size_t g = global_size(c);
   size_t slot = 0;
@@ -74,6 +80,7 @@ net::Task<bool> run_phase(RequestContext& ctx, Chains c, Phase phase) {
     for (const ChainEntry& e : chain->entries) {
       const size_t i = slot++;
       if (!(e.phases & bit) || ctx.plugin_skip[i]) continue;
+      if (only_consumer && (i < g || ctx.consumer_chain->route_index[i - g] >= 0)) continue;
       ctx.plugin_slot = i;
       plugins::Step step;
       // No co_await inside ?: or &&: GCC 12 miscompiles them.
@@ -98,6 +105,40 @@ net::Task<bool> run_phase(RequestContext& ctx, Chains c, Phase phase) {
   co_return false;
 }
 
+// An auth plugin identified a consumer with plugins of its own: the request
+// switches to the route chain with those plugins overlaid (APISIX
+// merge_consumer_route), keeping the per-request state and filter results of
+// the entries it already had. Returns the chains to run from now on.
+Chains join_consumer_plugins(RequestContext& ctx, Chains c) {
+  ctx.consumer_changed = false;
+  if (!ctx.consumer_ref || !ctx.consumer_ref->plugins || ctx.consumer_chain) return c;
+  const plugins::PluginChain* route = ctx.route ? ctx.route->plugins.get() : nullptr;
+  auto merged = ctx.consumers().merged(route, *ctx.consumer_ref);
+  const size_t g = global_size(c);
+  const size_t n = g + merged->chain->entries.size();
+  std::vector<std::unique_ptr<plugins::RequestState>> states(n);
+  std::vector<uint8_t> skip(n, 0);
+  for (size_t i = 0; i < g; ++i) {
+    states[i] = std::move(ctx.plugin_states[i]);
+    skip[i] = ctx.plugin_skip[i];
+  }
+  for (size_t j = 0; j < merged->route_index.size(); ++j) {
+    const int r = merged->route_index[j];
+    if (r >= 0) {
+      states[g + j] = std::move(ctx.plugin_states[g + static_cast<size_t>(r)]);
+      skip[g + j] = ctx.plugin_skip[g + static_cast<size_t>(r)];
+    } else {
+      const ChainEntry& e = merged->chain->entries[j];
+      skip[g + j] = e.filter && !e.filter->eval(ctx) ? 1 : 0;
+    }
+  }
+  ctx.plugin_states = std::move(states);
+  ctx.plugin_skip = std::move(skip);
+  ctx.consumer_chain = std::move(merged);
+  c.route = ctx.consumer_chain->chain.get();
+  return c;
+}
+
 }  // namespace
 
 bool needs_request_phases(const Chains& c) {
@@ -109,6 +150,13 @@ net::Task<bool> run_request_phases(RequestContext& ctx, Chains c) {
   bool answered = false;
   if (c.has(Phase::kRewrite)) answered = co_await run_phase(ctx, c, Phase::kRewrite);
   if (answered) co_return true;
+  if (ctx.consumer_changed) {
+    c = join_consumer_plugins(ctx, c);
+    if (ctx.consumer_chain && c.has(Phase::kRewrite)) {
+      answered = co_await run_phase(ctx, c, Phase::kRewrite, true);
+    }
+    if (answered) co_return true;
+  }
   if (c.has(Phase::kAccess)) answered = co_await run_phase(ctx, c, Phase::kAccess);
   co_return answered;
 }

@@ -4,6 +4,8 @@
 #include <cstdio>
 
 #include "http/uri.h"
+#include "proxy/upstream_request.h"
+#include "upstream/upstream.h"
 
 namespace torii::proxy {
 
@@ -32,10 +34,16 @@ void RequestContext::reset(const http::Request* req, std::shared_ptr<const confi
   response_edits.clear();
   replaced_body.reset();
   exit.reset();
+  request_body.reset();
+  request_body_error.reset();
   plugin_states.clear();
   plugin_skip.clear();
   plugin_slot = 0;
   plugins_prepared = false;
+  consumer_ref.reset();
+  credential_id.clear();
+  consumer_chain.reset();
+  consumer_changed = false;
   response_base_ = nullptr;
   response_upstream_ = nullptr;
   response_local_ = nullptr;
@@ -49,12 +57,94 @@ std::vector<std::string_view> RequestContext::request_headers(std::string_view n
   return out;
 }
 
+// Mirrors the Host choice of the first upstream attempt (upstream_exchange.cc),
+// before a node is picked: pass_host "node" takes the first node's.
+std::string RequestContext::upstream_head_copy(std::string_view target,
+                                               uint64_t body_length) const {
+  const upstream::Upstream* up =
+      upstream_override ? upstream_override.get() : (route ? route->upstream.get() : nullptr);
+  if (!up || up->nodes.empty()) return {};
+  std::string_view host;
+  if (upstream_host_override) host = *upstream_host_override;
+  else if (up->pass_host == upstream::PassHost::kRewrite) host = up->upstream_host;
+  else if (up->pass_host == upstream::PassHost::kPass && !req_->host_header.empty())
+    host = req_->host_header;
+  else host = up->nodes.front().host_header;
+  http::Request copy = *req_;  // views into the client's head, used within this call
+  copy.chunked = false;
+  copy.websocket_upgrade = false;
+  copy.content_length.reset();
+  UpstreamHeadParams p;
+  p.host = host;
+  p.target = target;
+  p.remote_addr = remote_addr();
+  p.scheme = conn_.scheme;
+  p.server_port = conn_.server_port;
+  p.trust_forwarded =
+      snapshot_->trusted_addresses && snapshot_->trusted_addresses->contains(conn_.remote_ip);
+  p.method = upstream_method_override;
+  p.edits = request_edits.empty() ? nullptr : &request_edits;
+  if (body_length > 0) p.body_length = body_length;
+  std::string out;
+  build_upstream_request_head(copy, p, out);
+  out.insert(out.size() - 2, "Connection: close\r\n");
+  return out;
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> RequestContext::all_request_headers()
+    const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  out.reserve(req_->headers.size());
+  for (const http::Header& h : req_->headers) out.emplace_back(h.name, h.value);
+  return out;
+}
+
+namespace {
+
+net::Task<core::Result<std::string_view>> no_body_source() {
+  co_return core::Error{core::ErrorKind::kInvalid, core::ErrorSource::kInternal, false,
+                        "read_request_body: no connection to read from"};
+}
+
+}  // namespace
+
+net::Task<core::Result<std::string_view>> RequestContext::read_request_body(uint64_t limit) {
+  // Not a coroutine itself: the session's operation is returned unstarted.
+  if (!body_source_) return no_body_source();
+  return body_source_->buffer_request_body(limit);
+}
+
 std::string_view RequestContext::route_id() const {
   return route ? std::string_view(route->id) : std::string_view();
 }
 
 std::string_view RequestContext::service_id() const {
   return route ? std::string_view(route->service_id) : std::string_view();
+}
+
+const plugins::ConsumerDirectory& RequestContext::consumers() const {
+  static const plugins::ConsumerDirectory kNone;
+  return snapshot_->consumers ? *snapshot_->consumers : kNone;
+}
+
+void RequestContext::attach_consumer(std::shared_ptr<const plugins::Consumer> c,
+                                     std::string credential) {
+  if (!c) return;
+  // Set or removed, so a client cannot pass its own values upstream.
+  request_edits.set("X-Consumer-Username", c->username);
+  if (credential.empty()) {
+    request_edits.remove("X-Credential-Identifier");
+  } else {
+    request_edits.set("X-Credential-Identifier", credential);
+  }
+  if (c->custom_id.empty()) {
+    request_edits.remove("X-Consumer-Custom-ID");
+  } else {
+    request_edits.set("X-Consumer-Custom-ID", c->custom_id);
+  }
+  consumer_ref = std::move(c);
+  credential_id = std::move(credential);
+  consumer_changed = true;
 }
 
 void RequestContext::set_remote_addr(std::string addr) {
@@ -230,6 +320,12 @@ std::optional<std::string_view> RequestContext::get(const http::VarRef& ref) con
     case Builtin::kToriiError:
       if (!error) return std::nullopt;
       return std::string_view(error->message);
+    case Builtin::kConsumerName:
+      if (!consumer_ref) return std::nullopt;
+      return std::string_view(consumer_ref->username);
+    case Builtin::kConsumerGroupId:
+      if (!consumer_ref || consumer_ref->group_id.empty()) return std::nullopt;
+      return std::string_view(consumer_ref->group_id);
     case Builtin::kRemoteUser:
     case Builtin::kRequestId:
     case Builtin::kHttpUserAgent:

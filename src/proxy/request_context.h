@@ -17,6 +17,7 @@
 #include "http/header_edits.h"
 #include "http/request.h"
 #include "http/variables.h"
+#include "plugins/consumer.h"
 #include "plugins/plugin.h"
 #include "router/router.h"
 
@@ -32,6 +33,18 @@ struct ConnectionInfo {
   std::string_view scheme = "http";
   unsigned worker = 0;   // the worker serving the connection
   unsigned workers = 1;  // worker threads of the node
+};
+
+// Where read_request_body() gets the bytes: the session owning the client
+// connection, which reads the rest of the body into `request_body` (see
+// PluginContext::read_request_body for the contract). Set once per
+// connection; outlives every request on it.
+class RequestBodySource {
+ public:
+  virtual net::Task<core::Result<std::string_view>> buffer_request_body(uint64_t limit) = 0;
+
+ protected:
+  ~RequestBodySource() = default;
 };
 
 // It is also the PluginContext plugins see: what they change is recorded here
@@ -61,6 +74,8 @@ class RequestContext final : public plugins::PluginContext {
     return req_->header(name);
   }
   std::vector<std::string_view> request_headers(std::string_view name) const override;
+  std::vector<std::pair<std::string_view, std::string_view>> all_request_headers()
+      const override;
   std::string_view route_id() const override;
   std::string_view service_id() const override;
   unsigned worker() const override { return conn_.worker; }
@@ -74,6 +89,8 @@ class RequestContext final : public plugins::PluginContext {
   void set_upstream(std::shared_ptr<const upstream::Upstream> up) override { upstream_override = std::move(up); }
   void set_remote_addr(std::string addr) override;
   void set_max_body_size(uint64_t bytes) override { max_body_size_override = bytes; }
+  net::Task<core::Result<std::string_view>> read_request_body(uint64_t limit) override;
+  void set_body_source(RequestBodySource* source) { body_source_ = source; }
   int response_status() const override { return status; }
   void set_response_status(int s) override { status = s; }
   std::optional<std::string_view> response_header(std::string_view name) const override;
@@ -81,6 +98,13 @@ class RequestContext final : public plugins::PluginContext {
   void add_response_header(std::string n, std::string v) override { response_edits.add(std::move(n), std::move(v)); }
   void remove_response_header(std::string n) override { response_edits.remove(std::move(n)); }
   void replace_response_body(std::string body) override { replaced_body = std::move(body); }
+  std::string_view upstream_target() const override {
+    return upstream_uri_override ? std::string_view(*upstream_uri_override) : req_->target;
+  }
+  std::string upstream_head_copy(std::string_view target, uint64_t body_length) const override;
+  const plugins::ConsumerDirectory& consumers() const override;
+  void attach_consumer(std::shared_ptr<const plugins::Consumer> c, std::string credential) override;
+  const plugins::Consumer* consumer() const override { return consumer_ref.get(); }
   std::unique_ptr<plugins::RequestState>& state() override { return plugin_states[plugin_slot]; }
 
   // The response headers header_filter plugins see before their edits:
@@ -124,6 +148,18 @@ class RequestContext final : public plugins::PluginContext {
   std::vector<uint8_t> plugin_skip;
   size_t plugin_slot = 0;
   bool plugins_prepared = false;
+  // The consumer an auth plugin attached, and the route chain with its
+  // plugins overlaid (null: the consumer has none; the route's chain runs).
+  // The runner switches to `consumer_chain` when `consumer_changed` is set.
+  std::shared_ptr<const plugins::Consumer> consumer_ref;
+  std::string credential_id;
+  std::shared_ptr<const plugins::ConsumerRouteChain> consumer_chain;
+  bool consumer_changed = false;
+  // read_request_body(): the whole body, sent upstream instead of streaming
+  // the client's; or why reading it failed after consuming bytes (the
+  // request can then not be proxied). Both empty: the usual streaming path.
+  std::optional<std::string> request_body;
+  std::optional<core::Error> request_body_error;
 
  private:
   const char* response_base_ = nullptr;
@@ -135,6 +171,7 @@ class RequestContext final : public plugins::PluginContext {
   const http::Request* req_ = nullptr;
   std::shared_ptr<const config::Snapshot> snapshot_;
   mutable std::deque<std::string> scratch_;  // storage behind returned views
+  RequestBodySource* body_source_ = nullptr;
 };
 
 }  // namespace torii::proxy

@@ -71,7 +71,9 @@ std::string HttpSession::hash_key_for(const upstream::Upstream& u) const {
       v = ctx_.get(u.hash_key);
       break;
     case upstream::HashOn::kConsumer:
-      break;  // no consumers before the auth plugins: falls back to remote_addr
+      // No consumer identified: falls back to remote_addr, as APISIX.
+      if (ctx_.consumer_ref) return ctx_.consumer_ref->username;
+      break;
     case upstream::HashOn::kVarsCombinations: {
       std::string key;
       for (size_t i = 0; i < u.hash_combo.size(); ++i) {
@@ -109,6 +111,23 @@ void HttpSession::add_body_buffers(const char* base, const std::vector<http::Spa
 
 net::Task<bool> HttpSession::proxy() {
   const config::Route& route = *ctx_.route;
+  if (ctx_.request_body_error) {
+    // A plugin's read_request_body() failed midway and the plugin let the
+    // request go on: what is left of the body cannot be forwarded.
+    const core::Error err = *ctx_.request_body_error;
+    if (err.kind == ErrorKind::kClosed || err.kind == ErrorKind::kIo) {
+      if (ctx_.status == 0) ctx_.status = 499;
+      co_return false;
+    }
+    const int status = err.kind == ErrorKind::kTooLarge ? 413
+                       : err.kind == ErrorKind::kTimeout ? 408
+                                                         : 400;
+    {
+      const bool keep = prepare_reply({status}, false, err);
+      co_return co_await send_reply(keep);
+    }
+  }
+  sent_upstream_ = true;
   const Chains chains = Chains::of(ctx_);
   bool answered = false;
   if (chains.has(plugins::Phase::kBeforeProxy)) answered = co_await run_before_proxy(ctx_, chains);
@@ -182,6 +201,7 @@ net::Task<bool> HttpSession::proxy() {
                                    trusted_peer,
                                    ctx_.upstream_method_override,
                                    ctx_.request_edits.empty() ? nullptr : &ctx_.request_edits};
+    if (ctx_.request_body) head_params.body_length = ctx_.request_body->size();
     build_upstream_request_head(req_, head_params, head);
 
     const auto attempt_start = core::Clock::now();
@@ -304,8 +324,13 @@ net::Task<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
   bufs_.clear();
   bufs_.emplace_back(head.data(), head.size());
   const bool chunked = req_.chunked && !req_.websocket_upgrade;
-  add_body_buffers(in_.data(), parser_.body(), chunked, bufs_);
-  if (chunked && request_body_done_) bufs_.emplace_back("0\r\n\r\n", 5);
+  if (ctx_.request_body) {
+    // A plugin read the body whole (read_request_body): those bytes, as is.
+    if (!ctx_.request_body->empty()) bufs_.emplace_back(asio::buffer(*ctx_.request_body));
+  } else {
+    add_body_buffers(in_.data(), parser_.body(), chunked, bufs_);
+    if (chunked && request_body_done_) bufs_.emplace_back("0\r\n\r\n", 5);
+  }
   if (req_.websocket_upgrade && parsed_ < in_.size()) {
     // Bytes after an upgrade request belong to the tunnel.
     bufs_.emplace_back(in_.data() + parsed_, in_.size() - parsed_);

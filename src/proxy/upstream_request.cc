@@ -120,6 +120,8 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
   out.append("\r\nX-Forwarded-Port: ").append(fwd_port.value_or(p.server_port)).append("\r\n");
   if (p.websocket) {
     out.append("Upgrade: websocket\r\nConnection: upgrade\r\n");
+  } else if (p.body_length) {
+    out.append("Content-Length: ").append(std::to_string(*p.body_length)).append("\r\n");
   } else if (req.chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   } else if (req.content_length) {

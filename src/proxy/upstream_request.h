@@ -30,6 +30,9 @@ struct UpstreamHeadParams {
   // headers torii manages (Host, framing, X-Real-IP, X-Forwarded-*).
   std::string_view method;
   const http::HeaderEdits* edits = nullptr;
+  // A body torii read whole (read_request_body): framed with this
+  // Content-Length, whatever the client's framing was.
+  std::optional<uint64_t> body_length = std::nullopt;
 };
 
 // Appends the complete head ("...\r\n\r\n") to `out`.

@@ -1,5 +1,7 @@
 #include "store/config_sync.h"
 
+#include "config/consumer_builder.h"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json/parse.hpp>
@@ -47,8 +49,15 @@ bool ConfigSync::split_key(std::string_view key, std::string& collection, std::s
   const std::string_view c = rest.substr(0, slash);
   const std::string_view i = rest.substr(slash + 1);
   if (!is_collection(c)) return false;
-  // Credentials live under their consumer; they are not consumers.
-  if (c == "consumers" && i.find('/') != std::string_view::npos) return false;
+  // Credentials live under their consumer: /consumers/{u}/credentials/{id}
+  // is the `credentials` item "{u}/credentials/{id}" (config/consumer_builder.h).
+  if (c == "consumers" && i.find('/') != std::string_view::npos) {
+    std::string_view user, cred;
+    if (!config::split_credential_id(i, user, cred)) return false;
+    collection = "credentials";
+    id = std::string(i);
+    return true;
+  }
   collection = std::string(c);
   id = std::string(i);
   return true;

@@ -114,8 +114,7 @@ TEST(PluginAccess, RefererRestriction) {
   EXPECT_EQ(r.body, "{\"message\":\"Your referer host is not allowed\"}\n");
 }
 
-// Disabled at the session cut-off: failing, to be fixed (see the issue notes).
-TEST(PluginAccess, DISABLED_UriBlocker) {
+TEST(PluginAccess, UriBlocker) {
   Upstream up;
   Torii t(route_with(up, R"({"uri-blocker": {"block_rules": ["root.exe", "root.m+"],
                                               "rejected_msg": "access is not allowed"}})"));
@@ -158,8 +157,7 @@ TEST(PluginAccess, RealIpFromQueryArgument) {
   EXPECT_NE(up.last_head().find("X-Real-IP: 1.2.3.4\r\n"), std::string::npos) << up.last_head();
 }
 
-// Disabled at the session cut-off: failing, to be fixed (see the issue notes).
-TEST(PluginAccess, DISABLED_ClientControlLimitsTheBody) {
+TEST(PluginAccess, ClientControlLimitsTheBody) {
   Upstream up;
   Torii t(route_with(up, R"({"client-control": {"max_body_size": 5}})"));
   const int before = up.requests();

@@ -237,7 +237,7 @@ TEST(PluginTraffic, AdminApiRefusesBadConfsWithApisixMessages) {
        p + "limit-req err: value should match only one schema, but matches none"},
       {R"({"limit-req": {"rate": 1, "burst": 0, "key": "remote_addr", "policy": "redis",
                          "redis_host": "127.0.0.1"}})",
-       p + "limit-req err: limit-req: policy \"redis\" is not supported by torii yet, use policy "
+       p + "limit-req err: policy \"redis\" is not supported by torii yet, use policy "
            "\"local\""},
       {R"({"limit-conn": {"conn": 1, "burst": 0, "key": "remote_addr"}})",
        p + "limit-conn err: property \"default_conn_delay\" is required"},
@@ -280,11 +280,9 @@ TEST(PluginTraffic, AdminApiRefusesBadConfsWithApisixMessages) {
 namespace torii::testing {
 namespace {
 
-// DISABLED until the runtime rebuilds (or re-resolves) traffic-split when an
-// upstream it names changes: ChainBuilder reuses an instance while its owner
-// and conf are unchanged, so the instance keeps the upstream object it
-// resolved at create (see the report of the traffic plugins).
-TEST(PluginTraffic, DISABLED_TrafficSplitFollowsAnUpdatedUpstream) {
+// The route's conf does not change, only the upstream its upstream_id names:
+// the instance that resolved the old upstream object must not be reused.
+TEST(PluginTraffic, TrafficSplitFollowsAnUpdatedUpstream) {
   Upstream route_up, first, second;
   ToriiOptions o = sqlite_node();
   Torii t(o);

@@ -253,6 +253,58 @@ TEST(ConfigSnapshotBuilderTest, same_upstream_json_under_another_id_is_another_o
   EXPECT_EQ(route_by_id(*s, "r2")->upstream->id, "b");
 }
 
+// Plugin instances are reused while their owner and conf are unchanged (so
+// counters survive unrelated edits); traffic-split resolved its upstream_id
+// at create, so its instance is rebuilt when that upstream changes, and
+// only then.
+TEST(ConfigSnapshotBuilderTest, plugin_instances_follow_the_upstreams_they_resolved) {
+  auto config = [](int u1_weight, int u2_weight) {
+    return R"({"upstreams": [{"id": "u1", "nodes": {"127.0.0.1:8001": )" +
+           std::to_string(u1_weight) +
+           R"(}, "type": "roundrobin"},
+                    {"id": "u2", "nodes": {"127.0.0.1:8002": )" +
+           std::to_string(u2_weight) + R"(}, "type": "roundrobin"}],
+      "routes": [
+        {"id": "split", "uri": "/s", "upstream_id": "u2", "plugins": {"traffic-split":
+          {"rules": [{"weighted_upstreams": [{"upstream_id": "u1"}]}]}}},
+        {"id": "limit", "uri": "/l", "upstream_id": "u2", "plugins": {"limit-count":
+          {"count": 5, "time_window": 60}}}]})";
+  };
+  auto plugin = [](const Snapshot& s, std::string_view route) {
+    const Route* r = route_by_id(s, route);
+    return r && r->plugins ? r->plugins->entries.at(0).plugin.get() : nullptr;
+  };
+  SnapshotBuilder b;
+  auto first = build_ok(b, config(1, 1));
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(plugin(*first, "split"), nullptr);
+  // u2 changes: the route-level upstreams of both routes, not what the split resolved.
+  auto second = build_ok(b, config(1, 2));
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(plugin(*second, "split"), plugin(*first, "split"));
+  EXPECT_EQ(plugin(*second, "limit"), plugin(*first, "limit"));
+  // u1 changes: the split must route to the new object; the counter stays.
+  auto third = build_ok(b, config(3, 2));
+  ASSERT_NE(third, nullptr);
+  EXPECT_NE(plugin(*third, "split"), plugin(*second, "split"));
+  EXPECT_EQ(plugin(*third, "limit"), plugin(*first, "limit"));
+  // Nothing changes: the rebuilt instance is the one reused.
+  auto fourth = build_ok(b, config(3, 2));
+  ASSERT_NE(fourth, nullptr);
+  EXPECT_EQ(plugin(*fourth, "split"), plugin(*third, "split"));
+  // An id that named nothing and now names an upstream is a change too.
+  auto missing = build_ok(b, R"({"routes": [{"id": "split", "uri": "/s", "plugins":
+      {"traffic-split": {"rules": [{"weighted_upstreams": [{"upstream_id": "u1"}]}]}},
+      "upstream": {"nodes": {"127.0.0.1:8002": 1}, "type": "roundrobin"}}]})");
+  ASSERT_NE(missing, nullptr);
+  auto found = build_ok(b, R"({"upstreams": [{"id": "u1", "nodes": {"127.0.0.1:8001": 1},
+      "type": "roundrobin"}], "routes": [{"id": "split", "uri": "/s", "plugins":
+      {"traffic-split": {"rules": [{"weighted_upstreams": [{"upstream_id": "u1"}]}]}},
+      "upstream": {"nodes": {"127.0.0.1:8002": 1}, "type": "roundrobin"}}]})");
+  ASSERT_NE(found, nullptr);
+  EXPECT_NE(plugin(*found, "split"), plugin(*missing, "split"));
+}
+
 TEST(ConfigSnapshotBuilderTest, failed_build_does_not_disturb_the_next) {
   SnapshotBuilder b;
   auto first = build_ok(b, kBasic);

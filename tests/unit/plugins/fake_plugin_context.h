@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/request.h"
+#include "plugins/consumer.h"
 #include "plugins/plugin.h"
 
 namespace torii::plugins::testing {
@@ -67,6 +68,11 @@ class FakePluginContext : public PluginContext {
     }
     return out;
   }
+  std::vector<std::pair<std::string_view, std::string_view>> all_request_headers() const override {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    for (const auto& [n, v] : request_headers_) out.emplace_back(n, v);
+    return out;
+  }
   std::string_view route_id() const override { return route_id_; }
   std::string_view service_id() const override { return service_id_; }
   unsigned worker() const override { return worker_; }
@@ -86,6 +92,21 @@ class FakePluginContext : public PluginContext {
   void set_remote_addr(std::string a) override { remote_addr_ = std::move(a); }
   void set_max_body_size(uint64_t b) override { max_body_size = b; }
   std::optional<uint64_t> max_body_size;
+
+  // The request body read_request_body() returns; `body_error_`, when set,
+  // is returned instead (a client gone, a timeout). Over `limit`: kTooLarge.
+  std::string body_;
+  std::optional<core::Error> body_error_;
+  int body_reads = 0;
+  net::Task<core::Result<std::string_view>> read_request_body(uint64_t limit) override {
+    ++body_reads;
+    if (body_error_) co_return *body_error_;
+    if (body_.size() > limit) {
+      co_return core::Error{core::ErrorKind::kTooLarge, core::ErrorSource::kDownstream, false,
+                            "request body too large"};
+    }
+    co_return std::string_view(body_);
+  }
 
   int response_status() const override { return response_status_; }
   void set_response_status(int s) override { response_status_ = s; }
@@ -107,6 +128,18 @@ class FakePluginContext : public PluginContext {
   }
   void replace_response_body(std::string body) override { replaced_body = std::move(body); }
   std::unique_ptr<RequestState>& state() override { return state_; }
+
+  // ---- consumers ----
+  // What auth plugins look up (shared: the directory is not copyable).
+  std::shared_ptr<ConsumerDirectory> directory = std::make_shared<ConsumerDirectory>();
+  std::shared_ptr<const Consumer> attached;
+  std::string attached_credential;
+  const ConsumerDirectory& consumers() const override { return *directory; }
+  void attach_consumer(std::shared_ptr<const Consumer> c, std::string credential) override {
+    attached = std::move(c);
+    attached_credential = std::move(credential);
+  }
+  const Consumer* consumer() const override { return attached.get(); }
 };
 
 }  // namespace torii::plugins::testing

@@ -175,7 +175,7 @@ TEST(PluginLimitConnTest, schema_and_create_errors_use_apisix_words) {
        prefix + "else clause did not match"},
       {R"({"conn": 1, "burst": 0, "default_conn_delay": 0.1, "key": "remote_addr",
            "policy": "redis", "redis_host": "127.0.0.1"})",
-       "limit-conn: policy \"redis\" is not supported by torii yet, use policy \"local\""},
+       "policy \"redis\" is not supported by torii yet, use policy \"local\""},
   };
   for (const auto& c : cases) EXPECT_EQ(conf_error("limit-conn", c.conf), c.error) << c.conf;
 }

@@ -279,7 +279,7 @@ TEST(PluginLimitCountTest, redis_policies_use_the_registered_store) {
   limit_count::register_redis_count_store_factory(nullptr);
   EXPECT_EQ(conf_error("limit-count", R"({"count": 1, "time_window": 60, "policy": "redis",
                                           "redis_host": "127.0.0.1"})"),
-            "limit-count: policy \"redis\" is not available in this build");
+            "policy \"redis\" is not available in this build");
 
   limit_count::register_redis_count_store_factory(&make_scripted);
   auto p = make(R"({"count": 5, "time_window": 60, "policy": "redis",

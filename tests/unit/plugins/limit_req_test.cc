@@ -186,7 +186,7 @@ TEST(PluginLimitReqTest, schema_and_create_errors_use_apisix_words) {
        prefix + "then clause did not match"},
       {R"({"rate": 1, "burst": 0, "key": "remote_addr", "policy": "redis",
            "redis_host": "127.0.0.1"})",
-       "limit-req: policy \"redis\" is not supported by torii yet, use policy \"local\""},
+       "policy \"redis\" is not supported by torii yet, use policy \"local\""},
       {R"({"rules": [{"rate": 1, "burst": 0, "key": "$a"}, {"rate": 1, "burst": 0, "key": "$a"}]})",
        "duplicate key '$a' in rules"},
   };

@@ -1,0 +1,357 @@
+// Consumers and authentication through the real binary: key-auth,
+// basic-auth and consumer-restriction; credentials; the X-Consumer-*
+// headers upstream; consumer and consumer-group plugins joining the route's
+// chain; anonymous consumers; and the Admin API's duplicate-key check and
+// encryption at rest (sqlite store).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <string>
+
+#include "harness.h"
+
+namespace torii::testing {
+namespace {
+
+namespace json = boost::json;
+
+std::string echo_route(const Upstream& up, const std::string& plugins,
+                       const std::string& id = "r1", const std::string& uri = "/*") {
+  return "  - id: " + id + "\n    uri: \"" + uri + "\"\n    plugins: " + plugins +
+         "\n    upstream:\n      nodes:\n        \"" + up.node() + "\": 1\n";
+}
+
+// The head the upstream received, lower-cased, for header assertions.
+std::string upstream_head(const Upstream& up) {
+  std::string h = up.last_head();
+  for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return h;
+}
+
+const std::string kConsumers = R"(consumers:
+  - username: jack
+    labels: {custom_id: "jack-42"}
+    plugins:
+      key-auth: {key: "jack-secret-key"}
+      basic-auth: {username: "jack", password: "jack-pass"}
+  - username: rose
+    plugins:
+      key-auth: {key: "rose-key"}
+  - id: rose/credentials/rotated
+    plugins:
+      key-auth: {key: "rose-new-key"}
+  - username: guest
+)";
+
+TEST(PluginAuth, KeyAuthAnswersAsApisixAndSendsTheConsumerUpstream) {
+  Upstream up;
+  Torii t(kConsumers + "routes:\n" + echo_route(up, R"({"key-auth": {}})"));
+
+  auto missing = http_get(t.url("/echo"));
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.body, "{\"message\":\"Missing API key in request\"}\n");
+  EXPECT_EQ(missing.headers["www-authenticate"], "apikey realm=\"key\"");
+
+  auto wrong = http_get(t.url("/echo"), {"apikey: not-a-key"});
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.body, "{\"message\":\"Invalid API key in request\"}\n");
+
+  const int before = up.requests();
+  auto ok = http_get(t.url("/echo"), {"apikey: jack-secret-key",
+                                      "X-Consumer-Username: mallory",
+                                      "X-Credential-Identifier: forged"});
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(up.requests(), before + 1);
+  const std::string head = upstream_head(up);
+  EXPECT_NE(head.find("x-consumer-username: jack\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("mallory"), std::string::npos) << head;
+  EXPECT_EQ(head.find("x-credential-identifier"), std::string::npos) << head;
+  EXPECT_NE(head.find("x-consumer-custom-id: jack-42\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("apikey: jack-secret-key"), std::string::npos) << head;
+
+  // The query argument, percent-decoded.
+  EXPECT_EQ(http_get(t.url("/echo?apikey=rose%2Dkey")).status, 200);
+  EXPECT_NE(upstream_head(up).find("x-consumer-username: rose\r\n"), std::string::npos);
+
+  // A credential: X-Credential-Identifier names it.
+  EXPECT_EQ(http_get(t.url("/echo"), {"apikey: rose-new-key"}).status, 200);
+  EXPECT_NE(upstream_head(up).find("x-credential-identifier: rotated\r\n"), std::string::npos);
+}
+
+TEST(PluginAuth, KeyAuthHidesCredentialsAndUsesConfiguredNames) {
+  Upstream up;
+  Torii t(kConsumers + "routes:\n" +
+          echo_route(up, R"({"key-auth": {"header": "X-Key", "query": "k",
+                                           "hide_credentials": true, "realm": "api"}})"));
+  auto r = http_get(t.url("/echo?a=1"), {"X-Key: jack-secret-key"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(upstream_head(up).find("x-key"), std::string::npos);
+
+  r = http_get(t.url("/echo?a=1&k=jack-secret-key&b=2"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("uri=/echo?a=1&b=2\n"), std::string::npos) << r.body;
+
+  auto missing = http_get(t.url("/echo"), {"apikey: jack-secret-key"});
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.headers["www-authenticate"], "apikey realm=\"api\"");
+}
+
+TEST(PluginAuth, BasicAuth) {
+  Upstream up;
+  Torii t(kConsumers + "routes:\n" + echo_route(up, R"({"basic-auth": {"hide_credentials": true}})"));
+  // "jack: jack-pass " -- whitespace is stripped from both parts (APISIX).
+  auto ok = http_get(t.url("/echo"), {"Authorization: Basic amFjazogamFjay1wYXNzIA=="});
+  EXPECT_EQ(ok.status, 200);
+  const std::string head = upstream_head(up);
+  EXPECT_NE(head.find("x-consumer-username: jack\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("authorization"), std::string::npos) << head;
+
+  auto missing = http_get(t.url("/echo"));
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.body, "{\"message\":\"Missing authorization in request\"}\n");
+  EXPECT_EQ(missing.headers["www-authenticate"], "Basic realm=\"basic\"");
+
+  auto bad_scheme = http_get(t.url("/echo"), {"Authorization: Bearer abc"});
+  EXPECT_EQ(bad_scheme.body, "{\"message\":\"Invalid authorization in request\"}\n");
+  auto bad_b64 = http_get(t.url("/echo"), {"Authorization: Basic !!!"});
+  EXPECT_EQ(bad_b64.body, "{\"message\":\"Invalid authorization in request\"}\n");
+  auto no_colon = http_get(t.url("/echo"), {"Authorization: Basic amFjaw=="});  // "jack"
+  EXPECT_EQ(no_colon.body, "{\"message\":\"Invalid authorization in request\"}\n");
+
+  // "jack:wrong"
+  auto wrong = http_get(t.url("/echo"), {"Authorization: Basic amFjazp3cm9uZw=="});
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.body, "{\"message\":\"Invalid user authorization\"}\n");
+  // "nobody:x"
+  auto unknown = http_get(t.url("/echo"), {"Authorization: Basic bm9ib2R5Ong="});
+  EXPECT_EQ(unknown.body, "{\"message\":\"Invalid user authorization\"}\n");
+}
+
+TEST(PluginAuth, AnonymousConsumer) {
+  Upstream up;
+  Torii t(kConsumers + "routes:\n" +
+          echo_route(up, R"({"key-auth": {"anonymous_consumer": "guest"}})", "r1", "/open/*") +
+          echo_route(up, R"({"key-auth": {"anonymous_consumer": "nobody"}})", "r2", "/broken/*"));
+  EXPECT_EQ(http_get(t.url("/open/echo")).status, 200);
+  EXPECT_NE(upstream_head(up).find("x-consumer-username: guest\r\n"), std::string::npos);
+  EXPECT_EQ(http_get(t.url("/open/echo"), {"apikey: rose-key"}).status, 200);
+  EXPECT_NE(upstream_head(up).find("x-consumer-username: rose\r\n"), std::string::npos);
+  auto broken = http_get(t.url("/broken/echo"));
+  EXPECT_EQ(broken.status, 401);
+  EXPECT_EQ(broken.body, "{\"message\":\"Invalid user authorization\"}\n");
+}
+
+TEST(PluginAuth, ConsumerAndGroupPluginsJoinTheRouteChain) {
+  Upstream up;
+  // jack's own limit-count (2) replaces the route's (100); rose inherits
+  // her group's limit-count (3) and its response-rewrite header.
+  const std::string conf = R"(consumer_groups:
+  - id: gold
+    plugins:
+      limit-count: {count: 3, time_window: 60, rejected_code: 429}
+      response-rewrite: {headers: {set: {X-Tier: gold}}}
+consumers:
+  - username: jack
+    plugins:
+      key-auth: {key: "jack-key"}
+      limit-count: {count: 2, time_window: 60, rejected_code: 429}
+  - username: rose
+    group_id: gold
+    plugins:
+      key-auth: {key: "rose-key"}
+routes:
+)" + echo_route(up, R"({"key-auth": {}, "limit-count": {"count": 100, "time_window": 60}})");
+  Torii t(conf);
+  for (int i = 0; i < 2; ++i) {
+    auto r = http_get(t.url("/x"), {"apikey: jack-key"});
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.headers["x-ratelimit-limit"], "2");
+  }
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: jack-key"}).status, 429);
+  for (int i = 0; i < 3; ++i) {
+    auto r = http_get(t.url("/x"), {"apikey: rose-key"});
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.headers["x-ratelimit-limit"], "3");
+    EXPECT_EQ(r.headers["x-tier"], "gold");
+  }
+  auto over = http_get(t.url("/x"), {"apikey: rose-key"});
+  EXPECT_EQ(over.status, 429);
+  EXPECT_EQ(over.headers["x-tier"], "gold");
+}
+
+TEST(PluginAuth, LimitCountByConsumerName) {
+  Upstream up;
+  Torii t(kConsumers + "routes:\n" +
+          echo_route(up, R"({"key-auth": {}, "limit-count": {"count": 1, "time_window": 60,
+                              "key_type": "var", "key": "consumer_name"}})"));
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: jack-secret-key"}).status, 200);
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: jack-secret-key"}).status, 503);
+  // Another consumer has its own counter; rose's credential is rose.
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: rose-key"}).status, 200);
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: rose-new-key"}).status, 503);
+}
+
+TEST(PluginAuth, ConsumerRestriction) {
+  Upstream up;
+  Torii t(kConsumers + "routes:\n" +
+          echo_route(up, R"({"key-auth": {}, "consumer-restriction": {"whitelist": ["jack"]}})",
+                     "r1", "/white/*") +
+          echo_route(up, R"({"key-auth": {}, "consumer-restriction": {"blacklist": ["jack"],
+                              "rejected_code": 401, "rejected_msg": "no jacks"}})",
+                     "r2", "/black/*") +
+          echo_route(up, R"({"key-auth": {}, "consumer-restriction": {"allowed_by_methods":
+                              [{"user": "rose", "methods": ["POST"]}]}})",
+                     "r3", "/methods/*") +
+          echo_route(up, R"({"consumer-restriction": {"whitelist": ["jack"]}})", "r4", "/noauth/*") +
+          echo_route(up, R"({"consumer-restriction": {"type": "route_id", "blacklist": ["r5"]}})",
+                     "r5", "/byroute/*"));
+  EXPECT_EQ(http_get(t.url("/white/x"), {"apikey: jack-secret-key"}).status, 200);
+  auto rose = http_get(t.url("/white/x"), {"apikey: rose-key"});
+  EXPECT_EQ(rose.status, 403);
+  EXPECT_EQ(rose.body, "{\"message\":\"The consumer_name is forbidden.\"}\n");
+
+  auto jack = http_get(t.url("/black/x"), {"apikey: jack-secret-key"});
+  EXPECT_EQ(jack.status, 401);
+  EXPECT_EQ(jack.body, "{\"message\":\"no jacks\"}\n");
+  EXPECT_EQ(http_get(t.url("/black/x"), {"apikey: rose-key"}).status, 200);
+
+  EXPECT_EQ(http(HttpRequest{"POST", t.url("/methods/x"), {"apikey: rose-key"}, "a", false, 10000})
+                .status,
+            200);
+  EXPECT_EQ(http_get(t.url("/methods/x"), {"apikey: rose-key"}).status, 403);
+  EXPECT_EQ(http_get(t.url("/methods/x"), {"apikey: jack-secret-key"}).status, 403);
+
+  auto anonymous = http_get(t.url("/noauth/x"));
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(anonymous.body,
+            "{\"message\":\"The request is rejected, please check the consumer_name for this "
+            "request\"}\n");
+  EXPECT_EQ(http_get(t.url("/byroute/x")).status, 403);
+}
+
+TEST(PluginAuth, StandaloneFileRefusesDuplicateKeysAndUnknownGroups) {
+  Upstream up;
+  Torii t(kConsumers + "routes:\n" + echo_route(up, R"({"key-auth": {}})"));
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: rose-key"}).status, 200);
+  // Two consumers with one key: the whole file is refused, the old one serves.
+  t.set_routes("consumers:\n  - username: a\n    plugins:\n      key-auth: {key: same}\n"
+               "  - username: b\n    plugins:\n      key-auth: {key: same}\nroutes:\n" +
+               echo_route(up, R"({"key-auth": {}})"));
+  EXPECT_TRUE(wait_until([&] {
+    return t.error_log().find("duplicate key-auth key") != std::string::npos;
+  }));
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: rose-key"}).status, 200);
+  t.set_routes("consumers:\n  - username: a\n    group_id: missing\n    plugins:\n"
+               "      key-auth: {key: k}\nroutes:\n" + echo_route(up, R"({"key-auth": {}})"));
+  EXPECT_TRUE(wait_until([&] {
+    return t.error_log().find("consumer group missing not found") != std::string::npos;
+  }));
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: rose-key"}).status, 200);
+}
+
+TEST(PluginAuth, EnvironmentReferencesResolveAndUnsetOnesAreRefused) {
+  Upstream up;
+  ::setenv("TORII_TEST_JACK_KEY", "from-the-environment", 1);
+  ::unsetenv("TORII_TEST_UNSET_KEY");
+  const std::string jack = R"(consumers:
+  - username: jack
+    plugins:
+      key-auth: {key: "$env://TORII_TEST_JACK_KEY"}
+)";
+  Torii t(jack + "routes:\n" + echo_route(up, R"({"key-auth": {}})"));
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: from-the-environment"}).status, 200);
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: $env://TORII_TEST_JACK_KEY"}).status, 401);
+  // A reference to an unset variable is an error, never the literal key.
+  t.set_routes(jack + R"(  - username: ghost
+    plugins:
+      key-auth: {key: "$env://TORII_TEST_UNSET_KEY"}
+routes:
+)" + echo_route(up, R"({"key-auth": {}})"));
+  EXPECT_TRUE(wait_until([&] {
+    return t.error_log().find("environment variable TORII_TEST_UNSET_KEY is not set") !=
+           std::string::npos;
+  }));
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: $env://TORII_TEST_UNSET_KEY"}).status, 401);
+  EXPECT_EQ(http_get(t.url("/x"), {"apikey: from-the-environment"}).status, 200);
+}
+
+class AuthAdmin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ToriiOptions o;
+    o.deployment =
+        "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: sqlite\n";
+    torii_ = std::make_unique<Torii>(std::move(o));
+  }
+  const Torii& t() const { return *torii_; }
+  Upstream up_;
+  std::unique_ptr<Torii> torii_;
+};
+
+TEST_F(AuthAdmin, DuplicateKeysAreRefusedAndKeysAreEncryptedAtRest) {
+  auto put = t().admin("PUT", "/consumers",
+                       R"({"username":"jack","plugins":{"key-auth":{"key":"the-key"}}})");
+  ASSERT_EQ(put.status, 201) << put.body;
+  // The stored key is encrypted (APISIX's default keyring); never the plaintext.
+  EXPECT_EQ(put.body.find("the-key"), std::string::npos) << put.body;
+  auto got = t().admin("GET", "/consumers/jack");
+  EXPECT_EQ(got.body.find("the-key"), std::string::npos) << got.body;
+  EXPECT_NE(got.body.find("\"key-auth\":{\"key\":\""), std::string::npos) << got.body;
+
+  auto dup = t().admin("PUT", "/consumers",
+                       R"({"username":"jack2","plugins":{"key-auth":{"key":"the-key"}}})");
+  EXPECT_EQ(dup.status, 400);
+  EXPECT_EQ(dup.body, "{\"error_msg\":\"duplicate key found with consumer: jack\"}");
+  // Updating jack itself with the same key is fine.
+  EXPECT_EQ(t().admin("PUT", "/consumers/jack",
+                      R"({"username":"jack","desc":"d","plugins":{"key-auth":{"key":"the-key"}}})")
+                .status,
+            200);
+
+  ASSERT_EQ(t().admin("PUT", "/consumers", R"({"username":"rose"})").status, 201);
+  auto cred_dup = t().admin("PUT", "/consumers/rose/credentials/c1",
+                            R"({"plugins":{"key-auth":{"key":"the-key"}}})");
+  EXPECT_EQ(cred_dup.status, 400);
+  EXPECT_EQ(cred_dup.body, "{\"error_msg\":\"duplicate key found with consumer: jack\"}");
+  ASSERT_EQ(t().admin("PUT", "/consumers/rose/credentials/c1",
+                      R"({"plugins":{"key-auth":{"key":"rose-key"}}})")
+                .status,
+            201);
+
+  ASSERT_EQ(t().admin("PUT", "/routes/1",
+                      R"({"uri":"/echo","plugins":{"key-auth":{}},"upstream":{"nodes":{")" +
+                          up_.node() + R"(":1}}})")
+                .status,
+            201);
+  EXPECT_TRUE(wait_until([&] {
+    return http_get(t().url("/echo"), {"apikey: rose-key"}).status == 200;
+  }));
+  EXPECT_NE(upstream_head(up_).find("x-credential-identifier: c1\r\n"), std::string::npos);
+  EXPECT_EQ(http_get(t().url("/echo"), {"apikey: the-key"}).status, 200);
+
+  // Deleting the credential revokes the key at once.
+  ASSERT_EQ(t().admin("DELETE", "/consumers/rose/credentials/c1").status, 200);
+  EXPECT_TRUE(wait_until([&] {
+    return http_get(t().url("/echo"), {"apikey: rose-key"}).status == 401;
+  }));
+  // Deleting the consumer revokes its keys.
+  ASSERT_EQ(t().admin("DELETE", "/consumers/jack").status, 200);
+  EXPECT_TRUE(wait_until([&] {
+    return http_get(t().url("/echo"), {"apikey: the-key"}).status == 401;
+  }));
+}
+
+TEST_F(AuthAdmin, ConsumerSchemaErrorsNameThePlugin) {
+  auto r = t().admin("PUT", "/consumers", R"({"username":"jack","plugins":{"key-auth":{}}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("failed to check the configuration of plugin key-auth"), std::string::npos)
+      << r.body;
+  auto route = t().admin("PUT", "/routes/1",
+                         R"({"uri":"/x","plugins":{"consumer-restriction":{}},"upstream":{"nodes":{")" +
+                             up_.node() + R"(":1}}})");
+  EXPECT_EQ(route.status, 400);
+  EXPECT_NE(route.body.find("consumer-restriction"), std::string::npos) << route.body;
+}
+
+}  // namespace
+}  // namespace torii::testing
