@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/saturate.h"
+#include "core/base64.h"
 #include "plugins/plugin.h"
 #include "plugins/plugin_registry.h"
 #include "plugins/regex_sub.h"
@@ -121,34 +122,6 @@ constexpr const char* kSchema = R"json({
   }
 })json";
 
-// ngx.decode_base64: the standard alphabet, '=' padding optional.
-std::optional<std::string> decode_base64(std::string_view in) {
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  if (in.size() % 4 == 1) return std::nullopt;
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 // Per request: whether `vars` held (decided in header_filter) and the body
 // held back for `filters`.
@@ -318,7 +291,7 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
     if (!body || !body->is_string() || body->get_string().empty()) {
       return core::config_error("invalid base64 content");
     }
-    auto decoded = decode_base64(body->get_string());
+    auto decoded = core::base64_decode(body->get_string());
     if (!decoded) return core::config_error("invalid base64 content");
     c.body = std::move(*decoded);
   } else if (body && body->is_string()) {

@@ -28,8 +28,8 @@ namespace torii::store::etcd {
 core::Error unavailable(std::string message);
 
 std::string b64_encode(std::string_view in);
-// nullopt when `in` holds a character outside the base64 alphabet or has an
-// impossible length; trailing '=' are optional.
+// core/base64.h's nginx rules: the data ends at the first '='; nullopt when a
+// byte before it is outside the alphabet or the length is impossible.
 std::optional<std::string> b64_decode(std::string_view in);
 
 // The smallest key greater than every key starting with `prefix` (etcd's
