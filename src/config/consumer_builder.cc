@@ -194,6 +194,16 @@ core::Result<std::shared_ptr<const plugins::ConsumerDirectory>> build_consumers(
         if (auto b = bad(e); !b) return b.error();
         continue;
       }
+      if (info->prepare_credential) {
+        auto prepared = info->prepare_credential(cred.conf);
+        if (!prepared) {
+          auto e = config_error(p.where + " (consumer \"" + p.username + "\"): plugin " +
+                                info->name + ": " + prepared.error().message);
+          if (auto b = bad(e); !b) return b.error();
+          continue;
+        }
+        cred.prepared = std::move(*prepared);
+      }
       const std::string key = string_field(cred.conf, info->consumer_key_field);
       if (key.empty()) continue;
       if (!dir->add_credential(info->name, key, std::move(cred))) {

@@ -10,6 +10,7 @@
 #include "config/json_schema.h"
 #include "config/json_schema_lua_text.h"
 #include "config/json_schema_node.h"
+#include "core/saturate.h"
 
 namespace torii::config::schema_detail {
 namespace {
@@ -77,9 +78,10 @@ class Compiler {
   static std::optional<std::uint64_t> count(const json::value& v) {
     if (v.is_uint64()) return v.get_uint64();
     if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
-    if (v.is_double() && v.get_double() >= 0 && std::fmod(v.get_double(), 1.0) == 0.0 &&
-        v.get_double() < 1.8e19) {
-      return static_cast<std::uint64_t>(v.get_double());
+    // An integral double past uint64 (maxLength 1e20) is a bound no input
+    // reaches either way: the largest count says the same.
+    if (v.is_double() && v.get_double() >= 0 && std::fmod(v.get_double(), 1.0) == 0.0) {
+      return core::saturate<std::uint64_t>(v.get_double());
     }
     return std::nullopt;
   }

@@ -63,4 +63,25 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
+std::string base64url_encode(std::string_view in) {
+  std::string out = base64_encode(in);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    else if (c == '/') c = '_';
+  }
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view in) {
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  std::string std_alphabet(in);
+  for (char& c : std_alphabet) {
+    if (c == '-') c = '+';
+    else if (c == '_') c = '/';
+    else if (c == '+' || c == '/' || c == '=') return std::nullopt;  // not url-safe
+  }
+  return base64_decode(std_alphabet);
+}
+
 }  // namespace torii::core

@@ -17,4 +17,10 @@ std::string base64_encode(std::string_view in);
 // decoded: nullopt. Missing padding is accepted.
 std::optional<std::string> base64_decode(std::string_view in);
 
+// base64url (RFC 4648 section 5: '-' and '_', no padding), as JWTs use.
+std::string base64url_encode(std::string_view in);
+// Accepts optional '=' padding at the end only; nullopt for any other byte
+// outside the url alphabet or an impossible length.
+std::optional<std::string> base64url_decode(std::string_view in);
+
 }  // namespace torii::core

@@ -160,12 +160,13 @@ struct Family {
     return true;
   }
 
-  // The series' cell in `s`, inserted when new; null when the shard is full.
-  // `locked`: the caller holds s.mu already (overflow shard).
-  Cell* find_or_insert(Shard& s, std::string_view key, bool locked) {
+  // The series' cell in `s`, inserted when new; null when the shard is full
+  // (an error, when `count_error`). `locked`: the caller holds s.mu already
+  // (overflow shard).
+  Cell* find_or_insert(Shard& s, std::string_view key, bool locked, bool count_error = true) {
     if (auto it = s.cells.find(key); it != s.cells.end()) return it->second.get();
     if (s.cells.size() >= MetricsRegistry::kMaxSeriesPerShard) {
-      errors.fetch_add(1, std::memory_order_relaxed);
+      if (count_error) errors.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
     auto cell = std::make_unique<Cell>(std::string(key), slots);
@@ -206,6 +207,22 @@ struct Family {
     }
     std::lock_guard lock(overflow.mu);
     if (Cell* c = find_or_insert(overflow, key, true)) fn(*c);
+  }
+
+  // The series' cell in worker `w`'s own shard, for a Series handle; null
+  // without side effects when there is none to give (see Counter::series).
+  Cell* own_cell(unsigned w, LabelValues labels) {
+    if (w >= MetricsRegistry::kMaxShards) return nullptr;
+    thread_local std::string key;
+    if (!build_key(labels, key)) return nullptr;
+    return find_or_insert(own_shard(w), key, false, false);
+  }
+
+  // The bucket an observation falls in: le is inclusive, so the first bound
+  // >= value; past the last bound, +Inf.
+  size_t bucket_of(double value) const {
+    return static_cast<size_t>(std::lower_bound(buckets.begin(), buckets.end(), value) -
+                               buckets.begin());
   }
 
   // Every cell of every shard (unsorted). Holds each shard's mutex only
@@ -251,6 +268,12 @@ void Counter::inc(unsigned worker, LabelValues labels, uint64_t by) {
   f_->with_cell(worker, labels, [by](Cell& c) { metrics_detail::add_relaxed(c.slots[0], by); });
 }
 
+Series Counter::series(unsigned worker, LabelValues labels) {
+  return Series(f_->own_cell(worker, labels));
+}
+
+void Counter::inc(Series s, uint64_t by) { metrics_detail::add_relaxed(s.cell_->slots[0], by); }
+
 uint64_t Counter::value(LabelValues labels) const {
   std::string key;
   if (!f_->build_key(labels, key)) return 0;
@@ -265,13 +288,21 @@ uint64_t Counter::value(LabelValues labels) const {
 
 void Histogram::observe(unsigned worker, LabelValues labels, double value) {
   if (std::isnan(value)) return;  // would poison the sum for good
-  const auto& b = f_->buckets;
-  // le is inclusive: the first bound >= value; past the last bound: +Inf.
-  const size_t idx = static_cast<size_t>(std::lower_bound(b.begin(), b.end(), value) - b.begin());
+  const size_t idx = f_->bucket_of(value);
   f_->with_cell(worker, labels, [idx, value](Cell& c) {
     metrics_detail::add_relaxed(c.slots[idx], 1);
     metrics_detail::add_relaxed(c.sum, value);
   });
+}
+
+Series Histogram::series(unsigned worker, LabelValues labels) {
+  return Series(f_->own_cell(worker, labels));
+}
+
+void Histogram::observe(Series s, double value) {
+  if (std::isnan(value)) return;
+  metrics_detail::add_relaxed(s.cell_->slots[f_->bucket_of(value)], 1);
+  metrics_detail::add_relaxed(s.cell_->sum, value);
 }
 
 std::optional<Histogram::Totals> Histogram::totals(LabelValues labels) const {

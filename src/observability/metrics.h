@@ -92,11 +92,29 @@ using ConnectionStatsFn = std::function<ConnectionStats()>;
 
 namespace metrics_detail {
 struct Family;
+struct Cell;
 }
 
 // Label values in the order of the family's label names. Views only need to
 // live for the call.
 using LabelValues = std::span<const std::string_view>;
+
+// One series in one worker's shard, looked up once and kept by the caller
+// (the prometheus plugin caches them per worker) so that counting skips the
+// lookup. Null when no handle could be given; valid as long as the registry
+// (series are never freed). Only the worker it was made for may count
+// through it.
+class Series {
+ public:
+  Series() = default;
+  explicit operator bool() const { return cell_ != nullptr; }
+
+ private:
+  friend class Counter;
+  friend class Histogram;
+  explicit Series(metrics_detail::Cell* c) : cell_(c) {}
+  metrics_detail::Cell* cell_ = nullptr;
+};
 
 class Counter {
  public:
@@ -104,6 +122,15 @@ class Counter {
   // A label count different from the family's is ignored (and counted as an
   // error, never a crash).
   void inc(unsigned worker, LabelValues labels, uint64_t by = 1);
+  // Worker thread `worker`: the series' handle, the series created (at 0)
+  // when new; call it only right before counting into it, so no series shows
+  // up in a scrape before its first count. Null, with nothing counted or
+  // created, when the shard is full, the label count is wrong or the worker
+  // has no shard of its own (>= kMaxShards): count with inc(worker, labels)
+  // then, which records the error as usual.
+  Series series(unsigned worker, LabelValues labels);
+  // inc() through a handle from series() (non-null), on its worker.
+  void inc(Series s, uint64_t by = 1);
   // The series' value summed over every shard (0 when absent). Any thread.
   uint64_t value(LabelValues labels) const;
 
@@ -117,6 +144,9 @@ class Histogram {
  public:
   // Worker thread `worker`: records one observation.
   void observe(unsigned worker, LabelValues labels, double value);
+  // As Counter::series / Counter::inc(Series).
+  Series series(unsigned worker, LabelValues labels);
+  void observe(Series s, double value);
   struct Totals {
     std::vector<uint64_t> cumulative;  // per bucket bound, then +Inf
     uint64_t count = 0;

@@ -236,14 +236,18 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const 
           limits::VarTemplate::parse(limits::conf_string(h.get_object(), "value", "")));
     }
   }
-  c.max_breaker_sec = limits::conf_int(o, "max_breaker_sec", 300);
+  // The schemas bound these from below only; int32 keeps the arithmetic on
+  // them (now + seconds, count + failures) clear of overflow.
+  c.max_breaker_sec = core::saturate<int32_t>(limits::conf_int(o, "max_breaker_sec", 300));
   if (const auto* u = o.if_contains("unhealthy"); u && u->is_object()) {
     c.unhealthy_statuses = int_list(u->get_object(), "http_statuses", {500});
-    c.unhealthy_failures = limits::conf_int(u->get_object(), "failures", 3);
+    c.unhealthy_failures =
+        core::saturate<int32_t>(limits::conf_int(u->get_object(), "failures", 3));
   }
   if (const auto* h = o.if_contains("healthy"); h && h->is_object()) {
     c.healthy_statuses = int_list(h->get_object(), "http_statuses", {200});
-    c.healthy_successes = limits::conf_int(h->get_object(), "successes", 3);
+    c.healthy_successes =
+        core::saturate<int32_t>(limits::conf_int(h->get_object(), "successes", 3));
   }
   return std::shared_ptr<const Plugin>(std::make_shared<ApiBreaker>(std::move(c)));
 }

@@ -43,6 +43,8 @@ struct Credential {
   std::shared_ptr<const Consumer> consumer;
   std::string id;            // credential id; empty for a conf on the consumer itself
   boost::json::object conf;  // the consumer-schema conf, decrypted, $env:// resolved
+  // PluginInfo::prepare_credential's result for `conf`; null when none.
+  std::shared_ptr<const void> prepared;
 };
 
 // A route's chain with a consumer's plugins overlaid (consumer > group >

@@ -210,8 +210,9 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const 
                               "\" is not supported by torii yet, use policy \"local\"");
   }
   Config c;
-  c.conn = limits::conf_int(o, "conn", 1);
-  c.burst = limits::conf_int(o, "burst", 0);
+  // Bounded from below only by the schema; int32 keeps conn + burst exact.
+  c.conn = core::saturate<int32_t>(limits::conf_int(o, "conn", 1));
+  c.burst = core::saturate<int32_t>(limits::conf_int(o, "burst", 0));
   c.default_conn_delay = limits::conf_number(o, "default_conn_delay", 0.1);
   c.only_use_default_delay = limits::conf_bool(o, "only_use_default_delay", false);
   c.key = limits::LimitKey(limits::parse_key_type(limits::conf_string(o, "key_type", "var")),

@@ -21,10 +21,12 @@
 // header is chosen by the client, so it limits only honest clients. A nil
 // key falls back to the client address (APISIX). A store failure answers
 // 500 unless allow_degradation lets the request through.
+#include <boost/container/small_vector.hpp>
 #include <boost/crc.hpp>
 #include <boost/json.hpp>
 
 #include <spdlog/spdlog.h>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -191,16 +193,44 @@ std::string fingerprint(const json::object& conf) {
 
 // ---- the plugin ----------------------------------------------------------------
 
+// One counted rule's figures, turned into its X-RateLimit-* headers by
+// header_filter (text only when the headers are written).
+struct Quota {
+  const RuleConf* rule;
+  int64_t count;
+  int64_t remaining;
+  double reset_seconds;
+};
+using Quotas = boost::container::small_vector<Quota, 2>;
+
 struct QuotaHeaders final : RequestState {
-  std::vector<std::pair<std::string, std::string>> headers;
+  Quotas quotas;
 };
 
+// A rule that applies to this request; its key is keys[key_begin, key_end)
+// of the buffer resolve() filled (one buffer for every rule, no string each).
 struct Resolved {
   const RuleConf* rule;
   int64_t count;
   int64_t window;
-  std::string key;
+  size_t key_begin;
+  size_t key_end;
+  std::string_view key(const std::string& keys) const {
+    return std::string_view(keys).substr(key_begin, key_end - key_begin);
+  }
 };
+using ResolvedRules = boost::container::small_vector<Resolved, 2>;
+
+// "X-RateLimit-Reset"'s value: APISIX truncates to 2 decimals.
+std::string reset_text(double reset_seconds) {
+  return limits::lua_number(std::floor(reset_seconds * 100) / 100);
+}
+
+void append_headers(const Quota& q, std::vector<std::pair<std::string, std::string>>& out) {
+  out.emplace_back(q.rule->limit_header, std::to_string(q.count));
+  out.emplace_back(q.rule->remaining_header, std::to_string(q.remaining));
+  out.emplace_back(q.rule->reset_header, reset_text(q.reset_seconds));
+}
 
 class LimitCount final : public Plugin {
  public:
@@ -220,49 +250,67 @@ class LimitCount final : public Plugin {
   bool is_async(Phase p) const override { return p == Phase::kAccess && !sync_; }
 
   Step access(PluginContext& ctx) const override {
-    std::vector<Resolved> limits;
-    if (auto exit = resolve(ctx, limits)) return exit;
-    std::vector<std::pair<std::string, std::string>> headers;
+    // Reused by this thread's requests: the synchronous path never suspends,
+    // so no other request can touch it meanwhile (access_async cannot share it).
+    thread_local std::string keys;
+    keys.clear();
+    ResolvedRules limits;
+    if (auto exit = resolve(ctx, limits, keys)) return exit;
+    Quotas quotas;
     for (const auto& r : limits) {
-      auto d = store_->incoming_now(r.key, r.count, std::chrono::seconds(r.window), 1);
-      if (auto exit = apply(r, d, headers)) return exit;
+      auto d = store_->incoming_now(r.key(keys), r.count, std::chrono::seconds(r.window), 1);
+      if (auto exit = apply(r, d, quotas)) return exit;
     }
-    keep_headers(ctx, std::move(headers));
+    keep_quotas(ctx, quotas);
     return kContinue;
   }
 
   net::Task<Step> access_async(PluginContext& ctx) const override {
-    std::vector<Resolved> limits;
-    if (auto exit = resolve(ctx, limits)) co_return exit;
-    std::vector<std::pair<std::string, std::string>> headers;
+    std::string keys;
+    ResolvedRules limits;
+    if (auto exit = resolve(ctx, limits, keys)) co_return exit;
+    Quotas quotas;
     for (const auto& r : limits) {
-      auto d = co_await store_->incoming(r.key, r.count, std::chrono::seconds(r.window), 1);
-      if (auto exit = apply(r, d, headers)) co_return exit;
+      std::string key(r.key(keys));
+      auto d = co_await store_->incoming(key, r.count, std::chrono::seconds(r.window), 1);
+      if (auto exit = apply(r, d, quotas)) co_return exit;
     }
-    keep_headers(ctx, std::move(headers));
+    keep_quotas(ctx, quotas);
     co_return kContinue;
   }
 
   void header_filter(PluginContext& ctx) const override {
     auto* st = dynamic_cast<QuotaHeaders*>(ctx.state().get());
     if (!st) return;
-    for (const auto& [n, v] : st->headers) ctx.set_response_header(n, v);
+    for (const Quota& q : st->quotas) {
+      char buf[24];
+      auto end = std::to_chars(buf, buf + sizeof buf, q.count).ptr;
+      ctx.set_response_header(q.rule->limit_header, std::string(buf, end));
+      end = std::to_chars(buf, buf + sizeof buf, q.remaining).ptr;
+      ctx.set_response_header(q.rule->remaining_header, std::string(buf, end));
+      ctx.set_response_header(q.rule->reset_header, reset_text(q.reset_seconds));
+    }
   }
 
  private:
   // The rules that apply to this request, with their counts and keys.
   // An Exit when they cannot be worked out (500, or nothing with
   // allow_degradation: the request goes on unlimited, as in APISIX).
-  Step resolve(PluginContext& ctx, std::vector<Resolved>& out) const {
+  Step resolve(PluginContext& ctx, ResolvedRules& out, std::string& keys) const {
     std::string err;
     for (const auto& rule : conf_.rules) {
-      Resolved r{&rule, 0, 0, key_prefix_};
+      Resolved r{&rule, 0, 0, keys.size(), 0};
+      keys += key_prefix_;
       if (conf_.has_rules) {
-        if (rule.key_tpl.render(ctx, r.key) == 0) continue;  // the rule does not apply
+        if (rule.key_tpl.render(ctx, keys) == 0) {  // the rule does not apply
+          keys.resize(r.key_begin);
+          continue;
+        }
       } else {
-        rule.key.append(ctx, r.key);
+        rule.key.append(ctx, keys);
       }
-      r.key += rule.suffix;
+      keys += rule.suffix;
+      r.key_end = keys.size();
       auto count = resolve_positive(rule.count, ctx, err);
       auto window = count ? resolve_positive(rule.time_window, ctx, err) : std::nullopt;
       if (!count || !window) {
@@ -271,7 +319,7 @@ class LimitCount final : public Plugin {
       }
       r.count = *count;
       r.window = *window;
-      out.push_back(std::move(r));
+      out.push_back(r);
     }
     if (out.empty()) {
       spdlog::error("limit-count: failed to get rate limit rules: no rule applies");
@@ -304,8 +352,7 @@ class LimitCount final : public Plugin {
     return static_cast<int64_t>(*v);
   }
 
-  Step apply(const Resolved& r, const core::Result<Decision>& d,
-             std::vector<std::pair<std::string, std::string>>& headers) const {
+  Step apply(const Resolved& r, const core::Result<Decision>& d, Quotas& quotas) const {
     if (!d) {
       spdlog::error("limit-count: failed to limit count: {}", d.error().message);
       if (conf_.allow_degradation) return kContinue;
@@ -313,7 +360,6 @@ class LimitCount final : public Plugin {
       body["error_msg"] = "failed to limit count";
       return Exit::json(500, body);
     }
-    std::string reset = limits::lua_number(std::floor(d->reset_seconds * 100) / 100);
     if (!d->allowed) {
       Exit e;
       if (conf_.rejected_msg) {
@@ -324,26 +370,22 @@ class LimitCount final : public Plugin {
         e.status = conf_.rejected_code;
       }
       if (conf_.show_limit_quota_header) {
-        e.headers = std::move(headers);
-        e.headers.emplace_back(r.rule->limit_header, std::to_string(r.count));
-        e.headers.emplace_back(r.rule->remaining_header, "0");
-        e.headers.emplace_back(r.rule->reset_header, std::move(reset));
+        // The rules counted before this one, then this one's.
+        for (const Quota& q : quotas) append_headers(q, e.headers);
+        append_headers(Quota{r.rule, r.count, 0, d->reset_seconds}, e.headers);
       }
       return e;
     }
     if (conf_.show_limit_quota_header) {
-      headers.emplace_back(r.rule->limit_header, std::to_string(r.count));
-      headers.emplace_back(r.rule->remaining_header, std::to_string(d->remaining));
-      headers.emplace_back(r.rule->reset_header, std::move(reset));
+      quotas.push_back(Quota{r.rule, r.count, d->remaining, d->reset_seconds});
     }
     return kContinue;
   }
 
-  void keep_headers(PluginContext& ctx,
-                    std::vector<std::pair<std::string, std::string>> headers) const {
-    if (!conf_.show_limit_quota_header || headers.empty()) return;
+  void keep_quotas(PluginContext& ctx, const Quotas& quotas) const {
+    if (!conf_.show_limit_quota_header || quotas.empty()) return;
     auto st = std::make_unique<QuotaHeaders>();
-    st->headers = std::move(headers);
+    st->quotas = quotas;
     ctx.state() = std::move(st);
   }
 

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -166,6 +167,16 @@ std::string conf_string(const boost::json::object& conf, std::string_view name,
 
 std::string lua_number(double v) {
   char buf[32];
+  // Per request (X-RateLimit-Reset): integers, the usual case, directly;
+  // to_chars with precision 14 writes what "%.14g" does, without printf.
+  if (v == std::trunc(v) && std::fabs(v) < 1e14 && !(v == 0 && std::signbit(v))) {
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
+    return std::string(buf, end);
+  }
+  if (std::isfinite(v)) {
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 14);
+    if (ec == std::errc()) return std::string(buf, end);
+  }
   std::snprintf(buf, sizeof buf, "%.14g", v);
   return buf;
 }

@@ -201,6 +201,24 @@ class PluginContext : public http::VarSource {
     return {};
   }
 
+  // ---- the finished request in numbers (log phase) ----
+  struct LogFigures {
+    // $request_time: seconds, to the millisecond as the variable prints it.
+    // nullopt when nil or not a number.
+    std::optional<double> request_time;
+    // $upstream_response_time: seconds to the millisecond, summed over the
+    // attempts ("0.002, 0.001"; "-" counts 0). nullopt when no attempt has a
+    // time (no upstream answered).
+    std::optional<double> upstream_response_time;
+    uint64_t request_length = 0;  // $request_length; 0 when nil
+    uint64_t bytes_sent = 0;      // $bytes_sent when set, else $body_bytes_sent; 0 when nil
+  };
+  // The figures above as numbers, without printing and parsing text per
+  // request (prometheus). The default reads and parses the variables (for a
+  // context that only provides variables); the proxy overrides it with the
+  // same values taken from its fields.
+  virtual LogFigures log_figures() const;
+
   // ---- per-request plugin state ----
   // The slot of the running plugin instance in this request (null at first).
   virtual std::unique_ptr<RequestState>& state() = 0;

@@ -64,7 +64,8 @@ core::Result<std::shared_ptr<const Plugin>> ChainBuilder::instance(const PluginI
 
 bool ChainBuilder::same_upstreams(const std::vector<UpstreamUse>& uses) const {
   for (const auto& use : uses) {
-    const auto now = scope_template_.find_upstream ? scope_template_.find_upstream(use.id) : nullptr;
+    const auto now =
+        scope_template_.find_upstream ? scope_template_.find_upstream(use.id) : nullptr;
     if (now != use.found) return false;
   }
   return true;

@@ -42,6 +42,13 @@ struct PluginInfo {
   // jwt-auth `key`, hmac-auth `key_id`); unique across consumers, checked
   // by the Admin API, indexed by ConsumerDirectory. Empty: none.
   std::string consumer_key_field;
+  // Auth plugins: what verifying a credential needs, prepared once per
+  // configuration from its consumer conf (decrypted, $env:// resolved) and
+  // kept in Credential::prepared (jwt-auth parses the public key here).
+  // An error names the field and leaves the credential out. Null: none.
+  using PrepareCredential = std::function<core::Result<std::shared_ptr<const void>>(
+      const boost::json::object& conf)>;
+  PrepareCredential prepare_credential;
   // APISIX `encrypt_fields`: consumer-conf string fields stored encrypted
   // when apisix.data_encryption.enable_encrypt_fields is on, decrypted when
   // a snapshot is built.

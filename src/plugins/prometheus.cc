@@ -13,6 +13,10 @@
 //
 // Counting is per worker without locks (a worker only touches its own
 // shard); series survive config changes, as APISIX's shared dict does.
+// Each instance keeps, per worker, the handles of the series it counted
+// into, by the labels that stay put from one request to the next (route,
+// service, consumer, node, ...): a request then costs one probe of that
+// small map instead of rendering and looking up six label texts.
 //
 // Security posture: labels carry route/service ids or names, the matched
 // host/uri patterns and upstream IPs, never request data, so a client cannot
@@ -20,8 +24,15 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <charconv>
+#include <cmath>
+#include <memory>
+#include <span>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "http/variables.h"
 #include "observability/metrics.h"
@@ -86,8 +97,11 @@ const HttpMetrics& http_metrics() {
 // nginx's $upstream_addr lists every attempt ("a:80, b:80"); APISIX's node
 // label is the balancer's last pick, without the port.
 std::string_view node_of(std::string_view upstream_addr) {
-  if (const size_t comma = upstream_addr.rfind(", "); comma != std::string_view::npos) {
-    upstream_addr.remove_prefix(comma + 2);
+  // find(',') is a memchr; most requests have one attempt and no comma.
+  if (upstream_addr.find(',') != std::string_view::npos) {
+    if (const size_t comma = upstream_addr.rfind(", "); comma != std::string_view::npos) {
+      upstream_addr.remove_prefix(comma + 2);
+    }
   }
   if (upstream_addr.starts_with("unix:")) return upstream_addr;
   const size_t colon = upstream_addr.rfind(':');
@@ -97,36 +111,86 @@ std::string_view node_of(std::string_view upstream_addr) {
   return upstream_addr.substr(0, colon);
 }
 
-// Seconds as nginx prints them ("0.004"; a list "0.002, 0.001" for retries,
-// summed; "-" for an attempt without a response counts 0). Nullopt when
-// nothing parses.
-std::optional<double> parse_seconds(std::string_view s) {
-  std::optional<double> total;
-  while (!s.empty()) {
-    const size_t comma = s.find(',');
-    std::string_view item = s.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    double v = 0;
-    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-    if (ec == std::errc() && end == item.data() + item.size()) total = total.value_or(0) + v;
-    if (comma == std::string_view::npos) break;
-    s.remove_prefix(comma + 1);
+using observability::LabelValues;
+using observability::Series;
+
+// Counts through a cached handle, fetched on first use (so a series appears
+// exactly when the uncached path would create it); without a slot, or when
+// the registry gives no handle, through the family's own lookup.
+void count(observability::Counter& c, unsigned w, Series* slot, LabelValues labels, uint64_t by) {
+  if (slot) {
+    if (!*slot) *slot = c.series(w, labels);
+    if (*slot) {
+      c.inc(*slot, by);
+      return;
+    }
   }
-  return total;
+  c.inc(w, labels, by);
 }
 
-uint64_t parse_uint(std::optional<std::string_view> s) {
-  uint64_t v = 0;
-  if (s) std::from_chars(s->data(), s->data() + s->size(), v);
-  return v;
+void observe(observability::Histogram& h, unsigned w, Series* slot, LabelValues labels,
+             double value) {
+  if (std::isnan(value)) return;  // never observed, so no series either
+  if (slot) {
+    if (!*slot) *slot = h.series(w, labels);
+    if (*slot) {
+      h.observe(*slot, value);
+      return;
+    }
+  }
+  h.observe(w, labels, value);
 }
+
+// The handles of one combination of the labels that do not vary with the
+// status code or the latency / bandwidth type.
+struct SeriesSet {
+  std::array<Series, 3> latency;    // request, upstream, apisix
+  std::array<Series, 2> bandwidth;  // ingress, egress
+  std::vector<std::pair<std::string, Series>> status;  // by code
+
+  Series& status_of(std::string_view code) {
+    for (auto& [c, s] : status) {
+      if (c == code) return s;
+    }
+    return status.emplace_back(std::string(code), Series()).second;
+  }
+};
+
+// One worker's sets, keyed by those labels (each value length-prefixed).
+// Bounded: past kMaxSets it starts afresh (the handles stay valid in the
+// registry; only the shortcut is lost).
+struct WorkerCache {
+  static constexpr size_t kMaxSets = 4096;
+  // libstdc++'s string hash takes 8 bytes a step; boost::hash 4, serially.
+  struct KeyHash {
+    size_t operator()(const std::string& s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::string key;  // scratch, reused
+  boost::unordered_flat_map<std::string, SeriesSet, KeyHash> sets;
+
+  SeriesSet& set_for(std::span<const std::string_view> values) {
+    key.clear();
+    for (std::string_view v : values) {
+      const auto n = static_cast<uint32_t>(v.size());
+      key.append(reinterpret_cast<const char*>(&n), sizeof(n)).append(v);
+    }
+    if (auto it = sets.find(key); it != sets.end()) return it->second;
+    if (sets.size() >= kMaxSets) sets.clear();
+    return sets.try_emplace(key).first->second;
+  }
+};
 
 // ---- the plugin ----
 
 class Prometheus final : public Plugin {
  public:
-  explicit Prometheus(PrometheusConfig conf) : conf_(conf), m_(http_metrics()) {}
+  Prometheus(PrometheusConfig conf, unsigned workers)
+      : conf_(conf),
+        m_(http_metrics()),
+        cache_slots_(std::max(1u, workers)),
+        caches_(std::make_unique<std::unique_ptr<WorkerCache>[]>(cache_slots_)) {}
 
   uint8_t phases() const override { return bit(Phase::kLog); }
 
@@ -154,42 +218,54 @@ class Prometheus final : public Plugin {
       const auto [end, ec] = std::to_chars(code_buf, code_buf + sizeof(code_buf), ctx.response_status());
       code = std::string_view(code_buf, static_cast<size_t>(end - code_buf));
     }
+    const std::string_view matched_uri = ctx.get(matched_uri_).value_or("");
+    const std::string_view matched_host = ctx.get(matched_host_).value_or("");
+    const unsigned w = ctx.worker();
+    SeriesSet* set = nullptr;
+    if (w < cache_slots_) {
+      std::unique_ptr<WorkerCache>& cache = caches_[w];
+      if (!cache) cache = std::make_unique<WorkerCache>();
+      const std::array<std::string_view, 9> fixed = {route,  matched_uri,  matched_host,
+                                                     service, consumer,   node,
+                                                     request_type, request_llm_model, llm_model};
+      set = &cache->set_for(fixed);
+    }
 
     const std::array<std::string_view, 10> status_labels = {
-        code,     route, ctx.get(matched_uri_).value_or(""), ctx.get(matched_host_).value_or(""),
-        service,  consumer, node, request_type, request_llm_model, llm_model};
-    const unsigned w = ctx.worker();
-    m_.status.inc(w, status_labels);
+        code,     route, matched_uri, matched_host, service, consumer, node,
+        request_type, request_llm_model, llm_model};
+    count(m_.status, w, set ? &set->status_of(code) : nullptr, status_labels, 1);
 
     // APISIX log-util latency_details_in_ms: request, upstream (when an
     // upstream answered), apisix = request - upstream, never negative.
+    const PluginContext::LogFigures fig = ctx.log_figures();
     std::array<std::string_view, 8> labels = {"request", route, service, consumer, node,
                                               request_type, request_llm_model, llm_model};
-    const double latency = parse_seconds(ctx.get(request_time_).value_or("")).value_or(0) * 1000;
+    const double latency = fig.request_time.value_or(0) * 1000;
     double apisix_latency = latency;
-    m_.latency.observe(w, labels, latency);
-    if (auto up = ctx.get(upstream_response_time_)) {
-      if (auto secs = parse_seconds(*up)) {
-        const double upstream_latency = *secs * 1000;
-        apisix_latency = std::max(0.0, latency - upstream_latency);
-        labels[0] = "upstream";
-        m_.latency.observe(w, labels, upstream_latency);
-      }
+    observe(m_.latency, w, set ? &set->latency[0] : nullptr, labels, latency);
+    if (fig.upstream_response_time) {
+      const double upstream_latency = *fig.upstream_response_time * 1000;
+      apisix_latency = std::max(0.0, latency - upstream_latency);
+      labels[0] = "upstream";
+      observe(m_.latency, w, set ? &set->latency[1] : nullptr, labels, upstream_latency);
     }
     labels[0] = "apisix";
-    m_.latency.observe(w, labels, apisix_latency);
+    observe(m_.latency, w, set ? &set->latency[2] : nullptr, labels, apisix_latency);
 
     labels[0] = "ingress";
-    m_.bandwidth.inc(w, labels, parse_uint(ctx.get(request_length_)));
-    auto sent = ctx.get(bytes_sent_);
-    if (!sent) sent = ctx.get(body_bytes_sent_);
+    count(m_.bandwidth, w, set ? &set->bandwidth[0] : nullptr, labels, fig.request_length);
     labels[0] = "egress";
-    m_.bandwidth.inc(w, labels, parse_uint(sent));
+    count(m_.bandwidth, w, set ? &set->bandwidth[1] : nullptr, labels, fig.bytes_sent);
   }
 
  private:
   PrometheusConfig conf_;
   const HttpMetrics& m_;
+  // Per worker (index = worker()), created by that worker on first use and
+  // only ever touched by it; workers past the slots count uncached.
+  const unsigned cache_slots_;
+  const std::unique_ptr<std::unique_ptr<WorkerCache>[]> caches_;
   // Parsed once. Names the runtime does not provide yet resolve to nil and
   // fall back as documented in docs/plugins/prometheus.md.
   http::VarRef status_ = http::VarRef::parse("status");
@@ -203,17 +279,13 @@ class Prometheus final : public Plugin {
   http::VarRef request_type_ = http::VarRef::parse("request_type");
   http::VarRef request_llm_model_ = http::VarRef::parse("request_llm_model");
   http::VarRef llm_model_ = http::VarRef::parse("llm_model");
-  http::VarRef request_time_ = http::VarRef::parse("request_time");
-  http::VarRef upstream_response_time_ = http::VarRef::parse("upstream_response_time");
-  http::VarRef request_length_ = http::VarRef::parse("request_length");
-  http::VarRef bytes_sent_ = http::VarRef::parse("bytes_sent");
-  http::VarRef body_bytes_sent_ = http::VarRef::parse("body_bytes_sent");
 };
 
-core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, const PluginScope&) {
+core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf,
+                                                   const PluginScope& scope) {
   PrometheusConfig c;
   if (const auto* v = conf.if_contains("prefer_name"); v && v->is_bool()) c.prefer_name = v->get_bool();
-  return std::shared_ptr<const Plugin>(std::make_shared<Prometheus>(c));
+  return std::shared_ptr<const Plugin>(std::make_shared<Prometheus>(c, scope.workers));
 }
 
 PluginInfo make_info() {

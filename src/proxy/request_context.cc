@@ -1,7 +1,10 @@
 #include "proxy/request_context.h"
 
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "http/uri.h"
 #include "proxy/upstream_request.h"
@@ -188,6 +191,36 @@ std::optional<std::string_view> RequestContext::response_header(std::string_view
 std::string_view RequestContext::keep(std::string s) const {
   scratch_.push_back(std::move(s));
   return scratch_.back();
+}
+
+namespace {
+
+// A duration in seconds as get() prints it ("%.3f") and a reader parses it
+// back: rounded to the millisecond, bit for bit the same double.
+double msec_seconds(core::Clock::duration d) {
+  const double s = std::chrono::duration<double>(d).count();
+  const double ms = s * 1000;
+  // Next to half a millisecond (or past 11 days) the binary product may
+  // round the other way than printf's decimal rounding does: ask printf.
+  if (std::fabs(ms) < 1e9 && std::fabs(std::fabs(ms - std::trunc(ms)) - 0.5) > 1e-6) {
+    return std::nearbyint(ms) / 1000;
+  }
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof(buf), "%.3f", s);
+  double v = 0;
+  if (n > 0) std::from_chars(buf, buf + std::strlen(buf), v);
+  return v;
+}
+
+}  // namespace
+
+plugins::PluginContext::LogFigures RequestContext::log_figures() const {
+  LogFigures f;
+  f.request_time = msec_seconds(core::Clock::now() - start);
+  if (upstream_response_time) f.upstream_response_time = msec_seconds(*upstream_response_time);
+  f.request_length = request_length;
+  f.bytes_sent = body_bytes_sent;  // $bytes_sent is nil here: $body_bytes_sent
+  return f;
 }
 
 std::optional<std::string_view> RequestContext::get(const http::VarRef& ref) const {

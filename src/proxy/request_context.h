@@ -57,6 +57,8 @@ class RequestContext final : public plugins::PluginContext {
 
   void reset(const http::Request* req, std::shared_ptr<const config::Snapshot> snap);
   std::optional<std::string_view> get(const http::VarRef& ref) const override;
+  // The same values get() prints for those variables, from the fields.
+  LogFigures log_figures() const override;
 
   // ---- PluginContext ----
   http::Method method() const override { return req_->method; }

@@ -238,10 +238,15 @@ Torii::Torii(ToriiOptions o)
     ::execl(TORII_BINARY, TORII_BINARY, "run", "-c", conf.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
+  // The data-port probe is routed like any request (a catch-all route
+  // proxies it, a global rule counts it): tests count from a baseline taken
+  // after start. So a probe is never abandoned while it may still reach an
+  // upstream after that baseline: before the listener is up it is refused
+  // at once; once connected it gets the whole 10 s to be answered.
   wait_until([&] {
     if (!running()) return true;
     return raw_exchange(port_, "GET /__torii_ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                        std::chrono::milliseconds(500))
+                        std::chrono::seconds(10))
                .rfind("HTTP/1.1", 0) == 0 &&
            raw_exchange(admin_port_, "HEAD /apisix/admin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                         std::chrono::milliseconds(500))

@@ -5,10 +5,15 @@
 // encryption at rest (sqlite store).
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <boost/json.hpp>
+#include <ctime>
 #include <string>
 
 #include "harness.h"
+#include "plugins/jwt.h"
 
 namespace torii::testing {
 namespace {
@@ -275,6 +280,130 @@ routes:
   EXPECT_EQ(http_get(t.url("/x"), {"apikey: from-the-environment"}).status, 200);
 }
 
+// An RSA key pair as PEM (private, public), made by OpenSSL here.
+std::pair<std::string, std::string> rsa_pem() {
+  EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048));
+  auto pem = [&](bool priv) {
+    BIO* b = BIO_new(BIO_s_mem());
+    if (priv) {
+      PEM_write_bio_PrivateKey(b, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+    } else {
+      PEM_write_bio_PUBKEY(b, pkey);
+    }
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(b, &data);
+    std::string out(data, static_cast<size_t>(n));
+    BIO_free(b);
+    return out;
+  };
+  auto out = std::make_pair(pem(true), pem(false));
+  EVP_PKEY_free(pkey);
+  return out;
+}
+
+// YAML double-quoted scalar of a PEM block.
+std::string yaml_quoted(const std::string& pem) {
+  std::string out = "\"";
+  for (char c : pem) {
+    if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+TEST(PluginAuth, JwtAuthHs256AndRs256) {
+  using plugins::jwt::Algorithm;
+  using plugins::jwt::sign_for_tests;
+  Upstream up;
+  const auto [priv, pub] = rsa_pem();
+  Torii t("consumers:\n"
+          "  - username: jack\n"
+          "    plugins:\n"
+          "      jwt-auth: {key: jack-key, secret: jack-secret}\n"
+          "  - username: rose\n"
+          "    plugins:\n"
+          "      jwt-auth: {key: rose-key, algorithm: RS256, public_key: " + yaml_quoted(pub) +
+          ", lifetime_grace_period: 30}\n"
+          "routes:\n" + echo_route(up, R"({"jwt-auth": {"hide_credentials": true}})"));
+  const std::string hs = R"({"alg":"HS256","typ":"JWT"})";
+  const std::string rs = R"({"alg":"RS256","typ":"JWT"})";
+  const long now = static_cast<long>(std::time(nullptr));
+  const std::string later = std::to_string(now + 3600);
+
+  auto jack = sign_for_tests(Algorithm::kHS256, hs, R"({"key":"jack-key","exp":)" + later + "}",
+                             "jack-secret");
+  ASSERT_TRUE(jack);
+  auto ok = http_get(t.url("/echo"), {"Authorization: Bearer " + *jack});
+  EXPECT_EQ(ok.status, 200);
+  const std::string head = upstream_head(up);
+  EXPECT_NE(head.find("x-consumer-username: jack\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("authorization"), std::string::npos) << head;  // hide_credentials
+  // Query and cookie sources.
+  EXPECT_EQ(http_get(t.url("/echo?jwt=" + *jack)).status, 200);
+  EXPECT_EQ(http_get(t.url("/echo"), {"Cookie: a=1; jwt=" + *jack}).status, 200);
+  EXPECT_NE(upstream_head(up).find("cookie: a=1\r\n"), std::string::npos) << upstream_head(up);
+
+  auto rose = sign_for_tests(Algorithm::kRS256, rs, R"({"key":"rose-key","exp":)" + later + "}", priv);
+  ASSERT_TRUE(rose);
+  EXPECT_EQ(http_get(t.url("/echo"), {"Authorization: " + *rose}).status, 200);
+  EXPECT_NE(upstream_head(up).find("x-consumer-username: rose\r\n"), std::string::npos);
+
+  struct Case {
+    std::string header;
+    std::string message;
+  };
+  auto expired = sign_for_tests(Algorithm::kHS256, hs,
+                                R"({"key":"jack-key","exp":)" + std::to_string(now - 10) + "}",
+                                "jack-secret");
+  // rose has 30 s of grace: 10 s past exp still passes.
+  auto rose_grace = sign_for_tests(Algorithm::kRS256, rs,
+                                   R"({"key":"rose-key","exp":)" + std::to_string(now - 10) + "}", priv);
+  auto not_yet = sign_for_tests(Algorithm::kHS256, hs,
+                                R"({"key":"jack-key","nbf":)" + std::to_string(now + 600) + "}",
+                                "jack-secret");
+  auto wrong_secret = sign_for_tests(Algorithm::kHS256, hs, R"({"key":"jack-key"})", "guess");
+  auto no_key = sign_for_tests(Algorithm::kHS256, hs, R"({"sub":"x"})", "jack-secret");
+  auto unknown = sign_for_tests(Algorithm::kHS256, hs, R"({"key":"nobody"})", "jack-secret");
+  // rose's RS256 key used as an HMAC secret: the algorithm switch.
+  auto switched = sign_for_tests(Algorithm::kHS256, hs, R"({"key":"rose-key"})", pub);
+  EXPECT_EQ(http_get(t.url("/echo"), {"Authorization: " + *rose_grace}).status, 200);
+  const Case cases[] = {
+      {"", "Missing JWT token in request"},
+      {"Authorization: Bearer not.a.jwt", "JWT token invalid"},
+      {"Authorization: " + *no_key, "missing user key in JWT token"},
+      {"Authorization: " + *unknown, "Invalid user key in JWT token"},
+      {"Authorization: " + *wrong_secret, "failed to verify jwt"},
+      {"Authorization: " + *expired, "failed to verify jwt"},
+      {"Authorization: " + *not_yet, "failed to verify jwt"},
+      {"Authorization: " + *switched, "failed to verify jwt"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> headers;
+    if (!c.header.empty()) headers.push_back(c.header);
+    auto r = http_get(t.url("/echo"), headers);
+    EXPECT_EQ(r.status, 401) << c.message;
+    EXPECT_EQ(r.body, "{\"message\":\"" + c.message + "\"}\n");
+    EXPECT_EQ(r.headers["www-authenticate"], "Bearer realm=\"jwt\"");
+  }
+}
+
+TEST(PluginAuth, JwtAuthRefusesUnusableKeysInTheFile) {
+  Upstream up;
+  Torii t("consumers:\n  - username: jack\n    plugins:\n"
+          "      jwt-auth: {key: jack-key, secret: s}\nroutes:\n" +
+          echo_route(up, R"({"jwt-auth": {}})"));
+  t.set_routes("consumers:\n  - username: jack\n    plugins:\n"
+               "      jwt-auth: {key: jack-key, algorithm: RS256, public_key: \"garbage\"}\n"
+               "routes:\n" + echo_route(up, R"({"jwt-auth": {}})"));
+  EXPECT_TRUE(wait_until([&] {
+    return t.error_log().find("plugin jwt-auth: public_key: not a PEM public key") !=
+           std::string::npos;
+  }));
+}
+
 class AuthAdmin : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -338,6 +467,38 @@ TEST_F(AuthAdmin, DuplicateKeysAreRefusedAndKeysAreEncryptedAtRest) {
   ASSERT_EQ(t().admin("DELETE", "/consumers/jack").status, 200);
   EXPECT_TRUE(wait_until([&] {
     return http_get(t().url("/echo"), {"apikey: the-key"}).status == 401;
+  }));
+}
+
+TEST_F(AuthAdmin, JwtSecretsAreEncryptedAndSchemaDependenciesChecked) {
+  auto put = t().admin("PUT", "/consumers",
+                       R"({"username":"jack","plugins":{"jwt-auth":{"key":"jk","secret":"top-secret"}}})");
+  ASSERT_EQ(put.status, 201) << put.body;
+  EXPECT_EQ(put.body.find("top-secret"), std::string::npos) << put.body;
+  auto no_secret = t().admin("PUT", "/consumers",
+                             R"({"username":"rose","plugins":{"jwt-auth":{"key":"rk"}}})");
+  EXPECT_EQ(no_secret.status, 400);
+  // HS* needs `secret`, the others `public_key` (if/then/else in the schema).
+  EXPECT_EQ(no_secret.body,
+            "{\"error_msg\":\"invalid plugins configuration: failed to check the configuration of "
+            "plugin jwt-auth err: then clause did not match\"}");
+  auto no_public = t().admin("PUT", "/consumers",
+                             R"({"username":"rose","plugins":{"jwt-auth":{"key":"rk","algorithm":"RS256"}}})");
+  EXPECT_EQ(no_public.status, 400);
+  EXPECT_EQ(no_public.body,
+            "{\"error_msg\":\"invalid plugins configuration: failed to check the configuration of "
+            "plugin jwt-auth err: else clause did not match\"}");
+  ASSERT_EQ(t().admin("PUT", "/routes/1",
+                      R"({"uri":"/echo","plugins":{"jwt-auth":{}},"upstream":{"nodes":{")" +
+                          up_.node() + R"(":1}}})")
+                .status,
+            201);
+  auto token = plugins::jwt::sign_for_tests(plugins::jwt::Algorithm::kHS256,
+                                            R"({"alg":"HS256"})", R"({"key":"jk"})", "top-secret");
+  ASSERT_TRUE(token);
+  // The data plane decrypts the stored secret.
+  EXPECT_TRUE(wait_until([&] {
+    return http_get(t().url("/echo"), {"Authorization: " + *token}).status == 200;
   }));
 }
 

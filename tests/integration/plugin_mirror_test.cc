@@ -8,6 +8,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -110,6 +112,12 @@ class MirrorServer {
   }
 
   void serve(int fd) {
+    // The gateway may be gone before the answer (the test ends once the
+    // request is recorded): SSL_write must fail with EPIPE, not raise SIGPIPE.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     SSL* ssl = nullptr;
     if (tls_) {
       ssl = SSL_new(tls_);
@@ -452,6 +460,8 @@ TEST(PluginMirror, AdminApiRefusesBadConfs) {
        p + "property \"sample_ratio\" validation failed: expected 2 to be at most 1"},
       {R"({"proxy-mirror": {"host": "http://127.0.0.1:1999", "path_concat_mode": "suffix"}})",
        p + "property \"path_concat_mode\" validation failed: matches none of the enum values"},
+      {R"({"proxy-mirror": {"host": "grpc://127.0.0.1:1999"}})",
+       p + "proxy-mirror: scheme \"grpc\" is not supported by torii yet, use http or https"},
   };
   for (const auto& [plugins, msg] : cases) {
     SCOPED_TRACE(plugins);

@@ -170,9 +170,10 @@ TEST(PluginPrometheus, GlobalRuleAndRouteCopyCountOnce) {
           ex.config());
   for (int i = 0; i < 3; ++i) ASSERT_EQ(http_get(t.url("/hello")).status, 200);
   const std::string m = ex.scrape_until([](const std::string& text) {
-    return sample(text, "apisix_http_status{code=\"200\",route=\"hello-route\",").value_or(0) >= 3 &&
-           sample(text, "apisix_http_latency_count{type=\"request\",route=\"hello-route\",")
-                   .value_or(0) >= 3;
+    const auto status = sample(text, "apisix_http_status{code=\"200\",route=\"hello-route\",");
+    const auto latency =
+        sample(text, "apisix_http_latency_count{type=\"request\",route=\"hello-route\",");
+    return status.value_or(0) >= 3 && latency.value_or(0) >= 3;
   });
   // Only the route's copy ran (prefer_name: the route's name is the label).
   EXPECT_EQ(sample(m, "apisix_http_status{code=\"200\",route=\"hello-route\","), 3) << m;

@@ -23,8 +23,11 @@ using wire::Conn;
 constexpr const char* kSqlite =
     "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: sqlite\n";
 
+// One worker: once it serves a route written through the Admin API, every
+// later request sees it.
 ToriiOptions admin_options(const std::string& http_extra = "") {
   ToriiOptions o;
+  o.workers = 1;
   o.deployment = kSqlite;
   o.extra_config = http_extra;
   return o;
@@ -88,7 +91,9 @@ TEST(PluginValidation, DataDrivenCases) {
                              "rejected_msg": "customize reject message for body_schema.required"})",
        "POST", {kJson}, R"({"other": 1})", 400, "customize reject message for body_schema.required"},
       {"custom code", R"({"body_schema": {"required": ["test"]}, "rejected_code": 505})", "POST",
-       {kJson}, R"({"test": "abc"})", 505, "<error page>"},
+       {kJson}, R"({"other": "abc"})", 505, "property \"test\" is required"},
+      {"custom code, no body", R"({"body_schema": {"required": ["test"]}, "rejected_code": 505})",
+       "GET", {}, "", 505, "<error page>"},
       {"custom code with message", R"({"body_schema": {"required": ["test"]},
                                        "rejected_code": 422, "rejected_msg": "bad"})",
        "POST", {kJson}, "[]", 422, "bad"},

@@ -221,6 +221,13 @@ TEST(JsonSchemaTest, string_length_counts_utf8_characters) {
   EXPECT_EQ(error_of(R"({"type":"string","maxLength":3})", "\"\xc3\xa9\xc3\xa9\xc3\xa9\""), "");
 }
 
+TEST(JsonSchemaTest, counts_past_uint64_are_the_largest_count) {
+  EXPECT_EQ(error_of(R"({"type":"string","maxLength":1e20})", R"("abc")"), "");
+  EXPECT_EQ(error_of(R"({"type":"array","maxItems":1e300})", "[1,2]"), "");
+  EXPECT_NE(error_of(R"({"type":"array","minItems":1e300})", "[1,2]"), "");
+  EXPECT_EQ(compile_error_of(R"({"maxLength":1.5})"), "/maxLength: must be a non-negative integer");
+}
+
 TEST(JsonSchemaTest, pattern_is_an_unanchored_search_and_reports_both_quoted) {
   EXPECT_EQ(error_of(R"({"type":"string","pattern":"^function"})", R"("func")"),
             R"(failed to match pattern "^function" with "func")");

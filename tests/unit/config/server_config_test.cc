@@ -367,6 +367,32 @@ TEST_F(ConfigServerConfigTest, trusted_addresses_are_loaded_and_bad_entries_name
   EXPECT_NE(bad.error().message.find("10.0.0.0/33"), std::string::npos) << bad.error().message;
 }
 
+TEST_F(ConfigServerConfigTest, proxy_mirror_plugin_attr) {
+  auto d = load("");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->proxy_mirror.connect_timeout, milliseconds(60000));  // APISIX's defaults
+  EXPECT_EQ(d->proxy_mirror.send_timeout, milliseconds(60000));
+  EXPECT_EQ(d->proxy_mirror.read_timeout, milliseconds(60000));
+  EXPECT_EQ(d->proxy_mirror.max_inflight, 128u);
+  auto c = load(
+      "plugin_attr:\n  proxy-mirror:\n    timeout:\n      connect: 2s\n      send: 500ms\n"
+      "      read: 10\n    max_inflight: 16\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->proxy_mirror.connect_timeout, milliseconds(2000));
+  EXPECT_EQ(c->proxy_mirror.send_timeout, milliseconds(500));
+  EXPECT_EQ(c->proxy_mirror.read_timeout, milliseconds(10000));
+  EXPECT_EQ(c->proxy_mirror.max_inflight, 16u);
+  EXPECT_TRUE(warnings_.empty());
+  auto bad = load("plugin_attr:\n  proxy-mirror:\n    timeout:\n      read: soon\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "config.yaml: plugin_attr.proxy-mirror.timeout.read: invalid duration \"soon\"");
+  auto zero = load("plugin_attr:\n  proxy-mirror:\n    max_inflight: 0\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().message,
+            "config.yaml: plugin_attr.proxy-mirror.max_inflight: must be at least 1");
+}
+
 }  // namespace
 }  // namespace torii::config
 

@@ -99,6 +99,41 @@ TEST(ObservabilityMetricsTest, nan_observation_is_ignored) {
   EXPECT_FALSE(h.totals({}));
 }
 
+TEST(ObservabilityMetricsTest, series_handles_count_into_the_same_series_as_labels) {
+  MetricsRegistry r;
+  Counter& c = r.counter("x", "h", {"code", "route"});
+  Histogram& h = r.histogram("lat", "h", {"route"}, {1, 2});
+  const Values ok{"200", "a\"b"};
+  c.inc(0, ok);
+  const Series s = c.series(1, ok);
+  ASSERT_TRUE(s);
+  c.inc(s, 2);
+  c.inc(s);
+  EXPECT_EQ(c.value(ok), 4u);
+  EXPECT_EQ(r.series_count(), 1u);  // one series, two shards
+
+  const Series hs = h.series(0, Values{"1"});
+  ASSERT_TRUE(hs);
+  h.observe(hs, 1.5);
+  h.observe(hs, std::nan(""));  // ignored, as through the labels
+  h.observe(1, Values{"1"}, 0.5);
+  auto t = h.totals(Values{"1"});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->cumulative, (std::vector<uint64_t>{1, 2, 2}));
+  EXPECT_DOUBLE_EQ(t->sum, 2);
+  EXPECT_TRUE(contains(render(r, ""), "x{code=\"200\",route=\"a\\\"b\"} 4\n"));
+}
+
+TEST(ObservabilityMetricsTest, no_series_handle_without_an_own_shard_or_right_labels) {
+  MetricsRegistry r;
+  Counter& c = r.counter("x", "h", {"a"});
+  EXPECT_FALSE(c.series(MetricsRegistry::kMaxShards, Values{"1"}));
+  EXPECT_FALSE(c.series(0, Values{"1", "2"}));
+  // Nothing created, no error counted: the caller counts through the labels.
+  EXPECT_EQ(r.series_count(), 0u);
+  EXPECT_EQ(r.errors(), 0u);
+}
+
 TEST(ObservabilityMetricsTest, label_values_and_help_are_escaped) {
   MetricsRegistry r;
   Counter& c = r.counter("x", "help with \\ and\nnewline", {"route"});

@@ -37,7 +37,7 @@ std::shared_ptr<const Consumer> consumer(std::string name, std::string group = "
 void add(FakePluginContext& ctx, std::shared_ptr<const Consumer> c, std::string_view plugin,
          std::string_view key, std::string_view conf, std::string credential = "") {
   ctx.directory->add_consumer(c);
-  Credential cred{c, std::move(credential), json::parse(conf).as_object()};
+  Credential cred{c, std::move(credential), json::parse(conf).as_object(), nullptr};
   ASSERT_TRUE(ctx.directory->add_credential(plugin, key, std::move(cred)));
 }
 
@@ -215,8 +215,8 @@ TEST(ConsumerDirectory, lookups_by_plugin_and_key) {
   ConsumerDirectory dir;
   auto jack = consumer("jack");
   dir.add_consumer(jack);
-  EXPECT_TRUE(dir.add_credential("key-auth", "k", Credential{jack, "", {}}));
-  EXPECT_FALSE(dir.add_credential("key-auth", "k", Credential{jack, "c2", {}}));
+  EXPECT_TRUE(dir.add_credential("key-auth", "k", Credential{jack, "", {}, nullptr}));
+  EXPECT_FALSE(dir.add_credential("key-auth", "k", Credential{jack, "c2", {}, nullptr}));
   EXPECT_NE(dir.find("key-auth", "k"), nullptr);
   EXPECT_EQ(dir.find("basic-auth", "k"), nullptr);
   EXPECT_EQ(dir.find("key-auth", "K"), nullptr);

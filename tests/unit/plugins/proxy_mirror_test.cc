@@ -297,14 +297,14 @@ mirror::Request copy_for(std::shared_ptr<const mirror::Endpoint> ep, std::string
   return r;
 }
 
-class SenderTest : public ::testing::Test {
+class PluginProxyMirrorSenderTest : public ::testing::Test {
  protected:
   void SetUp() override { saved_ = mirror::settings(); }
   void TearDown() override { mirror::set_settings(saved_); }
   mirror::Settings saved_;
 };
 
-TEST_F(SenderTest, an_answer_counts_ok) {
+TEST_F(PluginProxyMirrorSenderTest, an_answer_counts_ok) {
   asio::io_context io;
   net::TcpAcceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
   std::string head;
@@ -317,7 +317,7 @@ TEST_F(SenderTest, an_answer_counts_ok) {
   EXPECT_EQ(mirror::counted("mirror-unit-ok", mirror::kResultOk), before + 1);
 }
 
-TEST_F(SenderTest, silent_mirror_times_out_and_the_cap_drops_the_excess) {
+TEST_F(PluginProxyMirrorSenderTest, silent_mirror_times_out_and_the_cap_drops_the_excess) {
   mirror::Settings s;
   s.connect_timeout = std::chrono::milliseconds(1000);
   s.send_timeout = std::chrono::milliseconds(1000);
@@ -348,7 +348,7 @@ TEST_F(SenderTest, silent_mirror_times_out_and_the_cap_drops_the_excess) {
   EXPECT_EQ(mirror::counted(route, mirror::kResultError), errors + 3);
 }
 
-TEST_F(SenderTest, refused_connection_counts_an_error) {
+TEST_F(PluginProxyMirrorSenderTest, refused_connection_counts_an_error) {
   asio::io_context io;
   uint16_t port = 0;
   {

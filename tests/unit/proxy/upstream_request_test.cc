@@ -209,6 +209,19 @@ TEST(ProxyUpstreamRequestTest, chunked_is_redeclared_once) {
   EXPECT_EQ(count_prefix(ls, "content-length:"), 0u);
 }
 
+// read_request_body(): the body torii holds goes out with its own length.
+TEST(ProxyUpstreamRequestTest, buffered_body_replaces_chunked_framing) {
+  Request r = make_request({{"Transfer-Encoding", "chunked"}});
+  r.method_token = "POST";
+  r.chunked = true;
+  UpstreamHeadParams p = params();
+  p.body_length = 42;
+  const auto ls = lines(build(r, p));
+  EXPECT_EQ(count_prefix(ls, "transfer-encoding:"), 0u);
+  EXPECT_EQ(count_prefix(ls, "content-length:"), 1u);
+  EXPECT_TRUE(has_line(ls, "Content-Length: 42"));
+}
+
 TEST(ProxyUpstreamRequestTest, no_framing_for_a_bodyless_request) {
   const auto ls = lines(build(make_request({{"Accept", "*/*"}})));
   EXPECT_EQ(count_prefix(ls, "transfer-encoding:"), 0u);
