@@ -106,6 +106,9 @@ class HttpSession final : private RequestBodySource {
   bool closing_ = false;
   bool request_body_done_ = true;  // the client's body was fully read
   bool sent_upstream_ = false;     // proxy() began: the body may be streaming
+  // The window a streamed request body is read through (allocated on the
+  // first streamed body of the connection).
+  std::unique_ptr<char[]> body_window_;
   std::string pipelined_;  // bytes read past a buffered body: the next request's
   std::string scratch_;      // response head under construction
   std::string chunk_lines_;  // chunk-size lines of the current write batch

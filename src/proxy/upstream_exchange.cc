@@ -358,14 +358,17 @@ net::Task<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
       co_return false;
     }
   }
+  // The body is read through its own window, never by growing in_: the
+  // request head (req_'s views, the access log's $request) lives there.
   const size_t body_base = parser_.head_end();
   in_.truncate(body_base);
   parsed_ = body_base;
   parser_.clear_body();
-  in_.reserve(body_base + kBodyWindow);
+  if (!body_window_) body_window_ = std::make_unique_for_overwrite<char[]>(kBodyWindow);
+  char* const window = body_window_.get();
+  const std::span<char> area(window, kBodyWindow);
   while (!parser_.message_complete()) {
-    auto [rec, n] = co_await read_client(core::coarse_now() + s.client_body_timeout);
-    if (!rec) in_.commit(n);
+    auto [rec, n] = co_await read_client_into(area, core::coarse_now() + s.client_body_timeout);
     if (rec || n == 0) {
       const bool timeout = deadline_.expired();
       attempt.error =
@@ -377,7 +380,7 @@ net::Task<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
       }
       co_return false;
     }
-    parsed_ += parser_.feed(in_.data(), parsed_, in_.size() - parsed_);
+    const size_t used = parser_.feed(window, 0, n);
     if (parser_.error() != http::ParseError::kNone) {
       conn.close();
       attempt.error = core::Error{ErrorKind::kInvalid, ErrorSource::kDownstream, false,
@@ -403,9 +406,11 @@ net::Task<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
       co_return false;
     }
     bufs_.clear();
-    add_body_buffers(in_.data(), parser_.body(), chunked, bufs_);
+    add_body_buffers(window, parser_.body(), chunked, bufs_);
     if (chunked && parser_.message_complete()) bufs_.emplace_back("0\r\n\r\n", 5);
     parser_.clear_body();
+    // Bytes past the body: the client's next request.
+    if (used < n) pipelined_.append(window + used, n - used);
     if (!bufs_.empty()) {
       conn.arm(attempt.timeouts.send);
       std::tie(ec, written) = co_await conn.write(bufs_);
@@ -416,11 +421,6 @@ net::Task<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
                            "sending body to " + attempt.node->name + ": " + ec.message());
         co_return false;
       }
-    }
-    if (!parser_.message_complete()) {
-      // Reuse the window: the bytes just forwarded are no longer needed.
-      in_.truncate(body_base);
-      parsed_ = body_base;
     }
   }
   request_body_done_ = true;
@@ -480,6 +480,10 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
   if (chains.has(plugins::Phase::kHeaderFilter)) {
     ctx_.set_response_source(in.data(), &p.headers());
     run_header_filter(ctx_, chains);
+    // The head's bytes move when the buffer grows for the body, and the
+    // connection goes back to the pool: response headers are readable in
+    // header_filter only (plugin.h).
+    ctx_.clear_response_source();
   }
   const int status = ctx_.status;
   // Plugins that rewrite the body: a replacement is sent whole (the

@@ -586,3 +586,38 @@ TEST(HttpStreamingGiB, OneGibDownloadIsStreamedWithBoundedMemory) {
 
 }  // namespace
 }  // namespace torii::testing
+
+namespace torii::testing {
+namespace {
+
+// A body that arrives after the head is read through its own window: the
+// request head (the access log's $request, headers plugins read after the
+// upstream answered) must still be intact afterwards, and bytes the client
+// pipelined after the body start the next request.
+TEST(HttpStreamingBody, LateBodyKeepsTheRequestHeadAndThePipelinedRequest) {
+  Upstream up;
+  Torii t(route_to(up));
+  wire::Conn c(t.port());
+  const std::string body(100000, 'b');
+  ASSERT_TRUE(c.send("POST /echo/late?x=1 HTTP/1.1\r\nHost: a\r\nX-Marker: keep-me\r\n"
+                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+  std::this_thread::sleep_for(50ms);  // the head is proxied before the body exists
+  ASSERT_TRUE(c.send(body.substr(0, 40000)));
+  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(c.send(body.substr(40000) + "GET /echo/next HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto first = c.read_response();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_NE(first->body.find("body_size=100000"), std::string::npos) << first->body;
+  EXPECT_NE(first->body.find("body_hash=" + std::to_string(wire::fnv1a(body))), std::string::npos);
+  auto second = c.read_response();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 200);
+  EXPECT_NE(second->body.find("uri=/echo/next"), std::string::npos) << second->body;
+  EXPECT_TRUE(wait_until([&] {
+    return t.access_log().find("\"POST /echo/late?x=1 HTTP/1.1\" 200") != std::string::npos;
+  })) << t.access_log();
+}
+
+}  // namespace
+}  // namespace torii::testing
