@@ -22,6 +22,7 @@
 #include <string>
 
 #include "core/base64.h"
+#include "plugins/auth_common.h"
 #include "plugins/consumer.h"
 #include "plugins/plugin.h"
 #include "plugins/plugin_registry.h"
@@ -112,17 +113,7 @@ class BasicAuth final : public Plugin {
         failure = "Invalid user authorization";
       }
     }
-    if (!found) {
-      if (conf_.anonymous_consumer.empty()) {
-        Exit e = Exit::message(401, failure);
-        e.headers.emplace_back("WWW-Authenticate", www_authenticate_);
-        return e;
-      }
-      auto anonymous = ctx.consumers().consumer(conf_.anonymous_consumer);
-      if (!anonymous) return Exit::message(401, "Invalid user authorization");
-      ctx.attach_consumer(std::move(anonymous), "");
-      return kContinue;
-    }
+    if (!found) return refuse_or_anonymous(ctx, conf_.anonymous_consumer, failure, www_authenticate_);
     if (conf_.hide_credentials) ctx.remove_request_header("Authorization");
     ctx.attach_consumer(found->consumer, found->id);
     return kContinue;
@@ -135,15 +126,9 @@ class BasicAuth final : public Plugin {
 
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, const PluginScope&) {
   BasicAuthConfig c;
-  if (const auto* v = conf.if_contains("hide_credentials"); v && v->is_bool()) {
-    c.hide_credentials = v->get_bool();
-  }
-  if (const auto* v = conf.if_contains("anonymous_consumer"); v && v->is_string()) {
-    c.anonymous_consumer = std::string(v->get_string());
-  }
-  if (const auto* v = conf.if_contains("realm"); v && v->is_string()) {
-    c.realm = std::string(v->get_string());
-  }
+  c.hide_credentials = conf_bool(conf, "hide_credentials");
+  c.anonymous_consumer = conf_string(conf, "anonymous_consumer");
+  c.realm = conf_string(conf, "realm", c.realm);
   return std::shared_ptr<const Plugin>(std::make_shared<BasicAuth>(std::move(c)));
 }
 

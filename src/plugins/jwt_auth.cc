@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "http/uri.h"
+#include "plugins/auth_common.h"
 #include "plugins/consumer.h"
 #include "plugins/jwt.h"
 #include "plugins/plugin.h"
@@ -175,17 +176,7 @@ class JwtAuth final : public Plugin {
       }
     }
     const char* failure = authenticate(ctx, token);
-    if (failure) {
-      if (conf_.anonymous_consumer.empty()) {
-        Exit e = Exit::message(401, failure);
-        e.headers.emplace_back("WWW-Authenticate", www_authenticate_);
-        return e;
-      }
-      auto anonymous = ctx.consumers().consumer(conf_.anonymous_consumer);
-      if (!anonymous) return Exit::message(401, "Invalid user authorization");
-      ctx.attach_consumer(std::move(anonymous), "");
-      return kContinue;
-    }
+    if (failure) return refuse_or_anonymous(ctx, conf_.anonymous_consumer, failure, www_authenticate_);
     if (conf_.hide_credentials) hide(ctx, source);
     return kContinue;
   }
@@ -222,13 +213,9 @@ class JwtAuth final : public Plugin {
       case Source::kHeader:
         ctx.remove_request_header(conf_.header);
         break;
-      case Source::kQuery: {
-        std::string target(ctx.request_uri().substr(0, ctx.request_uri().find('?')));
-        std::string rest = http::remove_query_arg(ctx.query(), conf_.query);
-        if (!rest.empty()) target += "?" + rest;
-        ctx.set_upstream_uri(std::move(target));
+      case Source::kQuery:
+        remove_query_credential(ctx, conf_.query);
         break;
-      }
       case Source::kCookie: {
         std::string rest = without_cookie(ctx.request_header("Cookie").value_or(""), conf_.cookie);
         if (rest.empty()) {
@@ -245,22 +232,15 @@ class JwtAuth final : public Plugin {
   std::string www_authenticate_;
 };
 
-std::string string_or(const json::object& conf, std::string_view key, std::string fallback) {
-  const auto* v = conf.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : fallback;
-}
-
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, const PluginScope&) {
   JwtAuthConfig c;
-  c.header = string_or(conf, "header", c.header);
-  c.query = string_or(conf, "query", c.query);
-  c.cookie = string_or(conf, "cookie", c.cookie);
-  c.key_claim_name = string_or(conf, "key_claim_name", c.key_claim_name);
-  c.anonymous_consumer = string_or(conf, "anonymous_consumer", "");
-  c.realm = string_or(conf, "realm", c.realm);
-  if (const auto* v = conf.if_contains("hide_credentials"); v && v->is_bool()) {
-    c.hide_credentials = v->get_bool();
-  }
+  c.header = conf_string(conf, "header", c.header);
+  c.query = conf_string(conf, "query", c.query);
+  c.cookie = conf_string(conf, "cookie", c.cookie);
+  c.key_claim_name = conf_string(conf, "key_claim_name", c.key_claim_name);
+  c.anonymous_consumer = conf_string(conf, "anonymous_consumer");
+  c.realm = conf_string(conf, "realm", c.realm);
+  c.hide_credentials = conf_bool(conf, "hide_credentials");
   if (const auto* v = conf.if_contains("claims_to_verify"); v && v->is_array()) {
     for (const auto& x : v->get_array()) {
       if (x.is_string()) c.claims_to_verify.emplace_back(x.get_string());

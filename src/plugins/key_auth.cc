@@ -23,6 +23,7 @@
 #include <string>
 
 #include "http/uri.h"
+#include "plugins/auth_common.h"
 #include "plugins/consumer.h"
 #include "plugins/plugin.h"
 #include "plugins/plugin_registry.h"
@@ -80,24 +81,15 @@ class KeyAuth final : public Plugin {
     }
     const Credential* found = key ? ctx.consumers().find("key-auth", *key) : nullptr;
     if (!found) {
-      if (conf_.anonymous_consumer.empty()) {
-        Exit e = Exit::message(401, key ? "Invalid API key in request" : "Missing API key in request");
-        e.headers.emplace_back("WWW-Authenticate", www_authenticate_);
-        return e;
-      }
-      auto anonymous = ctx.consumers().consumer(conf_.anonymous_consumer);
-      if (!anonymous) return Exit::message(401, "Invalid user authorization");
-      ctx.attach_consumer(std::move(anonymous), "");
-      return kContinue;
+      return refuse_or_anonymous(ctx, conf_.anonymous_consumer,
+                                 key ? "Invalid API key in request" : "Missing API key in request",
+                                 www_authenticate_);
     }
     if (conf_.hide_credentials) {
       if (from_header) {
         ctx.remove_request_header(conf_.header);
       } else {
-        std::string target(ctx.request_uri().substr(0, ctx.request_uri().find('?')));
-        std::string rest = http::remove_query_arg(ctx.query(), conf_.query);
-        if (!rest.empty()) target += "?" + rest;
-        ctx.set_upstream_uri(std::move(target));
+        remove_query_credential(ctx, conf_.query);
       }
     }
     ctx.attach_consumer(found->consumer, found->id);
@@ -109,20 +101,13 @@ class KeyAuth final : public Plugin {
   std::string www_authenticate_;
 };
 
-std::string string_or(const json::object& conf, std::string_view key, std::string fallback) {
-  const auto* v = conf.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : fallback;
-}
-
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, const PluginScope&) {
   KeyAuthConfig c;
-  c.header = string_or(conf, "header", c.header);
-  c.query = string_or(conf, "query", c.query);
-  c.realm = string_or(conf, "realm", c.realm);
-  c.anonymous_consumer = string_or(conf, "anonymous_consumer", "");
-  if (const auto* v = conf.if_contains("hide_credentials"); v && v->is_bool()) {
-    c.hide_credentials = v->get_bool();
-  }
+  c.header = conf_string(conf, "header", c.header);
+  c.query = conf_string(conf, "query", c.query);
+  c.realm = conf_string(conf, "realm", c.realm);
+  c.anonymous_consumer = conf_string(conf, "anonymous_consumer");
+  c.hide_credentials = conf_bool(conf, "hide_credentials");
   return std::shared_ptr<const Plugin>(std::make_shared<KeyAuth>(std::move(c)));
 }
 

@@ -160,7 +160,7 @@ struct SeriesSet {
 // Bounded: past kMaxSets it starts afresh (the handles stay valid in the
 // registry; only the shortcut is lost).
 struct WorkerCache {
-  static constexpr size_t kMaxSets = 4096;
+  static constexpr size_t kMaxSets = 65536;
   // libstdc++'s string hash takes 8 bytes a step; boost::hash 4, serially.
   struct KeyHash {
     size_t operator()(const std::string& s) const noexcept {

@@ -242,6 +242,50 @@ TEST(PluginPrometheusTest, workers_count_into_their_own_shards) {
             4u);
 }
 
+// The lines of the global scrape that carry route="<route>", the route
+// label blanked so two routes' lines compare.
+std::string scrape_lines_of(std::string_view route) {
+  std::string text;
+  observability::MetricsRegistry::global().render(text, "apisix_");
+  const std::string label = "route=\"" + std::string(route) + "\"";
+  std::string out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    if (const size_t at = line.find(label); at != std::string::npos) {
+      out += line.replace(at, label.size(), "route=\"\"") + "\n";
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
+TEST(PluginPrometheusTest, cached_and_uncached_workers_render_the_same_lines) {
+  // PluginScope{} has one worker: worker 0 counts through its cached series
+  // handles, worker 1 through the label lookup.
+  auto plugin = make("{}");
+  for (unsigned w : {0u, 1u}) {
+    const std::string route = w == 0 ? "prom-unit-10" : "prom-unit-11";
+    for (int i = 0; i < 3; ++i) {
+      FakePluginContext ok = proxied(route);
+      ok.worker_ = w;
+      plugin->log(ok);
+      FakePluginContext denied;
+      denied.route_id_ = route;
+      denied.worker_ = w;
+      denied.vars = {{"status", "401"}, {"request_time", "0.002"}, {"request_length", "80"},
+                     {"body_bytes_sent", "50"}};
+      denied.vars["consumer_name"] = i == 2 ? "jack" : "";
+      plugin->log(denied);
+    }
+  }
+  const std::string cached = scrape_lines_of("prom-unit-10");
+  EXPECT_NE(cached.find("apisix_http_status{code=\"401\""), std::string::npos) << cached;
+  EXPECT_EQ(cached, scrape_lines_of("prom-unit-11"));
+}
+
 TEST(PluginPrometheusTest, retried_upstream_times_are_summed) {
   auto plugin = make("{}");
   FakePluginContext ctx = proxied("prom-unit-9");
