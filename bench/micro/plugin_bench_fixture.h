@@ -21,6 +21,7 @@
 #include "config/snapshot.h"
 #include "config/snapshot_builder.h"
 #include "plugins/plugin_chain.h"
+#include "plugins/jwt.h"
 #include "proxy/request_context.h"
 
 namespace torii::bench {
@@ -76,6 +77,10 @@ class RequestFixture {
         {"Referer", "https://app.example.com/dashboard"},
         {"X-Forwarded-For", "203.0.113.7"},
         {"Cookie", "session=4f2a9c; theme=dark"},
+        // Credentials of consumer 500 of bench_consumers() (auth plugins).
+        {"apikey", "key-500"},
+        {"Authorization", "Basic dXNlci01MDA6cGFzcy01MDA="},  // user-500:pass-500
+        {"X-Jwt", jwt_token_},
     };
     for (const auto& [n, v] : header_store_) req_.headers.push_back({n, v});
     req_.method = http::Method::kGet;
@@ -102,6 +107,11 @@ class RequestFixture {
   }
   RequestFixture(const RequestFixture&) = delete;
   RequestFixture& operator=(const RequestFixture&) = delete;
+
+  // The consumers auth plugins look up.
+  void set_consumers(std::shared_ptr<const plugins::ConsumerDirectory> consumers) {
+    snapshot_->consumers = std::move(consumers);
+  }
 
   // The matched route carries this chain (what Chains::of reads).
   void set_route_chain(std::shared_ptr<const plugins::PluginChain> chain) {
@@ -147,6 +157,10 @@ class RequestFixture {
 
  private:
   proxy::ConnectionInfo conn_;
+  // HS256 token {"key":"jwt-500"} signed with "secret-500", no exp.
+  std::string jwt_token_ = *plugins::jwt::sign_for_tests(
+      plugins::jwt::Algorithm::kHS256, R"({"alg":"HS256","typ":"JWT"})", R"({"key":"jwt-500"})",
+      "secret-500");
   std::vector<std::pair<std::string, std::string>> header_store_;
   http::Request req_;
   std::vector<std::pair<std::string, std::string>> upstream_headers_;

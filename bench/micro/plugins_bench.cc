@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "config/consumer_builder.h"
 #include "plugin_bench_fixture.h"
 
 namespace torii::bench {
@@ -32,7 +33,31 @@ struct PluginCase {
   std::string label;     // benchmark name suffix: plugin name[:variant]
   std::string plugins;   // the route's `plugins` object (JSON)
   bool answers = false;  // a request phase answers early on every request
+  bool consumers = false;  // the snapshot carries bench_consumers()
 };
+
+// 1,000 consumers, each with key-auth, basic-auth and jwt-auth (HS256)
+// credentials, built by the gateway's own consumer builder; the fixture's
+// request carries consumer 500's.
+std::shared_ptr<const plugins::ConsumerDirectory> bench_consumers() {
+  static const auto dir = [] {
+    config::ResourceSet rs;
+    auto& items = rs.collections["consumers"];
+    for (int i = 0; i < 1000; ++i) {
+      const std::string n = std::to_string(i);
+      const std::string json = R"({"username":"user-)" + n + R"(","plugins":{"key-auth":{"key":"key-)" + n +
+                               R"("},"basic-auth":{"username":"user-)" + n + R"(","password":"pass-)" + n +
+                               R"("},"jwt-auth":{"key":"jwt-)" + n + R"(","secret":"secret-)" + n + R"("}}})";
+      items.push_back({"user-" + n, boost::json::parse(json).as_object()});
+    }
+    plugins::ChainBuilder chains;
+    auto built = config::build_consumers(rs, config::DataEncryption(), chains,
+                                         [](const core::Error& e) { return core::Status(e); });
+    if (!built) std::fprintf(stderr, "plugins_bench: consumers: %s\n", built.error().message.c_str());
+    return built ? *built : nullptr;
+  }();
+  return dir;
+}
 
 // `n` disjoint IPv4 /25 blocks (never adjacent, so the matcher cannot merge
 // them into fewer ranges); the fixture's client 10.20.13.5 is in one of them.
@@ -119,6 +144,11 @@ std::vector<PluginCase> cases() {
                                   "accept": {"type": "string"}},
                    "required": ["user-agent"]}}})j"});
   c.push_back({"prometheus", R"j({"prometheus": {}})j"});
+  c.push_back({"key-auth", R"j({"key-auth": {}})j", false, true});
+  c.push_back({"basic-auth", R"j({"basic-auth": {}})j", false, true});
+  c.push_back({"jwt-auth:hs256", R"j({"jwt-auth": {"header": "X-Jwt"}})j", false, true});
+  c.push_back({"consumer-restriction",
+               R"j({"consumer-restriction": {"type": "route_id", "whitelist": ["1"]}})j"});
   return c;
 }
 
@@ -159,6 +189,7 @@ void run_case(benchmark::State& state, const PluginCase& c) {
   }
   RequestFixture f;
   f.set_route_chain(*chain);
+  if (c.consumers) f.set_consumers(bench_consumers());
   proxy::RequestContext& ctx = f.ctx();
   auto has = [phases](Phase p) { return (phases & Plugin::bit(p)) != 0; };
   const bool rw = has(Phase::kRewrite), ac = has(Phase::kAccess), bp = has(Phase::kBeforeProxy);
