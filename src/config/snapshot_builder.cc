@@ -10,6 +10,7 @@
 
 #include "config/resource_schemas.h"
 #include "config/standalone_file.h"
+#include "plugins/plugin_registry.h"
 #include "core/saturate.h"
 
 #include <spdlog/spdlog.h>
@@ -265,10 +266,11 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     if (!skip_invalid && collection != "routes" && collection != "services" &&
         collection != "upstreams" && collection != "plugin_configs" &&
         collection != "global_rules" && collection != "consumers" &&
-        collection != "consumer_groups" && collection != "credentials" && !items.empty()) {
+        collection != "consumer_groups" && collection != "credentials" &&
+        collection != "plugin_metadata" && !items.empty()) {
       return config_error(collection +
                           ": not supported yet (routes, services, upstreams, plugin_configs, "
-                          "global_rules, consumers, consumer_groups, credentials)");
+                          "global_rules, consumers, consumer_groups, credentials, plugin_metadata)");
     }
   }
   auto check = [](std::string_view collection, const ResourceItem& item,
@@ -338,6 +340,26 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
   };
   chains_.set_scope_template(scope);
   chains_.collect_garbage();
+
+  // plugin_metadata: one object per plugin name, checked with the plugin's
+  // metadata schema, handed to its instances when they are built.
+  std::map<std::string, json::object, std::less<>> metadata;
+  index = 0;
+  for (const auto& item : rs.items("plugin_metadata")) {
+    ++index;
+    json::object value = item.value;
+    value.erase("id");
+    auto st = plugins::check_plugin_conf(item.id, value, plugins::SchemaType::kMetadata);
+    if (!st) {
+      auto e = config_error("plugin_metadata[" + std::to_string(index) + "] (id \"" + item.id +
+                            "\"): " + st.error().message);
+      if (!skip_invalid) return e;
+      skip(e);
+      continue;
+    }
+    metadata[item.id] = std::move(value);
+  }
+  chains_.set_metadata(std::move(metadata));
 
   std::map<std::string, const json::object*, std::less<>> plugin_configs;
   index = 0;

@@ -18,9 +18,10 @@
 // compared exactly (byte for byte), regexes are unanchored searches as in
 // APISIX, so write `^https://(.*\.)?example\.com$`, not `example.com`.
 //
-// Not supported: `allow_origins_by_metadata` needs plugin_metadata, which
-// the plugin API does not expose yet; the field is accepted and matches no
-// origin (the request gets what APISIX gives with empty metadata).
+// `allow_origins_by_metadata` names keys of the plugin_metadata of cors
+// (`allow_origins`: {key: "<origins as in allow_origins>"}); the lists are
+// resolved when the instance is built and the first that selects the Origin
+// wins. A metadata change rebuilds the instances.
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstdint>
@@ -100,6 +101,7 @@ struct CorsConfig {
   bool has_origin_regex = false;
   RegexSet allow_origins_by_regex;
   bool has_metadata_keys = false;  // allow_origins_by_metadata (see header)
+  std::vector<OriginList> metadata_origins;  // its keys' values, in conf order
   OriginList timing_allow_origins;
   bool has_timing_regex = false;
   RegexSet timing_allow_origins_by_regex;
@@ -147,7 +149,7 @@ constexpr std::string_view kSchema = R"json({
     },
     "allow_origins_by_metadata": {
       "type": "array",
-      "description": "set allowed origins by referencing origins in plugin metadata (Torii: not supported yet, matches no origin)",
+      "description": "set allowed origins by referencing origins in plugin metadata",
       "items": {"type": "string", "minLength": 1, "maxLength": 4096},
       "minItems": 1,
       "uniqueItems": true
@@ -223,9 +225,12 @@ class Cors final : public Plugin {
     std::optional<std::string_view> allow;
     bool use_local = true;
     if (conf_.has_metadata_keys) {
-      // Metadata is not reachable from plugins yet: it selects nothing, and
-      // APISIX then falls back to a non-"*" allow_origins only.
-      use_local = !conf_.allow_origins.any;
+      for (const OriginList& list : conf_.metadata_origins) {
+        allow = list.select(origin);
+        if (allow) break;
+      }
+      // Nothing selected: APISIX falls back to a non-"*" allow_origins only.
+      use_local = !allow && !conf_.allow_origins.any;
     }
     if (use_local) {
       if (conf_.has_origin_regex) {
@@ -275,7 +280,7 @@ class Cors final : public Plugin {
   std::string allow_methods_;
 };
 
-core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, const PluginScope&) {
+core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, const PluginScope& scope) {
   CorsConfig c;
   if (auto v = opt_string(conf, "allow_origins"))
     c.allow_origins = OriginList::parse(std::move(*v));
@@ -317,7 +322,15 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
     c.timing_allow_origins_by_regex = std::move(*set);
     c.has_timing_regex = true;
   }
-  c.has_metadata_keys = !string_list(conf, "allow_origins_by_metadata").empty();
+  const std::vector<std::string> metadata_keys = string_list(conf, "allow_origins_by_metadata");
+  c.has_metadata_keys = !metadata_keys.empty();
+  const json::value* map = scope.metadata ? scope.metadata->if_contains("allow_origins") : nullptr;
+  if (map && map->is_object()) {
+    for (const std::string& key : metadata_keys) {
+      const auto* v = map->get_object().if_contains(key);
+      if (v && v->is_string()) c.metadata_origins.push_back(OriginList::parse(std::string(v->get_string())));
+    }
+  }
   return std::shared_ptr<const Plugin>(std::make_shared<Cors>(std::move(c)));
 }
 

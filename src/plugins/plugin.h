@@ -261,6 +261,11 @@ struct PluginScope {
   // the chain builder records each lookup and builds a new instance when an
   // id comes to name another upstream object.
   std::function<std::shared_ptr<const upstream::Upstream>(std::string_view id)> find_upstream;
+  // This plugin's plugin_metadata (/apisix/plugin_metadata/{name}, without
+  // `id`), or null when none is configured. Valid during create only: a
+  // plugin copies what it needs. An instance is rebuilt when its plugin's
+  // metadata changes.
+  const boost::json::object* metadata = nullptr;
   // Compiles an inline upstream object (traffic-split weighted_upstreams);
   // errors name the field.
   std::function<core::Result<std::shared_ptr<const upstream::Upstream>>(

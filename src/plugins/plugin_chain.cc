@@ -36,7 +36,10 @@ bool disabled(const json::value& conf) {
 core::Result<std::shared_ptr<const Plugin>> ChainBuilder::instance(const PluginInfo& info,
                                                                    const json::object& conf,
                                                                    const std::string& owner_key) {
+  const auto meta = metadata_.find(info.name);
+  const json::object* metadata = meta == metadata_.end() ? nullptr : &meta->second;
   std::string key = owner_key + "\n" + info.name + "\n" + json::serialize(conf);
+  if (metadata) key += "\n" + json::serialize(*metadata);  // new metadata: a new instance
   if (auto it = cache_.find(key); it != cache_.end()) {
     auto live = it->second.plugin.lock();
     if (live && same_upstreams(it->second.upstreams)) return live;
@@ -46,6 +49,7 @@ core::Result<std::shared_ptr<const Plugin>> ChainBuilder::instance(const PluginI
   }
   PluginScope scope = scope_template_;
   scope.owner_key = owner_key;
+  scope.metadata = metadata;
   // Record the upstreams create resolves: the instance holds what it found,
   // so it must be rebuilt when an id comes to name another object.
   std::vector<UpstreamUse> uses;

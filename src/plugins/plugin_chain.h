@@ -68,6 +68,10 @@ class ChainBuilder {
   // Scope settings shared by every instance of the next build (workers,
   // upstream lookups). Set before building each snapshot.
   void set_scope_template(PluginScope scope) { scope_template_ = std::move(scope); }
+  // plugin_metadata by plugin name, for the next build (PluginScope::metadata).
+  void set_metadata(std::map<std::string, boost::json::object, std::less<>> metadata) {
+    metadata_ = std::move(metadata);
+  }
 
   // Route chain: `sources` in increasing precedence (service, plugin_config,
   // route); a later source's plugin replaces an earlier one's, except that a
@@ -107,6 +111,7 @@ class ChainBuilder {
   bool same_upstreams(const std::vector<UpstreamUse>& uses) const;
 
   PluginScope scope_template_;
+  std::map<std::string, boost::json::object, std::less<>> metadata_;
   std::map<std::string, Cached> cache_;  // owner + name + conf -> instance
 };
 

@@ -144,8 +144,8 @@ void observe(observability::Histogram& h, unsigned w, Series* slot, LabelValues 
 // The handles of one combination of the labels that do not vary with the
 // status code or the latency / bandwidth type.
 struct SeriesSet {
-  std::array<Series, 3> latency;    // request, upstream, apisix
-  std::array<Series, 2> bandwidth;  // ingress, egress
+  std::array<Series, 3> latency;                       // request, upstream, apisix
+  std::array<Series, 2> bandwidth;                     // ingress, egress
   std::vector<std::pair<std::string, Series>> status;  // by code
 
   Series& status_of(std::string_view code) {
@@ -225,22 +225,22 @@ class Prometheus final : public Plugin {
     if (w < cache_slots_) {
       std::unique_ptr<WorkerCache>& cache = caches_[w];
       if (!cache) cache = std::make_unique<WorkerCache>();
-      const std::array<std::string_view, 9> fixed = {route,  matched_uri,  matched_host,
-                                                     service, consumer,   node,
+      const std::array<std::string_view, 9> fixed = {route,        matched_uri,       matched_host,
+                                                     service,      consumer,          node,
                                                      request_type, request_llm_model, llm_model};
       set = &cache->set_for(fixed);
     }
 
     const std::array<std::string_view, 10> status_labels = {
-        code,     route, matched_uri, matched_host, service, consumer, node,
-        request_type, request_llm_model, llm_model};
+        code,     route, matched_uri,  matched_host,      service,
+        consumer, node,  request_type, request_llm_model, llm_model};
     count(m_.status, w, set ? &set->status_of(code) : nullptr, status_labels, 1);
 
     // APISIX log-util latency_details_in_ms: request, upstream (when an
     // upstream answered), apisix = request - upstream, never negative.
     const PluginContext::LogFigures fig = ctx.log_figures();
-    std::array<std::string_view, 8> labels = {"request", route, service, consumer, node,
-                                              request_type, request_llm_model, llm_model};
+    std::array<std::string_view, 8> labels = {
+        "request", route, service, consumer, node, request_type, request_llm_model, llm_model};
     const double latency = fig.request_time.value_or(0) * 1000;
     double apisix_latency = latency;
     observe(m_.latency, w, set ? &set->latency[0] : nullptr, labels, latency);

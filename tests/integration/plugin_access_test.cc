@@ -256,3 +256,40 @@ TEST(PluginAccess, AdminApiRunsPluginChecksAfterTheSchema) {
 
 }  // namespace
 }  // namespace torii::testing
+
+namespace torii::testing {
+namespace {
+
+TEST(PluginAccess, CorsAllowOriginsByMetadata) {
+  Upstream up;
+  const std::string route = route_with(up, R"({"cors": {"allow_origins_by_metadata": ["partners"]}})");
+  Torii t("plugin_metadata:\n  - id: cors\n    allow_origins:\n"
+          "      partners: \"https://a.example,https://b.example\"\n" + route);
+  auto b = http_get(t.url("/x"), {"Origin: https://b.example"});
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(b.headers["access-control-allow-origin"], "https://b.example");
+  auto c = http_get(t.url("/x"), {"Origin: https://c.example"});
+  EXPECT_FALSE(c.headers.contains("access-control-allow-origin"));
+
+  // A metadata change reaches the route's instance without touching the route.
+  t.set_routes("plugin_metadata:\n  - id: cors\n    allow_origins:\n"
+               "      partners: \"https://c.example\"\n" + route);
+  EXPECT_TRUE(wait_until([&] {
+    return http_get(t.url("/x"), {"Origin: https://c.example"}).headers["access-control-allow-origin"] ==
+           "https://c.example";
+  }));
+  EXPECT_FALSE(http_get(t.url("/x"), {"Origin: https://b.example"})
+                   .headers.contains("access-control-allow-origin"));
+
+  // Metadata that fails the plugin's metadata schema refuses the file.
+  t.set_routes("plugin_metadata:\n  - id: cors\n    allow_origins: {partners: \"not an origin\"}\n" +
+               route);
+  EXPECT_TRUE(wait_until([&] {
+    return t.error_log().find("plugin_metadata[1] (id \"cors\")") != std::string::npos;
+  })) << t.error_log();
+  EXPECT_EQ(http_get(t.url("/x"), {"Origin: https://c.example"}).headers["access-control-allow-origin"],
+            "https://c.example");
+}
+
+}  // namespace
+}  // namespace torii::testing
