@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 
 #include <boost/json.hpp>
 #include <ctime>
 #include <string>
 
+#include "core/base64.h"
 #include "harness.h"
 #include "plugins/jwt.h"
 
@@ -402,6 +405,102 @@ TEST(PluginAuth, JwtAuthRefusesUnusableKeysInTheFile) {
     return t.error_log().find("plugin jwt-auth: public_key: not a PEM public key") !=
            std::string::npos;
   }));
+}
+
+// The client side of hmac-auth, as docs/plugins/hmac-auth.md shows it.
+std::string hmac_authorization(const std::string& key_id, const std::string& secret,
+                               const std::string& method, const std::string& target,
+                               const std::vector<std::pair<std::string, std::string>>& headers,
+                               const EVP_MD* md = EVP_sha256(),
+                               const std::string& algorithm = "hmac-sha256") {
+  std::string signing = key_id + "\n";
+  std::string names = "@request-target";
+  signing += method + " " + target + "\n";
+  for (const auto& [name, value] : headers) {
+    signing += name + ": " + value + "\n";
+    names += " " + name;
+  }
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(md, secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(signing.data()), signing.size(), mac, &len);
+  return "Authorization: Signature keyId=\"" + key_id + "\",algorithm=\"" + algorithm +
+         "\",headers=\"" + names + "\",signature=\"" +
+         core::base64_encode(std::string_view(reinterpret_cast<char*>(mac), len)) + "\"";
+}
+
+std::string http_date(std::time_t t) {
+  char buf[64];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+TEST(PluginAuth, HmacAuth) {
+  Upstream up;
+  Torii t("consumers:\n  - username: jack\n    plugins:\n"
+          "      hmac-auth: {key_id: jack-id, secret_key: jack-secret}\nroutes:\n" +
+          echo_route(up, R"({"hmac-auth": {"signed_headers": ["date", "x-custom"],
+                              "hide_credentials": true}})", "r1", "/h/*") +
+          echo_route(up, R"({"hmac-auth": {"validate_request_body": true, "max_req_body_size": 100,
+                              "allowed_algorithms": ["hmac-sha512"]}})", "r2", "/body/*"));
+  const std::string now = http_date(std::time(nullptr));
+  const std::vector<std::pair<std::string, std::string>> signed_headers = {
+      {"date", now}, {"x-custom", "v1"}};
+  const std::string auth =
+      hmac_authorization("jack-id", "jack-secret", "GET", "/h/echo?a=1", signed_headers);
+  auto ok = http_get(t.url("/h/echo?a=1"), {auth, "Date: " + now, "X-Custom: v1"});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  const std::string head = upstream_head(up);
+  EXPECT_NE(head.find("x-consumer-username: jack\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("authorization"), std::string::npos) << head;
+
+  const std::string generic = "{\"message\":\"client request can't be validated\"}\n";
+  // Another target, another value, a missing signed header, an old date.
+  EXPECT_EQ(http_get(t.url("/h/echo?a=2"), {auth, "Date: " + now, "X-Custom: v1"}).body, generic);
+  EXPECT_EQ(http_get(t.url("/h/echo?a=1"), {auth, "Date: " + now, "X-Custom: v2"}).body, generic);
+  const std::string only_date = hmac_authorization("jack-id", "jack-secret", "GET", "/h/echo",
+                                                   {{"date", now}});
+  EXPECT_EQ(http_get(t.url("/h/echo"), {only_date, "Date: " + now}).body, generic);
+  const std::string old = http_date(std::time(nullptr) - 3600);
+  const std::string stale = hmac_authorization("jack-id", "jack-secret", "GET", "/h/echo",
+                                               {{"date", old}, {"x-custom", "v1"}});
+  EXPECT_EQ(http_get(t.url("/h/echo"), {stale, "Date: " + old, "X-Custom: v1"}).body, generic);
+  auto wrong_key = hmac_authorization("jack-id", "guess", "GET", "/h/echo", signed_headers);
+  auto r = http_get(t.url("/h/echo"), {wrong_key, "Date: " + now, "X-Custom: v1"});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.headers["www-authenticate"], "hmac realm=\"hmac\"");
+  auto missing = http_get(t.url("/h/echo"));
+  EXPECT_EQ(missing.body,
+            "{\"message\":\"client request can't be validated: missing Authorization header\"}\n");
+  auto basic = http_get(t.url("/h/echo"), {"Authorization: Basic eDp5"});
+  EXPECT_EQ(basic.body,
+            "{\"message\":\"client request can't be validated: Authorization header does not "
+            "start with 'Signature'\"}\n");
+
+  // Body digest, with hmac-sha512 only.
+  const std::string body = "{\"amount\":100}";
+  unsigned char sha[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), sha);
+  const std::string digest =
+      "SHA-256=" + core::base64_encode(std::string_view(reinterpret_cast<char*>(sha), sizeof sha));
+  const std::string body_auth = hmac_authorization("jack-id", "jack-secret", "POST", "/body/echo",
+                                                   {{"date", now}}, EVP_sha512(), "hmac-sha512");
+  auto post = [&](const std::string& a, const std::string& d, const std::string& b) {
+    return http(HttpRequest{"POST", t.url("/body/echo"), {a, "Date: " + now, "Digest: " + d}, b,
+                            false, 10000});
+  };
+  auto good = post(body_auth, digest, body);
+  EXPECT_EQ(good.status, 200) << good.body;
+  EXPECT_NE(upstream_head(up).find("content-length: " + std::to_string(body.size()) + "\r\n"),
+            std::string::npos)
+      << upstream_head(up);
+  EXPECT_EQ(post(body_auth, digest, "{\"amount\":999}").body, generic);  // tampered body
+  EXPECT_EQ(post(body_auth, digest, std::string(200, 'x')).status, 413);
+  const std::string sha256_auth =
+      hmac_authorization("jack-id", "jack-secret", "POST", "/body/echo", {{"date", now}});
+  EXPECT_EQ(post(sha256_auth, digest, body).body, generic);  // algorithm not allowed
 }
 
 class AuthAdmin : public ::testing::Test {
