@@ -1,8 +1,8 @@
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 
+#include "core/sha256.h"
 #include "plugins/consumer.h"
 
 namespace torii::plugins {
@@ -13,11 +13,10 @@ bool secrets_equal(std::string_view a, std::string_view b) {
 }
 
 std::string ConsumerDirectory::index_key(std::string_view plugin, std::string_view key) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  const core::Sha256Digest digest = core::sha256(key);
   std::string out(plugin);
   out.push_back('\0');
-  out.append(reinterpret_cast<const char*>(digest), sizeof digest);
+  out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
   return out;
 }
 

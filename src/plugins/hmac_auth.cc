@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/base64.h"
+#include "core/sha256.h"
 #include "plugins/auth_common.h"
 #include "plugins/consumer.h"
 #include "plugins/plugin.h"
@@ -174,10 +175,10 @@ class HmacAuth final : public Plugin {
       }
       co_return refuse(ctx, "reading the body: " + body.error().message);
     }
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(body->data()), body->size(), digest);
+    const core::Sha256Digest digest = core::sha256(*body);
     const std::string expected =
-        "SHA-256=" + core::base64_encode(std::string_view(reinterpret_cast<char*>(digest), sizeof digest));
+        "SHA-256=" + core::base64_encode(std::string_view(reinterpret_cast<const char*>(digest.data()),
+                                                          digest.size()));
     const auto got = ctx.request_header("Digest");
     if (!got || !secrets_equal(*got, expected)) co_return refuse(ctx, "Invalid digest");
     co_return accept(ctx, *cred);
