@@ -503,6 +503,22 @@ TEST(PluginAuth, HmacAuth) {
   EXPECT_EQ(post(sha256_auth, digest, body).body, generic);  // algorithm not allowed
 }
 
+TEST(PluginAuth, MultiAuthAcceptsAnyOfItsPlugins) {
+  Upstream up;
+  Torii t(kConsumers + "routes:\n" +
+          echo_route(up, R"({"multi-auth": {"auth_plugins": [{"basic-auth": {}},
+                                                            {"key-auth": {"header": "X-Key"}}]}})"));
+  EXPECT_EQ(http_get(t.url("/echo"), {"X-Key: rose-key"}).status, 200);
+  EXPECT_NE(upstream_head(up).find("x-consumer-username: rose\r\n"), std::string::npos);
+  // "jack: jack-pass "
+  EXPECT_EQ(http_get(t.url("/echo"), {"Authorization: Basic amFjazogamFjay1wYXNzIA=="}).status, 200);
+  EXPECT_NE(upstream_head(up).find("x-consumer-username: jack\r\n"), std::string::npos);
+  auto none = http_get(t.url("/echo"), {"apikey: rose-key"});  // not the configured header
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.body, "{\"message\":\"Authorization Failed\"}\n");
+  EXPECT_EQ(none.headers["www-authenticate"], "apikey realm=\"key\"");
+}
+
 class AuthAdmin : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -599,6 +615,24 @@ TEST_F(AuthAdmin, JwtSecretsAreEncryptedAndSchemaDependenciesChecked) {
   EXPECT_TRUE(wait_until([&] {
     return http_get(t().url("/echo"), {"Authorization: " + *token}).status == 200;
   }));
+}
+
+TEST_F(AuthAdmin, MultiAuthChecksItsPlugins) {
+  auto put = [&](const std::string& auth_plugins) {
+    return t().admin("PUT", "/routes/1",
+                     R"({"uri":"/x","plugins":{"multi-auth":{"auth_plugins":)" + auth_plugins +
+                         R"(}},"upstream":{"nodes":{")" + up_.node() + R"(":1}}})");
+  };
+  auto one = put(R"([{"key-auth":{}}])");
+  EXPECT_EQ(one.status, 400);
+  EXPECT_NE(one.body.find("multi-auth"), std::string::npos) << one.body;
+  auto cors = put(R"([{"key-auth":{}},{"cors":{}}])");
+  EXPECT_EQ(cors.status, 400);
+  EXPECT_NE(cors.body.find("plugin cors is not supported"), std::string::npos) << cors.body;
+  auto bad = put(R"([{"key-auth":{"header":1}},{"basic-auth":{}}])");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("plugin key-auth check schema failed"), std::string::npos) << bad.body;
+  EXPECT_EQ(put(R"([{"key-auth":{}},{"jwt-auth":{}}])").status, 201);
 }
 
 TEST_F(AuthAdmin, ConsumerSchemaErrorsNameThePlugin) {
