@@ -15,6 +15,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/sha256.h"
 #include "plugins/plugin_chain.h"
 
 namespace torii::plugins {
@@ -84,11 +86,19 @@ class ConsumerDirectory {
   bool add_credential(std::string_view plugin, std::string_view key, Credential credential);
 
  private:
-  static std::string index_key(std::string_view plugin, std::string_view key);
+  // A SHA-256 is uniformly distributed: its first bytes are a hash already.
+  struct DigestHash {
+    size_t operator()(const core::Sha256Digest& d) const {
+      size_t h;
+      std::memcpy(&h, d.data(), sizeof h);
+      return h;
+    }
+  };
+  using CredentialIndex = boost::unordered_flat_map<core::Sha256Digest, Credential, DigestHash>;
 
   std::map<std::string, std::shared_ptr<const Consumer>, std::less<>> consumers_;
-  // plugin name + '\0' + SHA-256(key) -> credential
-  boost::unordered_flat_map<std::string, Credential> credentials_;
+  // plugin name -> SHA-256(key) -> credential (no allocation per lookup)
+  std::map<std::string, CredentialIndex, std::less<>> credentials_;
 
   mutable std::shared_mutex merged_mutex_;
   mutable std::map<std::pair<const PluginChain*, const Consumer*>,

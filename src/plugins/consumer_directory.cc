@@ -12,18 +12,11 @@ bool secrets_equal(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::string ConsumerDirectory::index_key(std::string_view plugin, std::string_view key) {
-  const core::Sha256Digest digest = core::sha256(key);
-  std::string out(plugin);
-  out.push_back('\0');
-  out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
-  return out;
-}
-
 const Credential* ConsumerDirectory::find(std::string_view plugin, std::string_view key) const {
-  if (credentials_.empty()) return nullptr;
-  auto it = credentials_.find(index_key(plugin, key));
-  return it == credentials_.end() ? nullptr : &it->second;
+  auto index = credentials_.find(plugin);
+  if (index == credentials_.end()) return nullptr;
+  auto it = index->second.find(core::sha256(key));
+  return it == index->second.end() ? nullptr : &it->second;
 }
 
 std::shared_ptr<const Consumer> ConsumerDirectory::consumer(std::string_view username) const {
@@ -37,7 +30,9 @@ void ConsumerDirectory::add_consumer(std::shared_ptr<const Consumer> consumer) {
 
 bool ConsumerDirectory::add_credential(std::string_view plugin, std::string_view key,
                                        Credential credential) {
-  return credentials_.emplace(index_key(plugin, key), std::move(credential)).second;
+  auto index = credentials_.find(plugin);
+  if (index == credentials_.end()) index = credentials_.emplace(std::string(plugin), CredentialIndex()).first;
+  return index->second.emplace(core::sha256(key), std::move(credential)).second;
 }
 
 std::shared_ptr<const ConsumerRouteChain> ConsumerDirectory::merged(const PluginChain* route,

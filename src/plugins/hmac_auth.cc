@@ -147,6 +147,16 @@ struct HmacAuthConfig {
 };
 
 constexpr std::string_view kCannotValidate = "client request can't be validated";
+constexpr size_t kMaxSignedHeaders = 64;
+
+// Why a request was refused; `shown` reasons go to the client, the others
+// only to the log.
+struct Failure {
+  Failure(std::string why = {}, bool show = false) : reason(std::move(why)), shown(show) {}  // NOLINT: implicit
+  Failure(const char* why) : reason(why) {}  // NOLINT: implicit
+  std::string reason;
+  bool shown = false;
+};
 
 class HmacAuth final : public Plugin {
  public:
@@ -159,39 +169,43 @@ class HmacAuth final : public Plugin {
 
   Step rewrite(PluginContext& ctx) const override {
     const Credential* cred = nullptr;
-    std::string failure = check(ctx, cred);
-    if (failure.empty()) return accept(ctx, *cred);
+    const Failure failure = check(ctx, cred);
+    if (failure.reason.empty()) return accept(ctx, *cred);
     return refuse(ctx, failure);
   }
 
   net::Task<Step> rewrite_async(PluginContext& ctx) const override {
     const Credential* cred = nullptr;
-    std::string failure = check(ctx, cred);
-    if (!failure.empty()) co_return refuse(ctx, failure);
+    const Failure failure = check(ctx, cred);
+    if (!failure.reason.empty()) co_return refuse(ctx, failure);
     auto body = co_await ctx.read_request_body(conf_.max_req_body_size);
     if (!body) {
       if (body.error().kind == core::ErrorKind::kTooLarge) {
         co_return Exit::message(413, "request body too large");
       }
-      co_return refuse(ctx, "reading the body: " + body.error().message);
+      co_return refuse(ctx, {"reading the body: " + body.error().message});
     }
     const core::Sha256Digest digest = core::sha256(*body);
     const std::string expected =
         "SHA-256=" + core::base64_encode(std::string_view(reinterpret_cast<const char*>(digest.data()),
                                                           digest.size()));
     const auto got = ctx.request_header("Digest");
-    if (!got || !secrets_equal(*got, expected)) co_return refuse(ctx, "Invalid digest");
+    if (!got || !secrets_equal(*got, expected)) co_return refuse(ctx, {"Invalid digest"});
     co_return accept(ctx, *cred);
   }
 
  private:
-  // Empty: valid signature (cred set). Else the reason; a reason starting
-  // with ':' is shown to the client.
-  std::string check(PluginContext& ctx, const Credential*& cred) const {
+  // Empty reason: a valid signature (cred set).
+  Failure check(PluginContext& ctx, const Credential*& cred) const {
     const auto auth = ctx.request_header("Authorization");
-    if (!auth) return ":missing Authorization header";
+    if (!auth) return {"missing Authorization header", true};
     SignatureParams params;
-    if (!parse_signature(*auth, params)) return ":Authorization header does not start with 'Signature'";
+    if (!parse_signature(*auth, params)) {
+      return {"Authorization header does not start with 'Signature'", true};
+    }
+    // Each name may repeat a large header: bounded, so one request cannot
+    // build a signing string of many megabytes.
+    if (params.headers.size() > kMaxSignedHeaders) return {"too many signed headers"};
     if (params.key_id.empty() || params.signature.empty()) return "keyId or signature missing";
     if (params.algorithm.empty()) return "algorithm missing";
     cred = ctx.consumers().find("hmac-auth", params.key_id);
@@ -246,13 +260,13 @@ class HmacAuth final : public Plugin {
     return kContinue;
   }
 
-  Step refuse(PluginContext& ctx, const std::string& reason) const {
-    if (reason.front() == ':') {
+  Step refuse(PluginContext& ctx, const Failure& failure) const {
+    if (failure.shown) {
       return refuse_or_anonymous(ctx, conf_.anonymous_consumer,
-                                 std::string(kCannotValidate) + ": " + reason.substr(1),
+                                 std::string(kCannotValidate) + ": " + failure.reason,
                                  www_authenticate_);
     }
-    spdlog::warn("hmac-auth: client request can't be validated: {}", reason);
+    spdlog::warn("hmac-auth: client request can't be validated: {}", failure.reason);
     return refuse_or_anonymous(ctx, conf_.anonymous_consumer, kCannotValidate, www_authenticate_);
   }
 

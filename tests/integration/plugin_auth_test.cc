@@ -471,6 +471,12 @@ TEST(PluginAuth, HmacAuth) {
   auto r = http_get(t.url("/h/echo"), {wrong_key, "Date: " + now, "X-Custom: v1"});
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(r.headers["www-authenticate"], "hmac realm=\"hmac\"");
+  // A signature naming one header 100 times is refused before any signing
+  // string is built (bounded work per request).
+  std::vector<std::pair<std::string, std::string>> many(100, {"x-custom", "v1"});
+  many.insert(many.begin(), {"date", now});
+  const std::string amplified = hmac_authorization("jack-id", "jack-secret", "GET", "/h/echo", many);
+  EXPECT_EQ(http_get(t.url("/h/echo"), {amplified, "Date: " + now, "X-Custom: v1"}).body, generic);
   auto missing = http_get(t.url("/h/echo"));
   EXPECT_EQ(missing.body,
             "{\"message\":\"client request can't be validated: missing Authorization header\"}\n");
