@@ -13,6 +13,7 @@
 #include "observability/error_log.h"
 #include "plugins/mirror_client.h"
 #include "plugins/plugin_registry.h"
+#include "plugins/redirect.h"
 #include "proxy/gateway.h"
 
 namespace {
@@ -35,6 +36,8 @@ void apply_plugin_attrs(const ServerConfig& cfg) {
   mirror.read_timeout = cfg.proxy_mirror.read_timeout;
   mirror.max_inflight = cfg.proxy_mirror.max_inflight;
   torii::plugins::mirror::set_settings(mirror);
+  torii::plugins::redirect::set_https_port(
+      torii::config::https_redirect_port(cfg.ssl, cfg.redirect_https_port));
 }
 
 int cmd_version() {

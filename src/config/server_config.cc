@@ -1,5 +1,6 @@
 #include "config/server_config.h"
 
+#include "config/client_limits_config.h"
 #include "config/deployment_config.h"
 #include "config/yaml_read.h"
 #include "router/ip_matcher.h"
@@ -30,7 +31,10 @@ const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys = {
       "apisix", "apisix.node_listen", "apisix.router", "apisix.router.http",
       "apisix.show_upstream_status_in_response_header", "apisix.enable_admin",
-      "apisix.enable_ipv6", "apisix.id", "apisix.ssl.*", "apisix.data_encryption",
+      "apisix.enable_ipv6", "apisix.id", "apisix.ssl", "apisix.ssl.enable", "apisix.ssl.listen",
+      "apisix.ssl.ssl_protocols", "apisix.ssl.ssl_ciphers", "apisix.ssl.ssl_session_tickets",
+      "apisix.ssl.ssl_session_timeout", "apisix.ssl.fallback_sni",
+      "apisix.ssl.ssl_trusted_certificate", "apisix.data_encryption",
       "apisix.data_encryption.enable_encrypt_fields", "apisix.data_encryption.keyring",
       "apisix.enable_server_tokens", "apisix.trusted_addresses",
       "nginx_config", "nginx_config.worker_processes", "nginx_config.error_log",
@@ -53,7 +57,12 @@ const std::set<std::string>& known_keys() {
       "deployment.etcd.prefix", "deployment.etcd.timeout", "deployment.etcd.user",
       "deployment.etcd.password", "deployment.sqlite", "deployment.sqlite.path",
       "deployment.standalone.*", "plugins", "plugin_attr.*", "discovery.*",
-      "stream_plugins", "torii.*",
+      "stream_plugins", "torii", "torii.client_limits",
+      "torii.client_limits.max_connections", "torii.client_limits.max_connections_per_ip",
+      "torii.client_limits.requests_per_second_per_ip", "torii.client_limits.burst",
+      "torii.client_limits.max_tracked_ips", "torii.client_limits.ban",
+      "torii.client_limits.ban.after_violations", "torii.client_limits.ban.within",
+      "torii.client_limits.ban.duration",
   };
   return keys;
 }
@@ -139,6 +148,7 @@ core::Status apply(const YAML::Node& root, ServerConfig& c) {
       }
       if (c.node_listen.empty()) return config_error("config.yaml: apisix.node_listen: empty");
     }
+    if (auto st = read_ssl_settings(apisix["ssl"], c.ssl); !st) return st;
     if (const YAML::Node r = apisix["router"]; r && r["http"]) {
       auto name = scalar<std::string>(r["http"], "apisix.router.http");
       if (!name) return name.error();
@@ -267,6 +277,19 @@ core::Status apply(const YAML::Node& root, ServerConfig& c) {
   }
 
   if (auto st = apply_deployment(root["deployment"], c); !st) return st;
+  if (const YAML::Node t = root["torii"]; t && !t.IsNull()) {
+    if (!t.IsMap()) return config_error("config.yaml: torii: expected a map");
+    if (auto st = apply_client_limits(t["client_limits"], c); !st) return st;
+  }
+  if (const YAML::Node pa = root["plugin_attr"]; pa && pa.IsMap() && pa["redirect"] &&
+                                                  pa["redirect"]["https_port"]) {
+    auto v = yaml_scalar<int>(pa["redirect"]["https_port"], "plugin_attr.redirect.https_port");
+    if (!v) return v.error();
+    if (*v < 1 || *v > 65535) {
+      return config_error("config.yaml: plugin_attr.redirect.https_port: invalid port");
+    }
+    c.redirect_https_port = static_cast<uint16_t>(*v);
+  }
   if (const YAML::Node pa = root["plugin_attr"]; pa && pa.IsMap() && pa["prometheus"]) {
     const YAML::Node pr = pa["prometheus"];
     if (pr["enable_export_server"]) {

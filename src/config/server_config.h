@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "config/ssl_settings.h"
 #include "core/result.h"
+#include "net/client_limit_settings.h"
 #include "router/router.h"
 
 namespace torii::config {
@@ -74,6 +76,7 @@ struct ServerConfig {
   std::string path;        // config.yaml as given
   std::string conf_dir;    // its directory: relative paths resolve against it
   std::vector<ListenAddress> node_listen{ListenAddress{}};
+  SslSettings ssl;  // apisix.ssl: the TLS listener
   int worker_processes = 0;  // 0: auto (one per core)
   router::RouterKind router = router::RouterKind::kRadixtreeHostUri;
   std::string role = "traditional";
@@ -107,6 +110,8 @@ struct ServerConfig {
     std::chrono::milliseconds read_timeout{60000};
     uint32_t max_inflight = 128;
   } proxy_mirror;
+  // plugin_attr.redirect.https_port: where http_to_https sends clients.
+  std::optional<uint16_t> redirect_https_port;
   std::string error_log = "logs/error.log";  // "stderr" allowed; relative to the working dir
   std::string error_log_level = "warn";
   std::string access_log = "logs/access.log";
@@ -114,6 +119,8 @@ struct ServerConfig {
   std::chrono::milliseconds worker_shutdown_timeout{240000};
   std::chrono::milliseconds standalone_poll_interval{200};
   HttpSettings http;
+  // torii.client_limits: the listener's abuse limits (all off by default).
+  net::ClientLimitSettings client_limits;
 };
 
 // Loads and validates `path`. `warnings` receives one line per unknown key

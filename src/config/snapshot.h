@@ -15,6 +15,7 @@
 #include "plugins/plugin_chain.h"
 #include "router/ip_matcher.h"
 #include "router/router.h"
+#include "tls/server_cert.h"
 #include "upstream/upstream.h"
 
 namespace torii::config {
@@ -43,6 +44,9 @@ struct Snapshot {
   std::shared_ptr<const plugins::PluginChain> global_plugins;
   // Consumers and credentials for auth plugins; null: none configured.
   std::shared_ptr<const plugins::ConsumerDirectory> consumers;
+  // The `ssls` objects: server certificates by SNI for the TLS listener,
+  // client certificates for upstream mTLS. Never null.
+  std::shared_ptr<const tls::CertIndex> certs;
 };
 
 }  // namespace torii::config

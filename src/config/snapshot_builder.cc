@@ -219,9 +219,7 @@ core::Result<upstream::Upstream> compile_upstream_object(const json::object& o,
     if (const auto* v = tls->get_object().if_contains("verify"); v && v->is_bool()) {
       u.tls_verify = v->get_bool();
     }
-    if (tls->get_object().contains("client_cert") || tls->get_object().contains("client_cert_id")) {
-      return config_error(where + ".tls: upstream mTLS (client_cert) is not available yet");
-    }
+    // client_cert / client_cert_id: SnapshotBuilder::attach_client_cert.
   }
   return u;
 }
@@ -231,15 +229,111 @@ core::Result<std::shared_ptr<const upstream::Upstream>> SnapshotBuilder::compile
   json::object keyed = obj;
   keyed["id"] = id;
   std::string cache_key = json::serialize(keyed);
+  // A client certificate by id is part of what the upstream is: when that
+  // ssl object changes, so does the compiled upstream.
+  if (const auto* tls = obj.if_contains("tls"); tls != nullptr && tls->is_object()) {
+    if (const auto* cid = tls->get_object().if_contains("client_cert_id")) {
+      const auto* cert = certs_ ? certs_->client_by_id(id_of(cid)) : nullptr;
+      if (cert != nullptr) cache_key += "|" + std::to_string(reinterpret_cast<uintptr_t>(cert->get()));
+    }
+  }
   if (auto it = upstream_cache_.find(cache_key); it != upstream_cache_.end()) {
     if (auto live = it->second.lock()) return live;
   }
   auto u = compile_upstream_object(obj, where);
   if (!u) return u.error();
   u->id = id;
+  if (auto st = attach_client_cert(obj, *u, where); !st) return st.error();
   auto shared = std::make_shared<const upstream::Upstream>(std::move(*u));
   upstream_cache_[std::move(cache_key)] = shared;
   return shared;
+}
+
+core::Status SnapshotBuilder::attach_client_cert(const json::object& obj, upstream::Upstream& u,
+                                                const std::string& where) {
+  const auto* tls = obj.if_contains("tls");
+  if (tls == nullptr || !tls->is_object()) return core::ok_status();
+  const json::object& t = tls->get_object();
+  if (const auto* cid = t.if_contains("client_cert_id")) {
+    const std::string id = id_of(cid);
+    const auto* cert = certs_ ? certs_->client_by_id(id) : nullptr;
+    if (cert == nullptr) {
+      return config_error(where + ".tls.client_cert_id: failed to fetch ssl info by ssl id [" + id +
+                          "], or it is not of type client");
+    }
+    u.tls_client = (*cert)->ctx;
+    return core::ok_status();
+  }
+  const auto* cert = t.if_contains("client_cert");
+  const auto* key = t.if_contains("client_key");
+  if (cert == nullptr || key == nullptr || !cert->is_string() || !key->is_string()) {
+    return core::ok_status();
+  }
+  static const DataEncryption kPlain;
+  auto ctx = tls::compile_client_context(cert->get_string(), key->get_string(),
+                                         encryption_ ? *encryption_ : kPlain);
+  if (!ctx) return config_error(where + ".tls: " + ctx.error().message);
+  u.tls_client = std::move(*ctx);
+  return core::ok_status();
+}
+
+core::Status SnapshotBuilder::build_certs(const ResourceSet& rs, const DataEncryption& enc,
+                                          bool skip_invalid,
+                                          const std::function<void(const core::Error&)>& skip) {
+  certs_ = std::make_shared<tls::CertIndex>();
+  std::map<std::string, CachedCert> next;
+  size_t index = 0;
+  for (const auto& item : rs.items("ssls")) {
+    ++index;
+    const std::string where = "ssls[" + std::to_string(index) + "] (id \"" + item.id + "\")";
+    json::value checked(item.value);
+    if (!checked.as_object().contains("id")) checked.as_object()["id"] = item.id;
+    core::Status st = check_resource("ssls", checked);
+    const json::object& o = item.value;
+    if (const auto* status = o.if_contains("status");
+        st && status != nullptr && status->is_int64() && status->get_int64() == 0) {
+      continue;  // disabled: not served
+    }
+    const std::string text = json::serialize(o);
+    const auto* type = o.if_contains("type");
+    const bool client = type != nullptr && type->is_string() && type->get_string() == "client";
+    if (st) {
+      auto cached = ssl_cache_.find(item.id);
+      if (cached != ssl_cache_.end() && cached->second.json == text) {
+        if (cached->second.client) certs_->add_compiled_client(cached->second.client);
+        if (cached->second.server) certs_->add_compiled(item.id, o, cached->second.server);
+        next[item.id] = cached->second;
+        continue;
+      }
+      CachedCert entry{text, nullptr, nullptr};
+      if (client) {
+        auto c = tls::compile_client_cert(item.id, o, enc);
+        if (c) {
+          entry.client = *c;
+          certs_->add_compiled_client(*c);
+        } else {
+          st = c.error();
+        }
+      } else {
+        auto c = tls::compile_server_cert(item.id, o, enc);
+        if (c) {
+          entry.server = *c;
+          certs_->add_compiled(item.id, o, *c);
+        } else {
+          st = c.error();
+        }
+      }
+      if (st) {
+        next[item.id] = std::move(entry);
+        continue;
+      }
+    }
+    auto e = config_error(where + ": " + st.error().message);
+    if (!skip_invalid) return e;
+    skip(e);
+  }
+  ssl_cache_ = std::move(next);
+  return core::ok_status();
 }
 
 core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const ResourceSet& rs,
@@ -267,10 +361,10 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
         collection != "upstreams" && collection != "plugin_configs" &&
         collection != "global_rules" && collection != "consumers" &&
         collection != "consumer_groups" && collection != "credentials" &&
-        collection != "plugin_metadata" && !items.empty()) {
+        collection != "plugin_metadata" && collection != "ssls" && !items.empty()) {
       return config_error(collection +
                           ": not supported yet (routes, services, upstreams, plugin_configs, "
-                          "global_rules, consumers, consumer_groups, credentials, plugin_metadata)");
+                          "global_rules, consumers, consumer_groups, credentials, plugin_metadata, ssls)");
     }
   }
   auto check = [](std::string_view collection, const ResourceItem& item,
@@ -289,6 +383,13 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     return p && p->is_object() ? &p->get_object() : nullptr;
   };
   const std::string prefix = "/apisix/";
+
+  {
+    auto encryption = DataEncryption::create(server.data_encryption_keyring);
+    if (!encryption) return encryption.error();
+    encryption_ = std::make_unique<DataEncryption>(std::move(*encryption));
+  }
+  if (auto st = build_certs(rs, *encryption_, skip_invalid, skip); !st) return st.error();
 
   // Upstreams by id.
   std::map<std::string, std::shared_ptr<const upstream::Upstream>, std::less<>> upstreams;
@@ -412,6 +513,7 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
   }
 
   auto snap = std::make_shared<Snapshot>();
+  snap->certs = certs_;
   snap->version = next_version_++;
   snap->http = std::make_shared<const HttpSettings>(server.http);
   snap->access_log_format =
@@ -440,9 +542,7 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     skip(e);
   }
   {
-    auto encryption = DataEncryption::create(server.data_encryption_keyring);
-    if (!encryption) return encryption.error();
-    auto consumers = build_consumers(rs, *encryption, chains_, [&](const core::Error& e) {
+    auto consumers = build_consumers(rs, *encryption_, chains_, [&](const core::Error& e) {
       if (!skip_invalid) return core::Status(e);
       skip(e);
       return core::ok_status();

@@ -9,12 +9,14 @@
 // snapshot (workers keep balancer state per upstream object).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "config/data_encryption.h"
 #include "config/resource_set.h"
 #include "config/snapshot.h"
 #include "core/result.h"
@@ -40,7 +42,23 @@ class SnapshotBuilder {
   core::Result<std::shared_ptr<const upstream::Upstream>> compile_upstream(
       const boost::json::object& obj, const std::string& id, const std::string& where);
 
+  // Compiles the `ssls` collection into certs_ (unchanged objects are
+  // reused from ssl_cache_, not parsed again).
+  core::Status build_certs(const ResourceSet& rs, const DataEncryption& enc, bool skip_invalid,
+                           const std::function<void(const core::Error&)>& skip);
+  // An upstream's `tls`: its client certificate for upstream mTLS.
+  core::Status attach_client_cert(const boost::json::object& obj, upstream::Upstream& u,
+                                  const std::string& where);
+
   uint64_t next_version_ = 1;
+  std::shared_ptr<tls::CertIndex> certs_;            // the build in progress
+  std::unique_ptr<DataEncryption> encryption_;       // the build in progress
+  struct CachedCert {
+    std::string json;  // the object as compiled
+    std::shared_ptr<const tls::ServerCert> server;
+    std::shared_ptr<const tls::ClientCert> client;
+  };
+  std::map<std::string, CachedCert> ssl_cache_;  // by ssl id
   plugins::ChainBuilder chains_;  // plugin instances kept across builds
   std::set<std::string> reported_skips_;  // items ignored by the last build (logged once)
   std::map<std::string, std::weak_ptr<const upstream::Upstream>> upstream_cache_;

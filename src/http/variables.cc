@@ -6,7 +6,7 @@
 namespace torii::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Builtin>, 39> kBuiltins{{
+constexpr std::array<std::pair<std::string_view, Builtin>, 43> kBuiltins{{
     {"uri", Builtin::kUri},
     {"document_uri", Builtin::kUri},
     {"request_uri", Builtin::kRequestUri},
@@ -18,6 +18,10 @@ constexpr std::array<std::pair<std::string_view, Builtin>, 39> kBuiltins{{
     {"server_addr", Builtin::kServerAddr},
     {"server_port", Builtin::kServerPort},
     {"scheme", Builtin::kScheme},
+    {"ssl_server_name", Builtin::kSslServerName},
+    {"ssl_client_verify", Builtin::kSslClientVerify},
+    {"ssl_client_s_dn", Builtin::kSslClientSDn},
+    {"ssl_client_serial", Builtin::kSslClientSerial},
     {"request_method", Builtin::kRequestMethod},
     {"server_protocol", Builtin::kServerProtocol},
     {"request_length", Builtin::kRequestLength},

@@ -22,6 +22,10 @@ enum class Builtin : uint8_t {
   kServerAddr,
   kServerPort,
   kScheme,          // "http" / "https"
+  kSslServerName,   // TLS: the SNI the client sent (nil on plain HTTP)
+  kSslClientVerify, // TLS: "SUCCESS" or "NONE" (nil on plain HTTP), as nginx
+  kSslClientSDn,    // mTLS: the client certificate's subject (RFC 2253)
+  kSslClientSerial, // mTLS: its serial number, hex
   kRequestMethod,
   kServerProtocol,  // "HTTP/1.1"
   kRequestLength,

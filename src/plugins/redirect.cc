@@ -2,7 +2,8 @@
 // instead of proxying. The Location is one of: `uri` (with `$var` / `${var}`),
 // the first match of `regex_uri` (no match: the request goes on upstream),
 // or, with `http_to_https`, https://$host$request_uri for plain-HTTP
-// requests (301 for GET/HEAD, 308 otherwise; `ret_code` is ignored then).
+// requests (301 for GET/HEAD, 308 otherwise; `ret_code` is ignored then),
+// with the TLS port of redirect.h unless it is 443.
 // `encode_uri` %-escapes the path part; `append_query_string` appends the
 // client's query. The body is nginx's HTML page for the status.
 //
@@ -10,7 +11,10 @@
 // (host, args) into the response header as received; `encode_uri` escapes
 // the path part only. X-Forwarded-Proto from the client is trusted for
 // http_to_https, as in APISIX.
+#include "plugins/redirect.h"
+
 #include <boost/json.hpp>
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -22,6 +26,21 @@
 #include "plugins/var_template.h"
 
 namespace torii::plugins {
+
+namespace {
+std::atomic<uint16_t> g_https_port{443};
+
+std::string https_location_template() {
+  const uint16_t port = g_https_port.load(std::memory_order_relaxed);
+  if (port == 443) return "https://$host$request_uri";
+  return "https://$host:" + std::to_string(port) + "$request_uri";
+}
+}  // namespace
+
+void redirect::set_https_port(uint16_t port) {
+  g_https_port.store(port, std::memory_order_relaxed);
+}
+
 namespace {
 
 namespace json = boost::json;
@@ -71,7 +90,7 @@ class Redirect final : public Plugin {
   explicit Redirect(RedirectConfig conf)
       : conf_(std::move(conf)),
         https_uri_(
-            VarTemplate::compile("https://$host$request_uri", VarTemplate::Grammar::kRedirect)) {}
+            VarTemplate::compile(https_location_template(), VarTemplate::Grammar::kRedirect)) {}
 
   uint8_t phases() const override { return bit(Phase::kRewrite); }
 

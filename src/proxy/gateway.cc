@@ -84,6 +84,8 @@ void Gateway::reload_server_config() {
   if (!access_log_) config_.http.access_log_enabled = false;
   config_.error_log_level = fresh->error_log_level;
   config_.worker_shutdown_timeout = fresh->worker_shutdown_timeout;
+  config_.client_limits = fresh->client_limits;
+  if (client_limits_) client_limits_->configure(config_.client_limits);
   spdlog::info("SIGHUP: config.yaml re-read");
   // Re-publish so the new HTTP settings reach the workers with the routes.
   if (uses_store()) {
@@ -166,19 +168,42 @@ int Gateway::run() {
     if (!load_and_publish(*first, true)) return 1;
   }
 
+  if (config_.ssl.enable) {
+    auto tls = tls::TlsServer::create(config_.ssl);
+    if (!tls) {
+      spdlog::error("{}", tls.error().message);
+      return 1;
+    }
+    tls_server_ = std::move(*tls);
+  }
   for (int i = 0; i < config_.worker_processes; ++i) {
     auto w = std::make_unique<Worker>(i, access_log_, config_.access_log_buffer);
     if (auto st = w->listen(config_.node_listen); !st) {
       spdlog::error("{}", st.error().message);
       return 1;
     }
+    if (tls_server_) {
+      if (auto st = w->listen_tls(config_.ssl.listen, &tls_server_->context()); !st) {
+        spdlog::error("{}", st.error().message);
+        return 1;
+      }
+    }
     workers_.push_back(std::move(w));
   }
-  for (auto& w : workers_) w->set_worker_count(static_cast<unsigned>(workers_.size()));
+  client_limits_ = std::make_shared<net::ClientLimiter>(config_.client_limits);
+  for (auto& w : workers_) {
+    w->set_worker_count(static_cast<unsigned>(workers_.size()));
+    w->set_client_limits(client_limits_);
+  }
   for (auto& w : workers_) w->start(current_);
   std::string listen;
   for (const auto& a : config_.node_listen) {
     listen += (listen.empty() ? "" : ", ") + a.ip + ":" + std::to_string(a.port);
+  }
+  if (tls_server_) {
+    for (const auto& a : config_.ssl.listen) {
+      listen += ", " + a.ip + ":" + std::to_string(a.port) + " (TLS)";
+    }
   }
   spdlog::info("torii {} serving on {} with {} workers, {} routes", TORII_VERSION, listen,
                workers_.size(), current_->routes.size());

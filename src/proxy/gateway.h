@@ -20,6 +20,7 @@
 #include "config/server_config.h"
 #include "config/snapshot_builder.h"
 #include "proxy/worker.h"
+#include "tls/tls_server.h"
 #include "store/config_store.h"
 #include "store/config_sync.h"
 #include "store/file_watch.h"
@@ -80,6 +81,10 @@ class Gateway {
   core::Clock::time_point last_publish_;
   std::shared_ptr<const config::Snapshot> current_;
   std::shared_ptr<observability::AccessLogFile> access_log_;
+  // torii.client_limits, shared by every worker; outlives them.
+  std::shared_ptr<net::ClientLimiter> client_limits_;
+  // The TLS listener's context (apisix.ssl); null when TLS is off.
+  std::unique_ptr<tls::TlsServer> tls_server_;
   std::vector<std::unique_ptr<Worker>> workers_;
   core::Clock::time_point drain_deadline_;
   bool shutting_down_ = false;

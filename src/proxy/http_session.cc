@@ -2,15 +2,19 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <strings.h>
 #include <cstring>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include "net/transfer.h"
+#include "proxy/client_guard.h"
 #include "proxy/plugin_runner.h"
 #include "proxy/upstream_request.h"
 #include "proxy/worker.h"
+#include "tls/cert_text.h"
+#include "tls/tls_server.h"
 
 namespace torii::proxy {
 
@@ -20,6 +24,7 @@ using boost::system::error_code;
 namespace {
 
 using net::kNoThrow;
+constexpr std::chrono::milliseconds kTlsShutdownWait{1000};
 constexpr std::string_view kRouteNotFound = "{\"error_msg\":\"404 Route Not Found\"}\n";
 
 core::Error downstream_error(core::ErrorKind kind, std::string message) {
@@ -28,19 +33,21 @@ core::Error downstream_error(core::ErrorKind kind, std::string message) {
 
 }  // namespace
 
-HttpSession::HttpSession(Worker& worker, net::TcpSocket socket)
+HttpSession::HttpSession(Worker& worker, net::TcpSocket socket, asio::ssl::context* tls)
     : worker_(worker),
-      socket_(std::move(socket)),
+      stream_(tls != nullptr ? net::ClientStream(std::move(socket), *tls)
+                             : net::ClientStream(std::move(socket))),
       deadline_(worker.sweeper(),
                 [this] {
                   // Cancel only: the session may still answer (408) before closing.
                   error_code ignored;
-                  socket_.cancel(ignored);
+                  stream_.socket().cancel(ignored);
                 }),
       in_(worker.snapshot()->http->client_header_buffer_size) {
   error_code ec;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  const auto remote = socket_.remote_endpoint(ec);
+  net::TcpSocket& sock = stream_.socket();
+  sock.set_option(asio::ip::tcp::no_delay(true), ec);
+  const auto remote = sock.remote_endpoint(ec);
   if (!ec) {
     conn_info_.remote_ip = remote.address();
     if (conn_info_.remote_ip.is_v6() && conn_info_.remote_ip.to_v6().is_v4_mapped()) {
@@ -50,7 +57,7 @@ HttpSession::HttpSession(Worker& worker, net::TcpSocket socket)
     conn_info_.remote_addr = conn_info_.remote_ip.to_string();
     conn_info_.remote_port = std::to_string(remote.port());
   }
-  const auto local = socket_.local_endpoint(ec);
+  const auto local = sock.local_endpoint(ec);
   if (!ec) {
     conn_info_.server_addr = local.address().to_string();
     conn_info_.server_port = std::to_string(local.port());
@@ -63,8 +70,9 @@ HttpSession::HttpSession(Worker& worker, net::TcpSocket socket)
 
 HttpSession::~HttpSession() { worker_.session_closed(this); }
 
-net::Task<void> HttpSession::serve(Worker& worker, net::TcpSocket socket) {
-  HttpSession session(worker, std::move(socket));
+net::Task<void> HttpSession::serve(Worker& worker, net::TcpSocket socket,
+                                   asio::ssl::context* tls) {
+  HttpSession session(worker, std::move(socket), tls);
   co_await session.run();
 }
 
@@ -72,29 +80,74 @@ void HttpSession::close_if_idle() {
   if (!idle_) return;
   closing_ = true;
   error_code ignored;
-  socket_.cancel(ignored);
-  socket_.shutdown(net::TcpSocket::shutdown_both, ignored);
+  stream_.socket().cancel(ignored);
+  stream_.socket().shutdown(net::TcpSocket::shutdown_both, ignored);
 }
 
 net::Task<HttpSession::IoResult> HttpSession::read_client(core::Clock::time_point deadline) {
   const auto area = in_.write_area();
   deadline_.arm_at(deadline);
-  return socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+  return stream_.read_some(area);
 }
 
 net::Task<HttpSession::IoResult> HttpSession::read_client_into(
     std::span<char> area, core::Clock::time_point deadline) {
   deadline_.arm_at(deadline);
-  return socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+  return stream_.read_some(area);
 }
 
 net::Task<HttpSession::IoResult> HttpSession::write_client(
     std::span<const asio::const_buffer> bufs) {
   deadline_.arm(ctx_.snapshot().http->send_timeout);
-  return asio::async_write(socket_, bufs, net::transfer_all_at_once, kNoThrow);
+  return stream_.write(bufs);
+}
+
+net::Task<bool> HttpSession::accept_tls() {
+  // The handshake picks its certificate from the snapshot current now; the
+  // copy keeps that index alive until the handshake is over.
+  const std::shared_ptr<const config::Snapshot> snap = worker_.snapshot();
+  SSL* ssl = stream_.ssl();
+  tls::TlsServer::attach(ssl, snap->certs.get());
+  deadline_.arm(snap->http->client_header_timeout);
+  auto [ec] = co_await stream_.handshake();
+  deadline_.disarm();
+  if (ec) {
+    spdlog::debug("TLS handshake with {}:{} failed: {}", conn_info_.remote_addr,
+                  conn_info_.remote_port, ec.message());
+    co_return false;
+  }
+  if (const auto* selected = tls::TlsServer::selected(ssl)) server_cert_ = *selected;
+  conn_info_.scheme = "https";
+  if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) {
+    conn_info_.ssl_server_name = sni;
+  }
+  X509* peer = SSL_get0_peer_certificate(ssl);
+  client_cert_verified_ = peer != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;
+  conn_info_.ssl_client_verify = client_cert_verified_ ? "SUCCESS" : "NONE";
+  if (client_cert_verified_) {
+    conn_info_.ssl_client_s_dn = tls::subject_text(peer);
+    conn_info_.ssl_client_serial = tls::serial_text(peer);
+  }
+  co_return true;
+}
+
+bool HttpSession::client_certificate_allows() const {
+  if (!server_cert_ || !server_cert_->mtls) return true;
+  if (!client_cert_verified_) return server_cert_->may_skip_mtls(req_.path);
+  // As APISIX: a certificate verified for one name does not open another
+  // host on the same connection (a wildcard SNI with a different Host).
+  return strcasecmp(conn_info_.ssl_server_name.c_str(), std::string(req_.host).c_str()) == 0;
 }
 
 net::Task<void> HttpSession::run() {
+  if (stream_.is_tls()) {
+    const bool accepted = co_await accept_tls();
+    if (!accepted) {
+      error_code ignored;
+      stream_.socket().close(ignored);
+      co_return;
+    }
+  }
   for (;;) {
     // A request keeps the snapshot it started with, even if a new one arrives.
     ctx_.reset(&req_, worker_.snapshot());
@@ -111,9 +164,17 @@ net::Task<void> HttpSession::run() {
       break;
     }
   }
+  if (stream_.is_tls() && !closing_) {
+    // close_notify, so the client can tell a complete response from a cut
+    // one and the session stays resumable; the client's answer is awaited
+    // briefly (a client that never answers does not hold the connection).
+    deadline_.arm(kTlsShutdownWait);
+    co_await stream_.shutdown();
+    deadline_.disarm();
+  }
   error_code ignored;
-  socket_.shutdown(net::TcpSocket::shutdown_send, ignored);
-  socket_.close(ignored);
+  stream_.socket().shutdown(net::TcpSocket::shutdown_send, ignored);
+  stream_.socket().close(ignored);
 }
 
 // Reads until the request head is complete. Bytes after it (body, or the
@@ -205,6 +266,12 @@ net::Task<HttpSession::HeadResult> HttpSession::read_head() {
 }
 
 net::Task<bool> HttpSession::handle_request() {
+  // torii.client_limits request rate, before routing: 429 and close.
+  if (auto refused = check_client_request(worker_.client_limits(), conn_info_.remote_ip,
+                                          static_cast<unsigned>(worker_.index()))) {
+    const bool keep = prepare_reply(refused->reply, false, std::move(refused->error));
+    co_return co_await send_reply(keep);
+  }
   const config::Snapshot& snap = ctx_.snapshot();
   const config::HttpSettings& s = *snap.http;
   // Content-Length says it up front; a chunked body may already be in the buffer.
@@ -214,6 +281,14 @@ net::Task<bool> HttpSession::handle_request() {
     {
       const bool keep = prepare_reply(
           {413}, false, downstream_error(core::ErrorKind::kTooLarge, "request body too large"));
+      co_return co_await send_reply(keep);
+    }
+  }
+  if (stream_.is_tls() && !client_certificate_allows()) {
+    {
+      const bool keep = prepare_reply(
+          {400}, false,
+          downstream_error(core::ErrorKind::kInvalid, "client certificate required or not valid for this host"));
       co_return co_await send_reply(keep);
     }
   }
@@ -322,6 +397,7 @@ bool HttpSession::client_may_keep_alive() const {
 
 void HttpSession::finish_request() {
   const config::Snapshot& snap = ctx_.snapshot();
+  count_client_timeout(static_cast<unsigned>(worker_.index()), ctx_.error, parser_.head_complete());
   if (ctx_.status != 0) run_log(ctx_, Chains::of(ctx_));
   if (ctx_.status != 0 && snap.http->access_log_enabled && snap.access_log_format) {
     if (auto* log = worker_.access_log()) {

@@ -16,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "net/client_stream.h"
 #include "net/io.h"
 #include "core/buffer.h"
 #include "core/deadline.h"
@@ -23,6 +24,7 @@
 #include "http/local_reply.h"
 #include "http/request.h"
 #include "proxy/request_context.h"
+#include "tls/server_cert.h"
 #include "upstream/upstream_conn.h"
 
 namespace torii::proxy {
@@ -31,10 +33,12 @@ class Worker;
 
 class HttpSession final : private RequestBodySource {
  public:
-  HttpSession(Worker& worker, net::TcpSocket socket);
+  // `tls`: the listener's TLS context for a TLS listener; null: plain HTTP.
+  HttpSession(Worker& worker, net::TcpSocket socket, boost::asio::ssl::context* tls);
   ~HttpSession();
   // Serves the connection until it closes. Owns the session.
-  static net::Task<void> serve(Worker& worker, net::TcpSocket socket);
+  static net::Task<void> serve(Worker& worker, net::TcpSocket socket,
+                               boost::asio::ssl::context* tls);
   // Drain: closes the connection now if it is between requests.
   void close_if_idle();
 
@@ -42,6 +46,12 @@ class HttpSession final : private RequestBodySource {
   enum class HeadResult : uint8_t { kOk, kClosed, kReplied };
 
   net::Task<void> run();
+  // TLS: the handshake, then what it tells the request path (server name,
+  // client certificate). False: the connection is closed.
+  net::Task<bool> accept_tls();
+  // mTLS checks of a request on a TLS connection (APISIX's
+  // verify_https_client): false when the request must be refused (400).
+  bool client_certificate_allows() const;
   net::Task<HeadResult> read_head();
   // Handles the parsed request; returns whether the connection stays open.
   net::Task<bool> handle_request();
@@ -93,7 +103,10 @@ class HttpSession final : private RequestBodySource {
   std::string hash_key_for(const upstream::Upstream& u) const;
 
   Worker& worker_;
-  net::TcpSocket socket_;
+  net::ClientStream stream_;
+  // TLS: the certificate the handshake selected (mTLS settings).
+  std::shared_ptr<const tls::ServerCert> server_cert_;
+  bool client_cert_verified_ = false;  // TLS: a client certificate passed verification
   core::Deadline deadline_;
   core::InputBuffer in_;
   http::H1Parser parser_{http::H1Parser::Kind::kRequest};

@@ -223,6 +223,13 @@ plugins::PluginContext::LogFigures RequestContext::log_figures() const {
   return f;
 }
 
+namespace {
+std::optional<std::string_view> nil_if_empty(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return std::string_view(s);
+}
+}  // namespace
+
 std::optional<std::string_view> RequestContext::get(const http::VarRef& ref) const {
   using http::Builtin;
   using Kind = http::VarRef::Kind;
@@ -261,6 +268,10 @@ std::optional<std::string_view> RequestContext::get(const http::VarRef& ref) con
     case Builtin::kServerAddr: return std::string_view(conn_.server_addr);
     case Builtin::kServerPort: return std::string_view(conn_.server_port);
     case Builtin::kScheme: return conn_.scheme;
+    case Builtin::kSslServerName: return nil_if_empty(conn_.ssl_server_name);
+    case Builtin::kSslClientVerify: return nil_if_empty(conn_.ssl_client_verify);
+    case Builtin::kSslClientSDn: return nil_if_empty(conn_.ssl_client_s_dn);
+    case Builtin::kSslClientSerial: return nil_if_empty(conn_.ssl_client_serial);
     case Builtin::kRequestMethod: return r.method_token;
     case Builtin::kServerProtocol: return r.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
     case Builtin::kRequestLength: return keep(std::to_string(request_length));

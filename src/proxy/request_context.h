@@ -31,6 +31,11 @@ struct ConnectionInfo {
   std::string server_port;
   boost::asio::ip::address remote_ip;
   std::string_view scheme = "http";
+  // TLS connections only (all empty on plain HTTP).
+  std::string ssl_server_name;    // the SNI the client sent
+  std::string ssl_client_verify;  // "SUCCESS" / "NONE"
+  std::string ssl_client_s_dn;    // the client certificate's subject
+  std::string ssl_client_serial;
   unsigned worker = 0;   // the worker serving the connection
   unsigned workers = 1;  // worker threads of the node
 };

@@ -239,9 +239,10 @@ net::Task<bool> HttpSession::proxy() {
           asio::ip::make_address(sni, aec);
           if (!aec) sni.clear();  // no SNI for IP literals
         }
-        const error_code cec = co_await conn->connect(
-            ep, attempt.timeouts.connect, https ? &worker_.tls_client_context() : nullptr, sni,
-            up->tls_verify);
+        asio::ssl::context* tls = nullptr;
+        if (https) tls = up->tls_client ? up->tls_client.get() : &worker_.tls_client_context();
+        const error_code cec =
+            co_await conn->connect(ep, attempt.timeouts.connect, tls, sni, up->tls_verify);
         if (cec) {
           const bool timeout = conn->timed_out();
           attempt.error =
@@ -689,7 +690,7 @@ net::Task<void> HttpSession::pump_to_upstream(upstream::UpstreamConn& conn,
                                                     std::chrono::milliseconds idle) {
   std::vector<char> buf(16384);
   for (;;) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), kNoThrow);
+    auto [ec, n] = co_await stream_.read_some(buf);
     if (ec || n == 0) break;
     deadline_.arm(idle);
     const asio::const_buffer b(buf.data(), n);
@@ -705,11 +706,12 @@ net::Task<void> HttpSession::pump_to_client(upstream::UpstreamConn& conn,
     auto [ec, n] = co_await conn.read_some(std::span(buf.data(), buf.size()));
     if (ec || n == 0) break;
     deadline_.arm(idle);
-    auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(buf.data(), n), kNoThrow);
+    const asio::const_buffer b(buf.data(), n);
+    auto [wec, wn] = co_await stream_.write(std::span(&b, 1));
     if (wec) break;
   }
   error_code ignored;
-  socket_.shutdown(net::TcpSocket::shutdown_both, ignored);
+  stream_.socket().shutdown(net::TcpSocket::shutdown_both, ignored);
 }
 
 }  // namespace torii::proxy

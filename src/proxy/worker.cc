@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/listener.h"
+#include "proxy/client_guard.h"
 #include "proxy/http_session.h"
 
 namespace torii::proxy {
@@ -35,14 +36,26 @@ core::Status Worker::listen(const std::vector<config::ListenAddress>& addresses)
     auto acc = net::open_listener(io_, a.ip, a.port);
     if (!acc) return acc.error();
     acceptors_.push_back(std::move(*acc));
+    acceptor_tls_.push_back(nullptr);
+  }
+  return core::ok_status();
+}
+
+core::Status Worker::listen_tls(const std::vector<config::SslListen>& addresses,
+                                asio::ssl::context* tls) {
+  for (const auto& a : addresses) {
+    auto acc = net::open_listener(io_, a.ip, a.port);
+    if (!acc) return acc.error();
+    acceptors_.push_back(std::move(*acc));
+    acceptor_tls_.push_back(tls);
   }
   return core::ok_status();
 }
 
 void Worker::start(std::shared_ptr<const config::Snapshot> initial) {
   snapshot_ = std::move(initial);
-  for (auto& acc : acceptors_) {
-    asio::co_spawn(io_, accept_loop(acc), asio::detached);
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    asio::co_spawn(io_, accept_loop(acceptors_[i], acceptor_tls_[i]), asio::detached);
   }
   sweeper_.start([this] { on_tick(); });
   thread_ = std::thread([this] {
@@ -82,7 +95,7 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-net::Task<void> Worker::accept_loop(net::TcpAcceptor& acceptor) {
+net::Task<void> Worker::accept_loop(net::TcpAcceptor& acceptor, asio::ssl::context* tls) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(net::kNoThrow);
     if (ec) {
@@ -93,7 +106,12 @@ net::Task<void> Worker::accept_loop(net::TcpAcceptor& acceptor) {
       co_await t.async_wait(net::kNoThrow);
       continue;
     }
-    asio::co_spawn(io_, HttpSession::serve(*this, std::move(socket)), asio::detached);
+    // Refused clients are reset here, before any read; an admitted one's
+    // admission lives in the completion handler, i.e. as long as the session.
+    auto admission = admit_client(client_limits_.get(), socket, static_cast<unsigned>(index_));
+    if (!admission) continue;
+    asio::co_spawn(io_, HttpSession::serve(*this, std::move(socket), tls),
+                   [held = std::move(admission)](const std::exception_ptr&) {});
   }
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/client_limits.h"
 #include "net/io.h"
 #include "config/snapshot.h"
 #include "core/deadline.h"
@@ -34,6 +35,10 @@ class Worker {
 
   // Control thread, before start(): opens this worker's listening sockets.
   core::Status listen(const std::vector<config::ListenAddress>& addresses);
+  // Control thread, before start(): opens the TLS listening sockets, whose
+  // connections handshake with `tls` (shared by every worker; outlives it).
+  core::Status listen_tls(const std::vector<config::SslListen>& addresses,
+                          boost::asio::ssl::context* tls);
   // Control thread: starts the loop thread serving `initial`.
   void start(std::shared_ptr<const config::Snapshot> initial);
   // Any thread: installs a new snapshot between requests.
@@ -52,6 +57,9 @@ class Worker {
   // Worker threads of the node (set by the gateway before start()).
   unsigned worker_count() const { return worker_count_; }
   void set_worker_count(unsigned n) { worker_count_ = n; }
+  // The node's abuse limits (set by the gateway before start(); null: none).
+  void set_client_limits(std::shared_ptr<net::ClientLimiter> l) { client_limits_ = std::move(l); }
+  net::ClientLimiter* client_limits() const { return client_limits_.get(); }
   boost::asio::io_context& io() { return io_; }
   const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
   core::DeadlineSweeper& sweeper() { return sweeper_; }
@@ -67,13 +75,16 @@ class Worker {
   void session_closed(HttpSession* s);
 
  private:
-  net::Task<void> accept_loop(net::TcpAcceptor& acceptor);
+  net::Task<void> accept_loop(net::TcpAcceptor& acceptor, boost::asio::ssl::context* tls);
   void on_tick();
 
   int index_;
   unsigned worker_count_ = 1;
+  // Before io_: admissions held by connections are released when io_ goes.
+  std::shared_ptr<net::ClientLimiter> client_limits_;
   boost::asio::io_context io_;
   std::vector<net::TcpAcceptor> acceptors_;
+  std::vector<boost::asio::ssl::context*> acceptor_tls_;  // per acceptor; null: plain HTTP
   std::shared_ptr<const config::Snapshot> snapshot_;
   core::DeadlineSweeper sweeper_;
   upstream::ConnPool pool_;

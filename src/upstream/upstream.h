@@ -7,12 +7,17 @@
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "http/variables.h"
 #include "upstream/balancer.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace torii::upstream {
 
@@ -56,6 +61,9 @@ struct Upstream {
   std::string upstream_host;
   KeepalivePool keepalive;
   bool tls_verify = false;  // verify the upstream certificate (https)
+  // tls.client_cert(+key) or tls.client_cert_id: the certificate presented
+  // to the upstream (mTLS); null: the worker's context, no certificate.
+  std::shared_ptr<boost::asio::ssl::context> tls_client;
 
   int effective_retries() const {
     if (retries >= 0) return retries;

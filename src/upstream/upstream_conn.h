@@ -61,6 +61,10 @@ class UpstreamConn {
   // past the first read. One setsockopt; see the call site for why.
   void ack_now();
 
+  // The TLS session after connect() (null for plain TCP), for checks the
+  // caller adds on the peer certificate (forward-auth's IP-address match).
+  SSL* tls_handle() { return tls_ ? tls_->native_handle() : nullptr; }
+
   core::InputBuffer& in() { return in_; }
   http::H1Parser& parser() { return parser_; }
   uint32_t requests = 0;  // served on this connection

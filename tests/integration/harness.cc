@@ -112,7 +112,9 @@ struct CurlInit {
 
 }  // namespace
 
-HttpResponse http(const HttpRequest& req) {
+HttpResponse http(const HttpRequest& req) { return http(req, TlsOptions{}); }
+
+HttpResponse http(const HttpRequest& req, const TlsOptions& tls) {
   static CurlInit init;
   HttpResponse r;
   CURL* c = curl_easy_init();
@@ -134,10 +136,22 @@ HttpResponse http(const HttpRequest& req) {
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req.timeout_ms);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   if (req.http10) curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_0);
+  curl_slist* resolve = nullptr;
+  for (const auto& r2 : tls.resolve) resolve = curl_slist_append(resolve, r2.c_str());
+  if (resolve != nullptr) curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+  if (!tls.ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, tls.ca_file.c_str());
+  } else {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!tls.client_cert.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, tls.client_cert.c_str());
+  if (!tls.client_key.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, tls.client_key.c_str());
   const CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
   curl_slist_free_all(hs);
+  curl_slist_free_all(resolve);
   curl_easy_cleanup(c);
   return r;
 }
@@ -207,7 +221,7 @@ CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args) {
 // ---------------------------------------------------------------- Torii
 
 Torii::Torii(const std::string& routes_yaml, const std::string& extra_config, int workers)
-    : Torii(ToriiOptions{workers, extra_config, "", nullptr, routes_yaml, 0, 0, ""}) {}
+    : Torii(ToriiOptions{workers, extra_config, "", nullptr, routes_yaml, 0, 0, "", ""}) {}
 
 Torii::Torii(ToriiOptions o)
     : dir_(o.dir ? o.dir : std::make_shared<TempDir>()),
@@ -217,8 +231,11 @@ Torii::Torii(ToriiOptions o)
       o.deployment.empty()
           ? "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n"
           : o.deployment;
+  tls_port_ = free_port();
   std::string cfg = "apisix:\n  node_listen: " + std::to_string(port_) +
-                    "\nnginx_config:\n  worker_processes: " + std::to_string(o.workers) +
+                    "\n  ssl:\n    listen:\n      - ip: 127.0.0.1\n        port: " +
+                    std::to_string(tls_port_) + "\n" + o.ssl_extra +
+                    "nginx_config:\n  worker_processes: " + std::to_string(o.workers) +
                     "\n  error_log: " + dir_->path() + "/error.log\n  error_log_level: info\n" +
                     "  worker_shutdown_timeout: 10s\n  http:\n    access_log: " + dir_->path() +
                     "/access.log\n" + o.extra_config + deployment +

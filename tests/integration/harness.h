@@ -58,9 +58,23 @@ struct HttpRequest {
   long timeout_ms = 10000;
 };
 
+// HTTPS options: "host:port:127.0.0.1" entries (CURLOPT_RESOLVE) so a name
+// is sent as SNI; the CA to verify the gateway with (empty: no
+// verification); a client certificate and key (PEM files) for mTLS.
+struct TlsOptions {
+  std::vector<std::string> resolve;
+  std::string ca_file;
+  std::string client_cert;
+  std::string client_key;
+};
+
 HttpResponse http(const HttpRequest& req);
+HttpResponse http(const HttpRequest& req, const TlsOptions& tls);
 inline HttpResponse http_get(const std::string& url, std::vector<std::string> headers = {}) {
-  return http(HttpRequest{"GET", url, std::move(headers), "", false, 10000});
+  HttpRequest req;
+  req.url = url;
+  req.headers = std::move(headers);
+  return http(req);
 }
 
 // Sends raw bytes on a new connection and returns everything read until
@@ -103,6 +117,9 @@ struct ToriiOptions {
   uint16_t admin_port = 0;
   // The `deployment.admin` block; empty: test_admin_block(admin_port).
   std::string admin_block;
+  // Lines added under `apisix.ssl` (indented by 4); the TLS listener
+  // itself always listens on 127.0.0.1:tls_port().
+  std::string ssl_extra;
 };
 
 // The real gateway binary, run in the foreground as a child process.
@@ -115,6 +132,7 @@ class Torii {
   ~Torii();
   uint16_t port() const { return port_; }
   uint16_t admin_port() const { return admin_port_; }
+  uint16_t tls_port() const { return tls_port_; }
   std::string url(const std::string& path) const;
   // "http://127.0.0.1:<admin port>/apisix/admin" + path
   std::string admin_url(const std::string& path) const;
@@ -142,6 +160,7 @@ class Torii {
   std::shared_ptr<TempDir> dir_;
   uint16_t port_;
   uint16_t admin_port_;
+  uint16_t tls_port_ = 0;
   pid_t pid_ = -1;
   mutable int status_ = -1;
   mutable bool exited_ = false;

@@ -42,8 +42,23 @@ struct Response {
 // One client connection to a loopback port.
 class Conn {
  public:
-  explicit Conn(uint16_t port) {
+  // `source_ip`: the local address to connect from (any of 127.0.0.0/8 on
+  // Linux loopback, to test per-client-IP behaviour); null: the kernel's pick.
+  explicit Conn(uint16_t port, const char* source_ip = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source_ip) {
+      // Port picked at connect(), not bind(): many connections, few ports.
+      const int one = 1;
+      ::setsockopt(fd_, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+      sockaddr_in src{};
+      src.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source_ip, &src.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&src), sizeof(src)) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+        return;
+      }
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -155,7 +155,9 @@ TEST(PluginTransform, redirect_answers_with_location_and_nginx_page) {
   put_route(t, "https", "/secure", R"js({"redirect":{"http_to_https":true}})js", up, "/secure");
   r = send(t, "GET", "/secure?a=1", {"Host: foo.com"});
   EXPECT_EQ(r.status, 301);
-  EXPECT_EQ(r.headers["location"], "https://foo.com/secure?a=1");
+  // The port of apisix.ssl.listen (the harness's TLS port; 443 is left out).
+  EXPECT_EQ(r.headers["location"],
+            "https://foo.com:" + std::to_string(t.tls_port()) + "/secure?a=1");
   r = send(t, "POST", "/secure", {"Host: foo.com"});
   EXPECT_EQ(r.status, 308);
   r = send(t, "GET", "/secure", {"Host: foo.com", "X-Forwarded-Proto: https"});

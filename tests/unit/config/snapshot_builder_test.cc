@@ -538,8 +538,6 @@ TEST(ConfigCompileUpstreamTest, unsupported_features_are_refused_naming_the_fiel
   const std::pair<const char*, const char*> cases[] = {
       {R"({"nodes": {}, "scheme": "grpc"})", "upstreams[1].scheme"},
       {R"({"service_name": "svc", "discovery_type": "dns"})", "upstreams[1].discovery_type"},
-      {R"({"nodes": {}, "scheme": "https", "tls": {"client_cert": "x", "client_key": "y"}})",
-       "upstreams[1].tls"},
   };
   for (const auto& [text, field] : cases) {
     auto u = compile_upstream_object(json::parse(text).as_object(), "upstreams[1]");

@@ -1,7 +1,7 @@
 // ip-restriction plugin: whitelist / blacklist of IPs and CIDRs (v4, v6,
 // IPv4-mapped), the 403/404 answer with APISIX's body, schema errors with
-// APISIX's messages, and a 10,000-CIDR list (compiled into merged ranges
-// searched in O(log n): see router/ip_matcher.h). Cases follow
+// APISIX's messages, and a 10,000-CIDR list (compiled into hash sets per
+// prefix length: see router/cidr_set.h). Cases follow
 // t/plugin/ip-restriction.t.
 #include <gtest/gtest.h>
 
