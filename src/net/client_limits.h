@@ -121,8 +121,13 @@ class ClientLimiter {
   };
 
   // Accept time, before anything is read from the connection from `ip`.
-  // Refused: nothing stays counted (a per-IP refusal is a violation).
+  // Refused: nothing stays counted (a per-IP refusal is a violation). `ip`
+  // is only looked at when per_ip() is true.
   Admission admit(const boost::asio::ip::address& ip, Clock::time_point now);
+  // Whether any per-IP limit is on (admit() needs the peer address).
+  bool per_ip() const {
+    return max_per_ip_.load(std::memory_order_relaxed) > 0 || limits_requests();
+  }
 
   // Whether check_request() can refuse anything (the rate limit is on).
   // One relaxed load: callers skip check_request() when false.

@@ -1,7 +1,9 @@
 #include "proxy/client_guard.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -39,17 +41,27 @@ void count_refusal(unsigned worker, net::ClientRefusal refusal, bool ban_started
   if (ban_started) bans_counter().inc(worker, {});
 }
 
+// One line per ban (not per refusal): enough to explain a client's
+// complaint without letting a flood fill the log.
+void log_ban(const boost::asio::ip::address& ip) {
+  spdlog::warn("torii.client_limits: client {} banned after repeated violations", ip.to_string());
+}
+
 }  // namespace
 
 net::ClientLimiter::Admission admit_client(net::ClientLimiter* limiter, net::TcpSocket& socket,
                                            unsigned worker) {
   if (!limiter) return {};
   boost::system::error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  if (ec) return {};  // already gone: the session finds out on its first read
-  auto admission = limiter->admit(peer.address(), core::coarse_now());
+  boost::asio::ip::address peer;  // only asked for (a syscall) when needed
+  if (limiter->per_ip()) {
+    peer = socket.remote_endpoint(ec).address();
+    if (ec) return {};  // already gone: the session finds out on its first read
+  }
+  auto admission = limiter->admit(peer, core::coarse_now());
   if (admission) return admission;
   count_refusal(worker, admission.refusal(), admission.ban_started());
+  if (admission.ban_started()) log_ban(peer);
   // Abortive close: a refused flood must not fill the node with TIME_WAIT.
   const linger lg{1, 0};
   ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -64,6 +76,7 @@ std::optional<RequestRefusal> check_client_request(net::ClientLimiter* limiter,
   const auto verdict = limiter->check_request(ip, core::coarse_now());
   if (verdict.refusal == net::ClientRefusal::kNone) return std::nullopt;
   count_refusal(worker, verdict.refusal, verdict.ban_started);
+  if (verdict.ban_started) log_ban(ip);
   const auto secs = std::chrono::ceil<std::chrono::seconds>(verdict.retry_after).count();
   http::LocalReply reply(429, "application/json",
                          "{\"error_msg\":\"429 Too Many Requests\"}\n");
