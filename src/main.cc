@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -94,6 +95,9 @@ int main(int argc, char** argv) {
   // costs a page fault per 4 KiB on the next response.
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  // OpenSSL writes TLS records with write(2) on the client socket: a client
+  // gone mid-response must be an EPIPE error, not a signal that ends the process.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"torii: an APISIX-compatible API gateway"};
   app.require_subcommand(1);
   std::string config = "conf/config.yaml";

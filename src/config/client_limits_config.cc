@@ -44,8 +44,10 @@ core::Status apply_client_limits(const YAML::Node& block, ServerConfig& c) {
   if (!block || block.IsNull()) return core::ok_status();
   if (!block.IsMap()) return config_error("config.yaml: torii.client_limits: expected a map");
   net::ClientLimitSettings s;
-  if (auto st = bounded(block, "max_connections", 0, 100'000'000, s.max_connections); !st) return st;
-  if (auto st = bounded(block, "max_connections_per_ip", 0, 10'000'000, s.max_connections_per_ip); !st) {
+  if (auto st = bounded(block, "max_connections", 0, 100'000'000, s.max_connections); !st)
+    return st;
+  if (auto st = bounded(block, "max_connections_per_ip", 0, 10'000'000, s.max_connections_per_ip);
+      !st) {
     return st;
   }
   if (const YAML::Node r = block["requests_per_second_per_ip"]) {
@@ -66,19 +68,22 @@ core::Status apply_client_limits(const YAML::Node& block, ServerConfig& c) {
   }
   if (const YAML::Node ban = block["ban"]; ban && !ban.IsNull()) {
     if (!ban.IsMap()) {
-      return config_error("config.yaml: torii.client_limits.ban: expected {after_violations, within, duration}");
+      return config_error(
+          "config.yaml: torii.client_limits.ban: expected {after_violations, within, duration}");
     }
     const std::string b = std::string(kPrefix) + "ban.";
     if (const YAML::Node n = ban["after_violations"]) {
       auto v = yaml_scalar<uint64_t>(n, b + "after_violations");
       if (!v) return v.error();
       if (*v > 1'000'000) {
-        return config_error("config.yaml: " + b + "after_violations: must be between 0 and 1000000");
+        return config_error("config.yaml: " + b +
+                            "after_violations: must be between 0 and 1000000");
       }
       s.ban_after_violations = static_cast<uint32_t>(*v);
     }
     if (auto st = positive_duration(ban["within"], b + "within", s.ban_within); !st) return st;
-    if (auto st = positive_duration(ban["duration"], b + "duration", s.ban_duration); !st) return st;
+    if (auto st = positive_duration(ban["duration"], b + "duration", s.ban_duration); !st)
+      return st;
     if (s.ban_after_violations > 0 && !s.per_ip()) {
       // A ban needs violations, which only the per-IP limits produce.
       return config_error(

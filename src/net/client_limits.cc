@@ -38,11 +38,16 @@ uint64_t random_seed() {
 
 std::string_view refusal_name(ClientRefusal r) {
   switch (r) {
-    case ClientRefusal::kNone: return "none";
-    case ClientRefusal::kConnections: return "connections";
-    case ClientRefusal::kConnectionsPerIp: return "connections_per_ip";
-    case ClientRefusal::kRate: return "rate";
-    case ClientRefusal::kBanned: return "banned";
+    case ClientRefusal::kNone:
+      return "none";
+    case ClientRefusal::kConnections:
+      return "connections";
+    case ClientRefusal::kConnectionsPerIp:
+      return "connections_per_ip";
+    case ClientRefusal::kRate:
+      return "rate";
+    case ClientRefusal::kBanned:
+      return "banned";
   }
   return "none";
 }

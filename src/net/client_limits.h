@@ -36,10 +36,10 @@
 // Threading: every method may be called on any thread.
 #pragma once
 
-#include <boost/asio/ip/address.hpp>
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <array>
 #include <atomic>
+#include <boost/asio/ip/address.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>

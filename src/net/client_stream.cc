@@ -1,57 +1,157 @@
 #include "net/client_stream.h"
 
+#include <openssl/err.h>
+
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
-#include <cstring>
+#include <algorithm>
 
 #include "net/transfer.h"
 
 namespace torii::net {
 
 namespace asio = boost::asio;
+using boost::system::error_code;
 
 namespace {
+
 // Up to one TLS record's payload: a gather this small costs one copy and
 // saves records (and the syscalls that send them).
 constexpr size_t kCoalesceLimit = 16 * 1024;
-}  // namespace
 
-ClientStream::ClientStream(TcpSocket socket) : plain_(std::move(socket)) {}
-
-ClientStream::ClientStream(TcpSocket socket, asio::ssl::context& tls)
-    : plain_(socket.get_executor()),
-      tls_(std::make_unique<asio::ssl::stream<TcpSocket>>(std::move(socket), tls)) {}
-
-Task<std::tuple<boost::system::error_code>> ClientStream::handshake() {
-  if (!tls_) {
-    co_return std::tuple<boost::system::error_code>{};
-  }
-  co_return co_await tls_->async_handshake(asio::ssl::stream_base::server, kNoThrow);
+error_code ssl_failure() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return asio::error::connection_reset;
+  return error_code(static_cast<int>(e), asio::error::get_ssl_category());
 }
 
-Task<void> ClientStream::shutdown() {
-  if (!tls_) co_return;
-  co_await tls_->async_shutdown(kNoThrow);
-  // Sent (or tried): not a broken session, whatever the client answered.
-  SSL_set_shutdown(tls_->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+}  // namespace
+
+ClientStream::ClientStream(TcpSocket socket) : socket_(std::move(socket)) {}
+
+ClientStream::ClientStream(TcpSocket socket, asio::ssl::context& tls)
+    : socket_(std::move(socket)) {
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  ssl_ = SSL_new(tls.native_handle());
+  if (ssl_ != nullptr && (ec || SSL_set_fd(ssl_, socket_.native_handle()) != 1)) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+    socket_.close(ec);  // the handshake of a closed socket fails: no plain fallback
+  }
+  if (ssl_ != nullptr) {
+    SSL_set_accept_state(ssl_);
+    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // Read whatever the kernel has (up to the record buffer) in one recv.
+    SSL_set_read_ahead(ssl_, 1);
+  }
+}
+
+ClientStream::~ClientStream() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+}
+
+Task<std::tuple<error_code>> ClientStream::handshake() {
+  if (ssl_ == nullptr) {
+    if (!socket_.is_open()) co_return std::tuple<error_code>{asio::error::bad_descriptor};
+    co_return std::tuple<error_code>{};
+  }
+  co_return co_await tls_handshake();
+}
+
+Task<error_code> ClientStream::tls_wait(int ret) {
+  const int err = SSL_get_error(ssl_, ret);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    ERR_clear_error();
+    const auto what = err == SSL_ERROR_WANT_READ ? TcpSocket::wait_read : TcpSocket::wait_write;
+    auto [ec] = co_await socket_.async_wait(what, kNoThrow);
+    co_return ec;
+  }
+  if (err == SSL_ERROR_ZERO_RETURN) {
+    ERR_clear_error();
+    co_return asio::error::eof;  // close_notify
+  }
+  if (err == SSL_ERROR_SYSCALL) {
+    const unsigned long e = ERR_peek_error();
+    ERR_clear_error();
+    if (e == 0) co_return asio::error::eof;  // the peer closed without close_notify
+  }
+  co_return ssl_failure();
+}
+
+Task<std::tuple<error_code>> ClientStream::tls_handshake() {
+  for (;;) {
+    ERR_clear_error();
+    const int r = SSL_do_handshake(ssl_);
+    if (r == 1) co_return std::tuple<error_code>{};
+    const error_code ec = co_await tls_wait(r);
+    if (ec) co_return std::tuple<error_code>{ec};
+  }
 }
 
 Task<ClientStream::IoResult> ClientStream::read_some(std::span<char> into) {
-  if (tls_) return tls_->async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
-  return plain_.async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
+  if (ssl_ == nullptr) return socket_.async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
+  return tls_read_some(into);
+}
+
+Task<ClientStream::IoResult> ClientStream::tls_read_some(std::span<char> into) {
+  if (into.empty()) co_return IoResult{error_code{}, 0};
+  for (;;) {
+    ERR_clear_error();
+    size_t n = 0;
+    const int r = SSL_read_ex(ssl_, into.data(), into.size(), &n);
+    if (r == 1) co_return IoResult{error_code{}, n};
+    const error_code ec = co_await tls_wait(r);
+    if (ec) co_return IoResult{ec, 0};
+  }
 }
 
 Task<ClientStream::IoResult> ClientStream::write(std::span<const asio::const_buffer> bufs) {
-  if (!tls_) return asio::async_write(plain_, bufs, transfer_all_at_once, kNoThrow);
-  if (bufs.size() > 1) {
-    size_t total = 0;
-    for (const auto& b : bufs) total += b.size();
-    if (total <= kCoalesceLimit) {
-      gather_.clear();
-      for (const auto& b : bufs) gather_.append(static_cast<const char*>(b.data()), b.size());
-      return asio::async_write(*tls_, asio::buffer(gather_), kNoThrow);
+  if (ssl_ == nullptr) return asio::async_write(socket_, bufs, transfer_all_at_once, kNoThrow);
+  return tls_write(bufs);
+}
+
+Task<error_code> ClientStream::tls_write_all(const char* data, size_t size) {
+  size_t done = 0;
+  while (done < size) {
+    ERR_clear_error();
+    size_t n = 0;
+    const int r = SSL_write_ex(ssl_, data + done, size - done, &n);
+    if (r == 1) {
+      done += n;
+      continue;
     }
+    const error_code ec = co_await tls_wait(r);
+    if (ec) co_return ec;
   }
-  return asio::async_write(*tls_, bufs, kNoThrow);
+  co_return error_code{};
+}
+
+Task<ClientStream::IoResult> ClientStream::tls_write(std::span<const asio::const_buffer> bufs) {
+  size_t total = 0;
+  for (const auto& b : bufs) total += b.size();
+  if (bufs.size() > 1 && total <= kCoalesceLimit) {
+    gather_.clear();
+    for (const auto& b : bufs) gather_.append(static_cast<const char*>(b.data()), b.size());
+    const error_code ec = co_await tls_write_all(gather_.data(), gather_.size());
+    co_return IoResult{ec, ec ? 0 : total};
+  }
+  size_t written = 0;
+  for (const auto& b : bufs) {
+    if (b.size() == 0) continue;
+    const error_code ec = co_await tls_write_all(static_cast<const char*>(b.data()), b.size());
+    if (ec) co_return IoResult{ec, written};
+    written += b.size();
+  }
+  co_return IoResult{error_code{}, written};
+}
+
+void ClientStream::send_close_notify() {
+  if (ssl_ == nullptr || !SSL_is_init_finished(ssl_)) return;
+  ERR_clear_error();
+  SSL_shutdown(ssl_);  // queues and sends close_notify; the answer is not awaited
+  ERR_clear_error();
 }
 
 }  // namespace torii::net

@@ -1,17 +1,23 @@
 // A client connection of the data plane: plain TCP, or TLS over it (the
 // TLS listener). The session reads and writes through this one type and
 // never asks which it is, except for what TLS adds (the handshake, the
-// negotiated server name, the client certificate).
+// negotiated server name, the client certificate, close_notify).
 //
-// I/O is returned unstarted (no coroutine frame of its own); buffers must
-// stay valid until the await completes. Cancelling socket() aborts any
+// TLS runs OpenSSL directly on the socket's descriptor (no memory BIO pair
+// in between, as nginx does): a read is one recv() of up to a whole record
+// batch, a write one send() per record, and the loop only waits for
+// readiness when OpenSSL asks for it. I/O is returned unstarted; buffers
+// must stay valid until the await completes. Cancelling socket() aborts a
 // pending operation, TLS or not (the session's deadline does that).
+//
+// Errors: a TLS failure is an error_code in asio's SSL category; the
+// client closing the connection (with or without close_notify) reads as
+// asio::error::eof, as on plain TCP.
 #pragma once
 
 #include <openssl/ssl.h>
 
-#include <boost/asio/ssl/stream.hpp>
-#include <memory>
+#include <boost/asio/ssl/context.hpp>
 #include <span>
 #include <string>
 #include <tuple>
@@ -29,25 +35,38 @@ class ClientStream {
   // A TLS connection on `tls` (the listener's server context); the
   // handshake has not happened yet.
   ClientStream(TcpSocket socket, boost::asio::ssl::context& tls);
+  ~ClientStream();
+  ClientStream(const ClientStream&) = delete;
+  ClientStream& operator=(const ClientStream&) = delete;
 
-  bool is_tls() const { return tls_ != nullptr; }
-  TcpSocket& socket() { return tls_ ? tls_->next_layer() : plain_; }
+  bool is_tls() const { return ssl_ != nullptr; }
+  TcpSocket& socket() { return socket_; }
   // The TLS connection (null for plain TCP).
-  SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
+  SSL* ssl() { return ssl_; }
 
   // The TLS handshake as a server; a plain stream completes at once.
   Task<std::tuple<boost::system::error_code>> handshake();
   Task<IoResult> read_some(std::span<char> into);
-  // TLS: sends close_notify and waits for the client's (cancel socket() to
-  // stop waiting). The session stays resumable either way. Plain: nothing.
-  Task<void> shutdown();
   // Writes every byte of `bufs`. Over TLS, small gathers are copied into
-  // one record first: OpenSSL writes one record per buffer otherwise.
+  // one record first: each buffer would be a record of its own otherwise.
   Task<IoResult> write(std::span<const boost::asio::const_buffer> bufs);
+  // TLS: sends close_notify if the socket takes it now (never waits, never
+  // reads the client's), so the client can tell a complete response from a
+  // cut one and the session stays resumable. Plain: nothing.
+  void send_close_notify();
 
  private:
-  TcpSocket plain_;  // unused (moved from) when TLS
-  std::unique_ptr<boost::asio::ssl::stream<TcpSocket>> tls_;
+  Task<std::tuple<boost::system::error_code>> tls_handshake();
+  Task<IoResult> tls_read_some(std::span<char> into);
+  Task<IoResult> tls_write(std::span<const boost::asio::const_buffer> bufs);
+  // Writes [data, data + size) completely, waiting for room as needed.
+  Task<boost::system::error_code> tls_write_all(const char* data, size_t size);
+  // What an OpenSSL call that failed with `ret` wants: an error, or
+  // (returned empty) the socket ready in the direction it asked for.
+  Task<boost::system::error_code> tls_wait(int ret);
+
+  TcpSocket socket_;
+  SSL* ssl_ = nullptr;  // owned; OpenSSL reads and writes socket_'s descriptor
   std::string gather_;  // TLS: the coalesced write
 };
 

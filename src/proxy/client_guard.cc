@@ -30,8 +30,7 @@ observability::Counter& bans_counter() {
 observability::Counter& timeouts_counter() {
   static observability::Counter& c = observability::MetricsRegistry::global().counter(
       "client_timeouts_total",
-      "Client requests ended by client_header_timeout or client_body_timeout, by phase",
-      {"phase"});
+      "Client requests ended by client_header_timeout or client_body_timeout, by phase", {"phase"});
   return c;
 }
 
@@ -78,8 +77,7 @@ std::optional<RequestRefusal> check_client_request(net::ClientLimiter* limiter,
   count_refusal(worker, verdict.refusal, verdict.ban_started);
   if (verdict.ban_started) log_ban(ip);
   const auto secs = std::chrono::ceil<std::chrono::seconds>(verdict.retry_after).count();
-  http::LocalReply reply(429, "application/json",
-                         "{\"error_msg\":\"429 Too Many Requests\"}\n");
+  http::LocalReply reply(429, "application/json", "{\"error_msg\":\"429 Too Many Requests\"}\n");
   reply.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, secs)));
   const bool banned = verdict.refusal == net::ClientRefusal::kBanned;
   return RequestRefusal{

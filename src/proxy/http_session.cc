@@ -24,7 +24,6 @@ using boost::system::error_code;
 namespace {
 
 using net::kNoThrow;
-constexpr std::chrono::milliseconds kTlsShutdownWait{1000};
 constexpr std::string_view kRouteNotFound = "{\"error_msg\":\"404 Route Not Found\"}\n";
 
 core::Error downstream_error(core::ErrorKind kind, std::string message) {
@@ -164,14 +163,7 @@ net::Task<void> HttpSession::run() {
       break;
     }
   }
-  if (stream_.is_tls() && !closing_) {
-    // close_notify, so the client can tell a complete response from a cut
-    // one and the session stays resumable; the client's answer is awaited
-    // briefly (a client that never answers does not hold the connection).
-    deadline_.arm(kTlsShutdownWait);
-    co_await stream_.shutdown();
-    deadline_.disarm();
-  }
+  if (!closing_) stream_.send_close_notify();
   error_code ignored;
   stream_.socket().shutdown(net::TcpSocket::shutdown_send, ignored);
   stream_.socket().close(ignored);

@@ -115,9 +115,11 @@ HttpResponse https_get(const Torii& t, const std::string& host, const std::strin
   return http(req, tls);
 }
 
-// `openssl s_client` against the listener; returns what it printed.
+// `openssl s_client` against the listener; returns what it printed. Its
+// input ends after half a second, so a TLS 1.3 session ticket (sent after
+// the handshake) has arrived before it leaves.
 std::string s_client(uint16_t port, const std::string& args) {
-  const std::string cmd = "echo | timeout 10 openssl s_client -connect 127.0.0.1:" +
+  const std::string cmd = "(sleep 0.5; echo) | timeout 10 openssl s_client -connect 127.0.0.1:" +
                           std::to_string(port) + " " + args + " 2>&1";
   std::string out;
   if (FILE* f = ::popen(cmd.c_str(), "r")) {

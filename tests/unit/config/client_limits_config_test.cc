@@ -74,8 +74,9 @@ TEST_F(ConfigClientLimitsTest, ReadsEveryKey) {
 }
 
 TEST_F(ConfigClientLimitsTest, UnknownKeysUnderItAreWarnedAbout) {
-  auto c = load("torii:\n  client_limits:\n    max_conections: 5\n    ban:\n      after: 3\n"
-                "  other: 1\n");
+  auto c = load(
+      "torii:\n  client_limits:\n    max_conections: 5\n    ban:\n      after: 3\n"
+      "  other: 1\n");
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(warnings_.size(), 3u);
   EXPECT_EQ(warnings_[0], "config.yaml: unknown key torii.client_limits.max_conections (ignored)");
