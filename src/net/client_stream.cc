@@ -19,6 +19,13 @@ namespace {
 // saves records (and the syscalls that send them).
 constexpr size_t kCoalesceLimit = 16 * 1024;
 
+// SSL_get_error() reads the thread's error queue: it must be empty before
+// each TLS call. Failures below always leave it empty; this only costs a
+// lookup of the queue unless other code on the thread left an entry.
+void clear_stale_errors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 error_code ssl_failure() {
   const unsigned long e = ERR_get_error();
   ERR_clear_error();
@@ -63,7 +70,6 @@ Task<std::tuple<error_code>> ClientStream::handshake() {
 Task<error_code> ClientStream::tls_wait(int ret) {
   const int err = SSL_get_error(ssl_, ret);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-    ERR_clear_error();
     const auto what = err == SSL_ERROR_WANT_READ ? TcpSocket::wait_read : TcpSocket::wait_write;
     auto [ec] = co_await socket_.async_wait(what, kNoThrow);
     co_return ec;
@@ -82,7 +88,7 @@ Task<error_code> ClientStream::tls_wait(int ret) {
 
 Task<std::tuple<error_code>> ClientStream::tls_handshake() {
   for (;;) {
-    ERR_clear_error();
+    clear_stale_errors();
     const int r = SSL_do_handshake(ssl_);
     if (r == 1) co_return std::tuple<error_code>{};
     const error_code ec = co_await tls_wait(r);
@@ -98,7 +104,7 @@ Task<ClientStream::IoResult> ClientStream::read_some(std::span<char> into) {
 Task<ClientStream::IoResult> ClientStream::tls_read_some(std::span<char> into) {
   if (into.empty()) co_return IoResult{error_code{}, 0};
   for (;;) {
-    ERR_clear_error();
+    clear_stale_errors();
     size_t n = 0;
     const int r = SSL_read_ex(ssl_, into.data(), into.size(), &n);
     if (r == 1) co_return IoResult{error_code{}, n};
@@ -115,7 +121,7 @@ Task<ClientStream::IoResult> ClientStream::write(std::span<const asio::const_buf
 Task<error_code> ClientStream::tls_write_all(const char* data, size_t size) {
   size_t done = 0;
   while (done < size) {
-    ERR_clear_error();
+    clear_stale_errors();
     size_t n = 0;
     const int r = SSL_write_ex(ssl_, data + done, size - done, &n);
     if (r == 1) {

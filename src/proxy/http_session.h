@@ -88,6 +88,26 @@ class HttpSession final : private RequestBodySource {
   // ---- upstream_exchange.cc ----
   net::Task<bool> proxy();
   struct Attempt;
+  // The parts of proxy() that never suspend, kept out of its frame:
+  // A plugin's read_request_body() failed and the plugin let the request
+  // go on: prepares the reply (true, its keep-alive in `keep`), or records
+  // 499 when the client is gone (false: close without a reply).
+  bool prepare_unreadable_body_reply(bool& keep);
+  // `up` missing (503) or without nodes (502): prepares the reply and
+  // returns true with its keep-alive in `keep`; false when `up` is usable.
+  bool prepare_no_upstream_reply(const upstream::Upstream* up, bool& keep);
+  // The request head for a try on `node`, into upstream_head_.
+  void build_attempt_head(const upstream::Upstream& up, const upstream::Node& node,
+                          bool trusted_peer);
+  // Every try failed: the 502/503/504 reply with X-APISIX-Upstream-Status.
+  bool prepare_upstream_failure(const std::string& last_status);
+  // $upstream_status: the failed tries' statuses, then `status`.
+  void record_upstream_status(const std::string& earlier, int status);
+  // A new connection to `node` (resolving its host when not an IP); null,
+  // with attempt.error set, when that fails.
+  net::Task<std::unique_ptr<upstream::UpstreamConn>> connect_node(const upstream::Upstream& up,
+                                                                  const upstream::Node& node,
+                                                                  Attempt& attempt);
   net::Task<bool> send_request(upstream::UpstreamConn& conn, const std::string& head,
                                             Attempt& attempt);
   net::Task<bool> read_response_head(upstream::UpstreamConn& conn, Attempt& attempt);

@@ -44,6 +44,12 @@ void append_hex(std::string& out, size_t n) {
   out.append(buf, p);
 }
 
+// "502" or "502, 504": the statuses of the tries so far ($upstream_status).
+void append_status(std::string& statuses, int status) {
+  if (!statuses.empty()) statuses.append(", ");
+  statuses.append(std::to_string(status));
+}
+
 int status_for(const core::Error& e) {
   if (e.kind == ErrorKind::kTimeout) return 504;
   if (e.kind == ErrorKind::kNoUpstream && e.source == ErrorSource::kConfig) return 503;
@@ -109,54 +115,139 @@ void HttpSession::add_body_buffers(const char* base, const std::vector<http::Spa
   }
 }
 
+bool HttpSession::prepare_unreadable_body_reply(bool& keep) {
+  const core::Error err = *ctx_.request_body_error;
+  if (err.kind == ErrorKind::kClosed || err.kind == ErrorKind::kIo) {
+    if (ctx_.status == 0) ctx_.status = 499;
+    return false;
+  }
+  const int status = err.kind == ErrorKind::kTooLarge ? 413
+                     : err.kind == ErrorKind::kTimeout ? 408
+                                                       : 400;
+  keep = prepare_reply({status}, false, err);
+  return true;
+}
+
+bool HttpSession::prepare_no_upstream_reply(const upstream::Upstream* up, bool& keep) {
+  if (!up) {
+    keep = prepare_reply({503}, true,
+                         core::Error{ErrorKind::kNoUpstream, ErrorSource::kConfig, false,
+                                     "missing upstream configuration in Route or Service"});
+    return true;
+  }
+  if (up->nodes.empty()) {
+    keep = prepare_reply({502}, true,
+                         upstream_error(ErrorKind::kNoUpstream, false, "upstream has no nodes"));
+    return true;
+  }
+  return false;
+}
+
+void HttpSession::build_attempt_head(const upstream::Upstream& up, const upstream::Node& node,
+                                     bool trusted_peer) {
+  // Assigned from a view: the buffer's capacity is reused, no copy per request.
+  // An HTTP/1.0 request without Host gets the node's, never an empty Host.
+  const std::string_view upstream_host =
+      ctx_.upstream_host_override                                              ? *ctx_.upstream_host_override
+      : up.pass_host == upstream::PassHost::kRewrite                           ? up.upstream_host
+      : up.pass_host == upstream::PassHost::kPass && !req_.host_header.empty() ? req_.host_header
+                                                                               : node.host_header;
+  ctx_.upstream_host.assign(upstream_host);
+  ctx_.upstream_uri.assign(ctx_.upstream_uri_override ? std::string_view(*ctx_.upstream_uri_override)
+                                                      : req_.target);
+  UpstreamHeadParams head_params{ctx_.upstream_host,
+                                 ctx_.upstream_uri,
+                                 ctx_.remote_addr(),
+                                 conn_info_.scheme,
+                                 conn_info_.server_port,
+                                 req_.websocket_upgrade,
+                                 trusted_peer,
+                                 ctx_.upstream_method_override,
+                                 ctx_.request_edits.empty() ? nullptr : &ctx_.request_edits};
+  if (ctx_.request_body) head_params.body_length = ctx_.request_body->size();
+  upstream_head_.clear();
+  build_upstream_request_head(req_, head_params, upstream_head_);
+}
+
+net::Task<std::unique_ptr<upstream::UpstreamConn>> HttpSession::connect_node(
+    const upstream::Upstream& up, const upstream::Node& node, Attempt& attempt) {
+  auto conn = std::make_unique<upstream::UpstreamConn>(worker_.io(), worker_.sweeper());
+  asio::ip::tcp::endpoint ep;
+  if (node.address) {
+    ep = asio::ip::tcp::endpoint(*node.address, node.spec.port);
+  } else {
+    net::TcpResolver resolver(worker_.io());
+    const std::string port = std::to_string(node.spec.port);
+    auto [rec, results] = co_await resolver.async_resolve(node.spec.host, port, kNoThrow);
+    if (rec || results.empty()) {
+      attempt.error = upstream_error(ErrorKind::kConnectFailed, true,
+                                     "cannot resolve " + node.spec.host + ": " + rec.message());
+      co_return nullptr;
+    }
+    ep = results.begin()->endpoint();
+  }
+  const bool https = up.scheme == upstream::Scheme::kHttps;
+  std::string sni;
+  if (https) {
+    sni = up.pass_host == upstream::PassHost::kRewrite ? up.upstream_host : node.spec.host;
+    boost::system::error_code aec;
+    asio::ip::make_address(sni, aec);
+    if (!aec) sni.clear();  // no SNI for IP literals
+  }
+  asio::ssl::context* tls = nullptr;
+  if (https) tls = up.tls_client ? up.tls_client.get() : &worker_.tls_client_context();
+  const error_code cec = co_await conn->connect(ep, attempt.timeouts.connect, tls, sni, up.tls_verify);
+  if (cec) {
+    const bool timeout = conn->timed_out();
+    attempt.error =
+        upstream_error(timeout ? ErrorKind::kTimeout : ErrorKind::kConnectFailed, true,
+                       std::string(timeout ? "connect timed out" : "connect failed") + " to " +
+                           node.name + ": " + cec.message());
+    co_return nullptr;
+  }
+  co_return conn;
+}
+
+bool HttpSession::prepare_upstream_failure(const std::string& last_status) {
+  ctx_.upstream_status = last_status;
+  core::Error err = ctx_.error.value_or(
+      upstream_error(ErrorKind::kNoUpstream, false, "no upstream node could be picked"));
+  http::LocalReply reply{status_for(err)};
+  if (!last_status.empty()) reply.headers.emplace_back("X-APISIX-Upstream-Status", last_status);
+  // A body we did not finish reading cannot be skipped safely: prepare_reply closes.
+  return prepare_reply(std::move(reply), true, std::move(err));
+}
+
+// proxy() is a coroutine: every local of it lives in its frame for the
+// whole request, and asio recycles frames of up to 1020 bytes only (larger
+// ones cost a malloc and free per request). So the work that needs no
+// suspension lives in the plain functions above, and this frame stays small.
 net::Task<bool> HttpSession::proxy() {
   const config::Route& route = *ctx_.route;
   if (ctx_.request_body_error) {
-    // A plugin's read_request_body() failed midway and the plugin let the
-    // request go on: what is left of the body cannot be forwarded.
-    const core::Error err = *ctx_.request_body_error;
-    if (err.kind == ErrorKind::kClosed || err.kind == ErrorKind::kIo) {
-      if (ctx_.status == 0) ctx_.status = 499;
-      co_return false;
-    }
-    const int status = err.kind == ErrorKind::kTooLarge ? 413
-                       : err.kind == ErrorKind::kTimeout ? 408
-                                                         : 400;
-    {
-      const bool keep = prepare_reply({status}, false, err);
-      co_return co_await send_reply(keep);
-    }
+    bool keep = false;
+    if (!prepare_unreadable_body_reply(keep)) co_return false;
+    co_return co_await send_reply(keep);
   }
   sent_upstream_ = true;
-  const Chains chains = Chains::of(ctx_);
-  bool answered = false;
-  if (chains.has(plugins::Phase::kBeforeProxy)) answered = co_await run_before_proxy(ctx_, chains);
-  if (answered) co_return co_await send_plugin_exit();
+  {
+    const Chains chains = Chains::of(ctx_);
+    bool answered = false;
+    if (chains.has(plugins::Phase::kBeforeProxy)) answered = co_await run_before_proxy(ctx_, chains);
+    if (answered) co_return co_await send_plugin_exit();
+  }
   // traffic-split may have picked another upstream; either is kept alive here.
   const std::shared_ptr<const upstream::Upstream> up =
       ctx_.upstream_override ? ctx_.upstream_override : route.upstream;
-  if (!up) {
-    {
-      const bool keep =
-          prepare_reply({503}, true,
-                        core::Error{ErrorKind::kNoUpstream, ErrorSource::kConfig, false,
-                                    "missing upstream configuration in Route or Service"});
-      co_return co_await send_reply(keep);
-    }
-  }
-  if (up->nodes.empty()) {
-    {
-      const bool keep = prepare_reply(
-          {502}, true, upstream_error(ErrorKind::kNoUpstream, false, "upstream has no nodes"));
-      co_return co_await send_reply(keep);
-    }
+  {
+    bool keep = false;
+    if (prepare_no_upstream_reply(up.get(), keep)) co_return co_await send_reply(keep);
   }
   if (req_.websocket_upgrade && !route.enable_websocket) req_.websocket_upgrade = false;
 
   upstream::Balancer& balancer = worker_.balancer(up);
-  const config::Snapshot& snap = ctx_.snapshot();
-  const bool trusted_peer =
-      snap.trusted_addresses && snap.trusted_addresses->contains(conn_info_.remote_ip);
+  const bool trusted_peer = ctx_.snapshot().trusted_addresses &&
+                            ctx_.snapshot().trusted_addresses->contains(conn_info_.remote_ip);
   const std::string hash_key = hash_key_for(*up);
   upstream::ExcludeSet exclude(up->nodes.size());
   int tries_left = up->effective_retries() + 1;
@@ -168,7 +259,6 @@ net::Task<bool> HttpSession::proxy() {
   Attempt attempt;
   attempt.up = up.get();
   attempt.timeouts = route.timeout.value_or(up->timeout);
-  std::string& head = upstream_head_;
   std::string last_status;
 
   while (tries_left-- > 0) {
@@ -180,29 +270,7 @@ net::Task<bool> HttpSession::proxy() {
     attempt.error.reset();
     if (!ctx_.upstream_addr.empty()) ctx_.upstream_addr.append(", ");
     ctx_.upstream_addr.append(node.name);
-
-    head.clear();
-    // Assigned from a view: the buffer's capacity is reused, no copy per request.
-    // An HTTP/1.0 request without Host gets the node's, never an empty Host.
-    const std::string_view upstream_host =
-        ctx_.upstream_host_override                                          ? *ctx_.upstream_host_override
-        : up->pass_host == upstream::PassHost::kRewrite                        ? up->upstream_host
-        : up->pass_host == upstream::PassHost::kPass && !req_.host_header.empty() ? req_.host_header
-                                                                              : node.host_header;
-    ctx_.upstream_host.assign(upstream_host);
-    ctx_.upstream_uri.assign(ctx_.upstream_uri_override ? std::string_view(*ctx_.upstream_uri_override)
-                                                        : req_.target);
-    UpstreamHeadParams head_params{ctx_.upstream_host,
-                                   ctx_.upstream_uri,
-                                   ctx_.remote_addr(),
-                                   conn_info_.scheme,
-                                   conn_info_.server_port,
-                                   req_.websocket_upgrade,
-                                   trusted_peer,
-                                   ctx_.upstream_method_override,
-                                   ctx_.request_edits.empty() ? nullptr : &ctx_.request_edits};
-    if (ctx_.request_body) head_params.body_length = ctx_.request_body->size();
-    build_upstream_request_head(req_, head_params, head);
+    build_attempt_head(*up, node, trusted_peer);
 
     const auto attempt_start = core::Clock::now();
     bool fresh_retry_left = true;
@@ -215,48 +283,14 @@ net::Task<bool> HttpSession::proxy() {
       conn = worker_.pool().acquire(&node, !may_resend || !fresh_retry_left);
       const bool reused = conn != nullptr;
       if (!conn) {
-        conn = std::make_unique<upstream::UpstreamConn>(worker_.io(), worker_.sweeper());
-        asio::ip::tcp::endpoint ep;
-        if (node.address) {
-          ep = asio::ip::tcp::endpoint(*node.address, node.spec.port);
-        } else {
-          net::TcpResolver resolver(worker_.io());
-          const std::string port = std::to_string(node.spec.port);
-          auto [rec, results] = co_await resolver.async_resolve(node.spec.host, port, kNoThrow);
-          if (rec || results.empty()) {
-            attempt.error =
-                upstream_error(ErrorKind::kConnectFailed, true,
-                               "cannot resolve " + node.spec.host + ": " + rec.message());
-            break;
-          }
-          ep = results.begin()->endpoint();
-        }
-        const bool https = up->scheme == upstream::Scheme::kHttps;
-        std::string sni;
-        if (https) {
-          sni = up->pass_host == upstream::PassHost::kRewrite ? up->upstream_host : node.spec.host;
-          boost::system::error_code aec;
-          asio::ip::make_address(sni, aec);
-          if (!aec) sni.clear();  // no SNI for IP literals
-        }
-        asio::ssl::context* tls = nullptr;
-        if (https) tls = up->tls_client ? up->tls_client.get() : &worker_.tls_client_context();
-        const error_code cec =
-            co_await conn->connect(ep, attempt.timeouts.connect, tls, sni, up->tls_verify);
-        if (cec) {
-          const bool timeout = conn->timed_out();
-          attempt.error =
-              upstream_error(timeout ? ErrorKind::kTimeout : ErrorKind::kConnectFailed, true,
-                             std::string(timeout ? "connect timed out" : "connect failed") +
-                                 " to " + node.name + ": " + cec.message());
-          break;
-        }
+        conn = co_await connect_node(*up, node, attempt);
+        if (!conn) break;
       }
       conn->parser().reset();
       conn->parser().expect_no_body(req_.method == http::Method::kHead);
       balancer.on_start(idx);
-      ok = co_await send_request(*conn, head, attempt) &&
-           co_await read_response_head(*conn, attempt);
+      ok = co_await send_request(*conn, upstream_head_, attempt);
+      if (ok) ok = co_await read_response_head(*conn, attempt);
       if (ok) break;
       balancer.on_finish(idx, core::Clock::now() - attempt_start, true);
       // A keep-alive connection the upstream closed meanwhile: try a fresh one.
@@ -271,9 +305,7 @@ net::Task<bool> HttpSession::proxy() {
     }
 
     if (ok) {
-      const int status = conn->parser().status_code();
-      if (!last_status.empty()) ctx_.upstream_status = last_status + ", ";
-      ctx_.upstream_status.append(std::to_string(status));
+      record_upstream_status(last_status, conn->parser().status_code());
       const bool keep = co_await forward_response(*conn, attempt);
       const auto elapsed = core::Clock::now() - attempt_start;
       balancer.on_finish(idx, elapsed, attempt.error.has_value());
@@ -296,8 +328,7 @@ net::Task<bool> HttpSession::proxy() {
       if (ctx_.status == 0) ctx_.status = 499;
       co_return false;
     }
-    const int failed_status = status_for(*attempt.error);
-    last_status += (last_status.empty() ? "" : ", ") + std::to_string(failed_status);
+    append_status(last_status, status_for(*attempt.error));
     ctx_.error = attempt.error;
     exclude.add(static_cast<size_t>(idx));
     const bool may_retry = attempt.error->retryable &&
@@ -305,16 +336,13 @@ net::Task<bool> HttpSession::proxy() {
     if (!may_retry || core::Clock::now() >= retry_deadline) break;
   }
 
-  ctx_.upstream_status = last_status;
-  core::Error err = ctx_.error.value_or(
-      upstream_error(ErrorKind::kNoUpstream, false, "no upstream node could be picked"));
-  http::LocalReply reply{status_for(err)};
-  if (!last_status.empty()) reply.headers.emplace_back("X-APISIX-Upstream-Status", last_status);
-  // A body we did not finish reading cannot be skipped safely: prepare_reply closes.
-  {
-    const bool keep = prepare_reply(std::move(reply), true, std::move(err));
-    co_return co_await send_reply(keep);
-  }
+  const bool keep = prepare_upstream_failure(last_status);
+  co_return co_await send_reply(keep);
+}
+
+void HttpSession::record_upstream_status(const std::string& earlier, int status) {
+  if (!earlier.empty()) ctx_.upstream_status = earlier + ", ";
+  ctx_.upstream_status.append(std::to_string(status));
 }
 
 // Sends the head, the body bytes already read, then streams the rest of the
