@@ -6,9 +6,8 @@
 // Checks: no crash or UB; a header set that parses meets every syntax rule;
 // canonical_path and canonical_query are idempotent, the query form is
 // independent of the order of its pieces and only holds RFC 3986 output;
-// canonical header values are trimmed and collapsed; and no input signs
-// itself (the HMAC of a fuzzer-made canonical string is never its
-// X-Torii-Signature).
+// canonical header values are trimmed and collapsed; the HMAC is 64 hex
+// characters.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -118,6 +117,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string canonical = signing::canonical_string(r);
   check(canonical.starts_with(signing::kAlgorithm));
   check(canonical.ends_with(req.content_sha256));
-  check(signing::hmac_sha256_hex("fuzz-secret-0123456789", canonical) != req.signature);
+  // (No "the input does not sign itself" check: libFuzzer's comparison
+  // tracing sees the HMAC this harness computes next to the signature it
+  // is compared with and copies it into the input, which proves nothing.)
+  check(signing::hmac_sha256_hex("fuzz-secret", canonical).size() == 64);
   return 0;
 }
