@@ -18,6 +18,8 @@ namespace {
 // Up to one TLS record's payload: a gather this small costs one copy and
 // saves records (and the syscalls that send them).
 constexpr size_t kCoalesceLimit = 16 * 1024;
+// Bytes read from the socket at once for OpenSSL: a full record and more.
+constexpr size_t kReadBufferSize = 17 * 1024;
 
 // SSL_get_error() reads the thread's error queue: it must be empty before
 // each TLS call. Failures below always leave it empty; this only costs a
@@ -42,17 +44,21 @@ ClientStream::ClientStream(TcpSocket socket, asio::ssl::context& tls)
   error_code ec;
   socket_.non_blocking(true, ec);
   ssl_ = SSL_new(tls.native_handle());
-  if (ssl_ != nullptr && (ec || SSL_set_fd(ssl_, socket_.native_handle()) != 1)) {
-    SSL_free(ssl_);
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new_socket(socket_.native_handle(), BIO_NOCLOSE);
+  if (ssl_ == nullptr || in == nullptr || out == nullptr || ec) {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    BIO_free(in);
+    BIO_free(out);
     ssl_ = nullptr;
     socket_.close(ec);  // the handshake of a closed socket fails: no plain fallback
+    return;
   }
-  if (ssl_ != nullptr) {
-    SSL_set_accept_state(ssl_);
-    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    // Read whatever the kernel has (up to the record buffer) in one recv.
-    SSL_set_read_ahead(ssl_, 1);
-  }
+  BIO_set_mem_eof_return(in, -1);  // empty: "retry", not end of stream
+  SSL_set_bio(ssl_, in, out);      // the SSL owns both
+  rbio_ = in;
+  SSL_set_accept_state(ssl_);
+  SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 }
 
 ClientStream::~ClientStream() {
@@ -69,9 +75,22 @@ Task<std::tuple<error_code>> ClientStream::handshake() {
 
 Task<error_code> ClientStream::tls_wait(int ret) {
   const int err = SSL_get_error(ssl_, ret);
-  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-    const auto what = err == SSL_ERROR_WANT_READ ? TcpSocket::wait_read : TcpSocket::wait_write;
-    auto [ec] = co_await socket_.async_wait(what, kNoThrow);
+  if (err == SSL_ERROR_WANT_READ) {
+    // Bytes for OpenSSL come through asio's own read: it knows whether the
+    // socket was drained last time and then waits for the next edge instead
+    // of trying a read that fails (and re-arming epoll) on every request.
+    if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(kReadBufferSize);
+    auto [ec, n] = co_await socket_.async_read_some(
+        asio::buffer(read_buffer_.get(), kReadBufferSize), kNoThrow);
+    if (ec) co_return ec;
+    if (n == 0) co_return asio::error::eof;
+    if (BIO_write(rbio_, read_buffer_.get(), static_cast<int>(n)) != static_cast<int>(n)) {
+      co_return asio::error::no_memory;
+    }
+    co_return error_code{};
+  }
+  if (err == SSL_ERROR_WANT_WRITE) {
+    auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
     co_return ec;
   }
   if (err == SSL_ERROR_ZERO_RETURN) {

@@ -3,12 +3,14 @@
 // never asks which it is, except for what TLS adds (the handshake, the
 // negotiated server name, the client certificate, close_notify).
 //
-// TLS runs OpenSSL directly on the socket's descriptor (no memory BIO pair
-// in between, as nginx does): a read is one recv() of up to a whole record
-// batch, a write one send() per record, and the loop only waits for
-// readiness when OpenSSL asks for it. I/O is returned unstarted; buffers
-// must stay valid until the await completes. Cancelling socket() aborts a
-// pending operation, TLS or not (the session's deadline does that).
+// TLS writes go from OpenSSL straight to the socket's descriptor (one
+// write() per record, as nginx does). Reads go through asio, which tracks
+// whether the socket was drained, so a keep-alive connection waits for the
+// next request with no failed read and no epoll re-arm per request; the
+// bytes are handed to OpenSSL through a memory BIO (one small copy).
+// I/O is returned unstarted; buffers must stay valid until the await
+// completes. Cancelling socket() aborts a pending operation, TLS or not
+// (the session's deadline does that).
 //
 // Errors: a TLS failure is an error_code in asio's SSL category; the
 // client closing the connection (with or without close_notify) reads as
@@ -18,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/ssl/context.hpp>
+#include <memory>
 #include <span>
 #include <string>
 #include <tuple>
@@ -66,7 +69,9 @@ class ClientStream {
   Task<boost::system::error_code> tls_wait(int ret);
 
   TcpSocket socket_;
-  SSL* ssl_ = nullptr;  // owned; OpenSSL reads and writes socket_'s descriptor
+  SSL* ssl_ = nullptr;   // owned; writes to socket_'s descriptor
+  BIO* rbio_ = nullptr;  // owned by ssl_: what OpenSSL reads, fed from read_buffer_
+  std::unique_ptr<char[]> read_buffer_;  // allocated on the first read
   std::string gather_;  // TLS: the coalesced write
 };
 

@@ -43,7 +43,8 @@ class Pki {
           issue("v2", "/CN=version-two", "DNS:a.test.com,DNS:*.test.com") &&
           issue("client", "/CN=client1/O=Acme", "") &&
           issue("upclient", "/CN=gateway-client", "") &&
-          issue("localhost", "/CN=localhost", "DNS:localhost");
+          issue("localhost", "/CN=localhost", "DNS:localhost") &&
+          issue("rsa", "/CN=rsa-pair", "DNS:a.test.com", "rsa:2048");
   }
   bool ok() const { return ok_; }
   std::string path(const std::string& name) const { return dir_.path() + "/" + name; }
@@ -53,11 +54,15 @@ class Pki {
   static bool run(const std::string& cmd) {
     return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
   }
-  bool issue(const std::string& name, const std::string& subject, const std::string& sans) {
+  // An ECDSA P-256 certificate signed by the CA, or one with `key_type`
+  // ("rsa:2048").
+  bool issue(const std::string& name, const std::string& subject, const std::string& sans,
+             const std::string& key_type = "") {
     std::string ext = "basicConstraints=CA:FALSE\n";
     if (!sans.empty()) ext += "subjectAltName=" + sans + "\n";
     dir_.write(name + ".ext", ext);
-    return run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj " +
+    const std::string key = key_type.empty() ? "ec -pkeyopt ec_paramgen_curve:prime256v1" : key_type;
+    return run("openssl req -newkey " + key + " -nodes -subj " +
                subject + " -keyout " + path(name + ".key") + " -out " + path(name + ".csr")) &&
            run("openssl x509 -req -days 2 -in " + path(name + ".csr") + " -CA " + path("ca.crt") +
                " -CAkey " + path("ca.key") + " -CAcreateserial -extfile " + path(name + ".ext") +
@@ -218,6 +223,19 @@ TEST(TlsListener, the_certificate_is_picked_by_sni_and_exact_beats_wildcard) {
             std::string::npos) << up.last_head();
   // Plain HTTP keeps working next to TLS.
   EXPECT_EQ(http_get(t.url("/echo")).status, 200);
+}
+
+TEST(TlsListener, an_rsa_and_an_ecdsa_pair_are_served_to_the_clients_that_ask_for_each) {
+  ASSERT_TRUE(pki().ok());
+  Upstream up;
+  // cert/key RSA, certs/keys ECDSA: one object, both key types.
+  const std::string pair = "    certs:\n      - |\n" + indent(pki().pem("exact.crt"), 8) +
+                           "    keys:\n      - |\n" + indent(pki().pem("exact.key"), 8);
+  Torii t(echo_route(up) + "ssls:\n" + ssl_yaml("both", "rsa", "[\"a.test.com\"]", pair));
+  const std::string ec = s_client(t.tls_port(), "-servername a.test.com -sigalgs ECDSA+SHA256");
+  EXPECT_NE(ec.find("subject=CN = exact"), std::string::npos) << ec;
+  const std::string rsa = s_client(t.tls_port(), "-servername a.test.com -sigalgs RSA-PSS+SHA256");
+  EXPECT_NE(rsa.find("subject=CN = rsa-pair"), std::string::npos) << rsa;
 }
 
 TEST(TlsListener, an_unknown_name_fails_the_handshake_and_the_gateway_keeps_serving) {
