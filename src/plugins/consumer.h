@@ -25,7 +25,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/sha256.h"
 #include "plugins/plugin_chain.h"
 
 namespace torii::plugins {
@@ -86,18 +85,23 @@ class ConsumerDirectory {
   bool add_credential(std::string_view plugin, std::string_view key, Credential credential);
 
  private:
-  // A SHA-256 is uniformly distributed: its first bytes are a hash already.
-  struct DigestHash {
-    size_t operator()(const core::Sha256Digest& d) const {
-      size_t h;
-      std::memcpy(&h, d.data(), sizeof h);
-      return h;
-    }
+  // Keys are looked up by a plain string hash (a probe reveals at most
+  // which bucket group a guess falls in, nothing about stored keys) and
+  // compared in constant time, so the time a lookup takes does not tell
+  // how much of a stored key a guess matched. Transparent: a string_view
+  // lookup allocates nothing.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const;
   };
-  using CredentialIndex = boost::unordered_flat_map<core::Sha256Digest, Credential, DigestHash>;
+  struct KeyEqual {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return secrets_equal(a, b); }
+  };
+  using CredentialIndex = boost::unordered_flat_map<std::string, Credential, KeyHash, KeyEqual>;
 
   std::map<std::string, std::shared_ptr<const Consumer>, std::less<>> consumers_;
-  // plugin name -> SHA-256(key) -> credential (no allocation per lookup)
+  // plugin name -> key -> credential (no allocation per lookup)
   std::map<std::string, CredentialIndex, std::less<>> credentials_;
 
   mutable std::shared_mutex merged_mutex_;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/sha256.h"
+#include <boost/container_hash/hash.hpp>
 #include "plugins/consumer.h"
 
 namespace torii::plugins {
@@ -15,7 +15,7 @@ bool secrets_equal(std::string_view a, std::string_view b) {
 const Credential* ConsumerDirectory::find(std::string_view plugin, std::string_view key) const {
   auto index = credentials_.find(plugin);
   if (index == credentials_.end()) return nullptr;
-  auto it = index->second.find(core::sha256(key));
+  auto it = index->second.find(key);
   return it == index->second.end() ? nullptr : &it->second;
 }
 
@@ -32,7 +32,11 @@ bool ConsumerDirectory::add_credential(std::string_view plugin, std::string_view
                                        Credential credential) {
   auto index = credentials_.find(plugin);
   if (index == credentials_.end()) index = credentials_.emplace(std::string(plugin), CredentialIndex()).first;
-  return index->second.emplace(core::sha256(key), std::move(credential)).second;
+  return index->second.emplace(std::string(key), std::move(credential)).second;
+}
+
+size_t ConsumerDirectory::KeyHash::operator()(std::string_view key) const {
+  return boost::hash_range(key.begin(), key.end());
 }
 
 std::shared_ptr<const ConsumerRouteChain> ConsumerDirectory::merged(const PluginChain* route,

@@ -223,15 +223,33 @@ CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args) {
 Torii::Torii(const std::string& routes_yaml, const std::string& extra_config, int workers)
     : Torii(ToriiOptions{workers, extra_config, "", nullptr, routes_yaml, 0, 0, "", ""}) {}
 
-Torii::Torii(ToriiOptions o)
-    : dir_(o.dir ? o.dir : std::make_shared<TempDir>()),
-      port_(o.port ? o.port : free_port()),
-      admin_port_(o.admin_port ? o.admin_port : free_port()) {
+Torii::Torii(ToriiOptions o) : dir_(o.dir ? o.dir : std::make_shared<TempDir>()) {
+  // Ports come from free_port(): the kernel may hand one of them to another
+  // test's socket before this gateway binds it. A gateway that exits at
+  // start because a port it was given is taken is started again on fresh
+  // ports (only the ports this constructor picked itself).
+  for (int attempt = 0;; ++attempt) {
+    port_ = o.port ? o.port : free_port();
+    admin_port_ = o.admin_port ? o.admin_port : free_port();
+    tls_port_ = free_port();
+    start(o);
+    if (running() || attempt == 4) return;
+    const bool port_taken =
+        dir_->read("error.log").find("Address already in use") != std::string::npos ||
+        dir_->read("stderr.log").find("Address already in use") != std::string::npos;
+    if (!port_taken) return;
+    exited_ = false;  // running() reaped the process
+    pid_ = -1;
+    dir_->write("error.log", "");
+    dir_->write("stderr.log", "");
+  }
+}
+
+void Torii::start(const ToriiOptions& o) {
   const std::string deployment =
       o.deployment.empty()
           ? "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n"
           : o.deployment;
-  tls_port_ = free_port();
   std::string cfg = "apisix:\n  node_listen: " + std::to_string(port_) +
                     "\n  ssl:\n    listen:\n      - ip: 127.0.0.1\n        port: " +
                     std::to_string(tls_port_) + "\n" + o.ssl_extra +

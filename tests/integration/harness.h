@@ -157,6 +157,9 @@ class Torii {
   long rss_kib() const;
 
  private:
+  // Writes config.yaml (and apisix.yaml), starts the binary on port_,
+  // admin_port_ and tls_port_, and waits until it answers or exits.
+  void start(const ToriiOptions& o);
   std::shared_ptr<TempDir> dir_;
   uint16_t port_;
   uint16_t admin_port_;
