@@ -7,9 +7,9 @@
 // for the cache of merged chains, which is guarded by its own mutex.
 //
 // Lookups by secret. Auth plugins find a credential by the value of their
-// key field (key-auth `key`, basic-auth `username`, ...). The index is keyed
-// by the SHA-256 of that value, so a lookup never compares secret bytes
-// with a data-dependent early exit; plugins compare other secrets
+// key field (key-auth `key`, basic-auth `username`, ...). The index hashes
+// that value and compares it in constant time, so a lookup never compares
+// secret bytes with a data-dependent early exit; plugins compare other secrets
 // (basic-auth's password) with secrets_equal().
 #pragma once
 

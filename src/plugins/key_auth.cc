@@ -4,8 +4,8 @@
 // Phase: rewrite. The key is read from the `header` request header (default
 // "apikey"), else from the `query` argument (default "apikey"). It is looked
 // up among the key-auth confs of every consumer and credential
-// (ConsumerDirectory, indexed by SHA-256 of the key, so no secret bytes are
-// compared with an early exit). Found: the consumer is attached (X-Consumer-*
+// (ConsumerDirectory, whose index compares keys in constant time, so no
+// secret bytes are compared with an early exit). Found: the consumer is attached (X-Consumer-*
 // headers upstream, its plugins join the chain). Not found:
 //   401 {"message":"Missing API key in request"}   (no key at all)
 //   401 {"message":"Invalid API key in request"}   (unknown key)
