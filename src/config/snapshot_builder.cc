@@ -271,7 +271,7 @@ core::Status SnapshotBuilder::attach_client_cert(const json::object& obj, upstre
   }
   static const DataEncryption kPlain;
   auto ctx = tls::compile_client_context(cert->get_string(), key->get_string(),
-                                         encryption_ ? *encryption_ : kPlain);
+                                         encryption_ ? *encryption_ : kPlain, trusted_ca_);
   if (!ctx) return config_error(where + ".tls: " + ctx.error().message);
   u.tls_client = std::move(*ctx);
   return core::ok_status();
@@ -307,7 +307,7 @@ core::Status SnapshotBuilder::build_certs(const ResourceSet& rs, const DataEncry
       }
       CachedCert entry{text, nullptr, nullptr};
       if (client) {
-        auto c = tls::compile_client_cert(item.id, o, enc);
+        auto c = tls::compile_client_cert(item.id, o, enc, trusted_ca_);
         if (c) {
           entry.client = *c;
           certs_->add_compiled_client(*c);
@@ -389,6 +389,7 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     if (!encryption) return encryption.error();
     encryption_ = std::make_unique<DataEncryption>(std::move(*encryption));
   }
+  trusted_ca_ = server.ssl.trusted_certificate;
   if (auto st = build_certs(rs, *encryption_, skip_invalid, skip); !st) return st.error();
 
   // Upstreams by id.

@@ -53,6 +53,7 @@ class SnapshotBuilder {
   uint64_t next_version_ = 1;
   std::shared_ptr<tls::CertIndex> certs_;            // the build in progress
   std::unique_ptr<DataEncryption> encryption_;       // the build in progress
+  std::string trusted_ca_;  // apisix.ssl.ssl_trusted_certificate of the build in progress
   struct CachedCert {
     std::string json;  // the object as compiled
     std::shared_ptr<const tls::ServerCert> server;

@@ -1,8 +1,10 @@
 #include "config/ssl_settings.h"
 
+#include <fstream>
 #include <sstream>
 
 #include "config/yaml_read.h"
+#include "tls/pem.h"
 
 namespace torii::config {
 
@@ -112,6 +114,18 @@ core::Status read_ssl_settings(const YAML::Node& node, SslSettings& out) {
                                       "apisix.ssl.ssl_trusted_certificate");
     if (!v) return v.error();
     out.trusted_certificate = *v;
+    if (*v != "system") {
+      std::ifstream in(*v, std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (!in) {
+        return config_error("config.yaml: apisix.ssl.ssl_trusted_certificate: cannot read " + *v);
+      }
+      if (auto cas = tls::parse_ca_bundle(text.str()); !cas) {
+        return config_error("config.yaml: apisix.ssl.ssl_trusted_certificate: " + *v + ": " +
+                            cas.error().message);
+      }
+    }
   }
   return core::ok_status();
 }

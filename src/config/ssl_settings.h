@@ -41,8 +41,9 @@ struct SslSettings {
   // The certificate served to a client that sends no SNI; empty: the
   // handshake fails, as in APISIX.
   std::string fallback_sni;
-  // CA bundle for verifying upstream certificates: "system" (the default
-  // paths) or a PEM file.
+  // CA bundle for verifying upstream certificates (`tls.verify`, upstream
+  // mTLS): "system" (the default paths) or a PEM file, read and checked
+  // when config.yaml is loaded.
   std::string trusted_certificate = "system";
 };
 

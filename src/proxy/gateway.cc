@@ -193,6 +193,7 @@ int Gateway::run() {
   client_limits_ = std::make_shared<net::ClientLimiter>(config_.client_limits);
   for (auto& w : workers_) {
     w->set_worker_count(static_cast<unsigned>(workers_.size()));
+    w->set_upstream_trusted_ca(config_.ssl.trusted_certificate);
     w->set_client_limits(client_limits_);
   }
   for (auto& w : workers_) w->start(current_);

@@ -10,6 +10,7 @@
 #include "net/listener.h"
 #include "proxy/client_guard.h"
 #include "proxy/http_session.h"
+#include "tls/server_cert.h"
 
 namespace torii::proxy {
 
@@ -136,7 +137,12 @@ upstream::Balancer& Worker::balancer(const std::shared_ptr<const upstream::Upstr
 asio::ssl::context& Worker::tls_client_context() {
   if (!tls_client_) {
     tls_client_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    tls_client_->set_default_verify_paths();
+    if (auto st = tls::trust_upstream_cas(*tls_client_, upstream_trusted_ca_); !st) {
+      // Checked when config.yaml was loaded: only a file changed since gets here.
+      spdlog::error("worker {}: {}; verifying upstreams with the system CAs", index_,
+                    st.error().message);
+      tls::trust_upstream_cas(*tls_client_, "system");
+    }
     tls_client_->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
                              asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
   }

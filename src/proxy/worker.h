@@ -57,6 +57,10 @@ class Worker {
   // Worker threads of the node (set by the gateway before start()).
   unsigned worker_count() const { return worker_count_; }
   void set_worker_count(unsigned n) { worker_count_ = n; }
+  // Before start(): the CAs upstream certificates are verified against
+  // (apisix.ssl.ssl_trusted_certificate: "system" or a PEM file, checked
+  // when config.yaml was loaded).
+  void set_upstream_trusted_ca(std::string path) { upstream_trusted_ca_ = std::move(path); }
   // The node's abuse limits (set by the gateway before start(); null: none).
   void set_client_limits(std::shared_ptr<net::ClientLimiter> l) { client_limits_ = std::move(l); }
   net::ClientLimiter* client_limits() const { return client_limits_.get(); }
@@ -96,6 +100,7 @@ class Worker {
   };
   boost::unordered_flat_map<const upstream::Upstream*, BalancerEntry> balancers_;
   std::unique_ptr<boost::asio::ssl::context> tls_client_;
+  std::string upstream_trusted_ca_ = "system";
   boost::unordered_flat_set<HttpSession*> sessions_;
   std::atomic<size_t> open_connections_{0};
   bool draining_ = false;

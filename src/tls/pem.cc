@@ -62,7 +62,7 @@ core::Result<std::vector<X509Ptr>> parse_ca_bundle(std::string_view pem) {
   ERR_clear_error();
   std::vector<X509Ptr> certs;
   if (!read_certs(pem, certs) || certs.empty()) {
-    return core::config_error("failed to parse client ca: " +
+    return core::config_error("failed to parse CA certificates: " +
                               openssl_error("no certificate found"));
   }
   return certs;

@@ -180,10 +180,27 @@ core::Result<std::shared_ptr<const ServerCert>> compile_server_cert(
   return std::shared_ptr<const ServerCert>(std::move(cert));
 }
 
+core::Status trust_upstream_cas(boost::asio::ssl::context& ctx,
+                                const std::string& trusted_certificate) {
+  boost::system::error_code ec;
+  if (trusted_certificate.empty() || trusted_certificate == "system") {
+    ctx.set_default_verify_paths(ec);
+  } else {
+    ctx.load_verify_file(trusted_certificate, ec);
+  }
+  ERR_clear_error();
+  if (ec) {
+    return config_error("apisix.ssl.ssl_trusted_certificate: cannot load " + trusted_certificate +
+                        ": " + ec.message());
+  }
+  return core::ok_status();
+}
+
 core::Result<std::shared_ptr<boost::asio::ssl::context>> compile_client_context(
-    std::string_view cert_stored, std::string_view key_stored, const config::DataEncryption& enc) {
+    std::string_view cert_stored, std::string_view key_stored, const config::DataEncryption& enc,
+    const std::string& trusted_certificate) {
   auto ctx = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
-  ctx->set_default_verify_paths();
+  if (auto st = trust_upstream_cas(*ctx, trusted_certificate); !st) return st.error();
   ctx->set_options(boost::asio::ssl::context::no_sslv2 | boost::asio::ssl::context::no_sslv3 |
                    boost::asio::ssl::context::no_tlsv1 | boost::asio::ssl::context::no_tlsv1_1);
   if (auto st = use_pair(ctx->native_handle(), cert_stored, key_stored, "", enc); !st) {
@@ -193,8 +210,10 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> compile_client_context(
 }
 
 core::Result<std::shared_ptr<const ClientCert>> compile_client_cert(
-    const std::string& id, const json::object& ssl, const config::DataEncryption& enc) {
-  auto ctx = compile_client_context(str_field(ssl, "cert"), str_field(ssl, "key"), enc);
+    const std::string& id, const json::object& ssl, const config::DataEncryption& enc,
+    const std::string& trusted_certificate) {
+  auto ctx = compile_client_context(str_field(ssl, "cert"), str_field(ssl, "key"), enc,
+                                    trusted_certificate);
   if (!ctx) return ctx.error();
   auto cert = std::make_shared<ClientCert>();
   cert->id = id;

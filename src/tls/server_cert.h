@@ -64,10 +64,18 @@ struct ClientCert {
   std::shared_ptr<boost::asio::ssl::context> ctx;
 };
 
+// Makes `ctx` verify peers against `trusted_certificate`
+// (apisix.ssl.ssl_trusted_certificate): "system" (or empty) for the
+// system's default CA paths, else a PEM bundle file. Errors name the file.
+core::Status trust_upstream_cas(boost::asio::ssl::context& ctx,
+                                const std::string& trusted_certificate);
+
 // Compiles an upstream's inline `tls.client_cert` + `tls.client_key` (the
-// key possibly encrypted at rest) into a client context.
+// key possibly encrypted at rest) into a client context that verifies
+// upstreams against `trusted_certificate` (as trust_upstream_cas).
 core::Result<std::shared_ptr<boost::asio::ssl::context>> compile_client_context(
-    std::string_view cert_pem, std::string_view key_pem, const config::DataEncryption& enc);
+    std::string_view cert_pem, std::string_view key_pem, const config::DataEncryption& enc,
+    const std::string& trusted_certificate = "system");
 
 class CertIndex {
  public:
@@ -100,7 +108,8 @@ class CertIndex {
 core::Result<std::shared_ptr<const ServerCert>> compile_server_cert(
     const std::string& id, const boost::json::object& ssl, const config::DataEncryption& enc);
 core::Result<std::shared_ptr<const ClientCert>> compile_client_cert(
-    const std::string& id, const boost::json::object& ssl, const config::DataEncryption& enc);
+    const std::string& id, const boost::json::object& ssl, const config::DataEncryption& enc,
+    const std::string& trusted_certificate = "system");
 
 // The session id context every torii context shares, so a session resumed
 // after SNI picked a certificate context still matches.

@@ -179,6 +179,10 @@ TEST(TlsSettings, apisix_ssl_keys_and_the_redirect_port) {
   EXPECT_NE(st.error().message.find("apisix.ssl.listen[0].port"), std::string::npos);
   st = config::read_ssl_settings(YAML::Load("listen: [{port: 9443, enable_http3: true}]\n"), bad);
   ASSERT_FALSE(st.ok());
+  st = config::read_ssl_settings(
+      YAML::Load("ssl_trusted_certificate: /nonexistent/torii-ca.pem\n"), bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("cannot read /nonexistent/torii-ca.pem"), std::string::npos);
 }
 
 }  // namespace
