@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "router/cidr.h"
 
 namespace torii::router {
 
@@ -34,19 +35,13 @@ class CidrSet {
  public:
   using U128 = unsigned __int128;
 
-  // One parsed entry: the network address (host bits cleared) and its
-  // prefix length. `v6` selects which of v4/v6 holds the address.
-  struct Cidr {
-    bool v6 = false;
-    uint32_t v4 = 0;
-    U128 v6addr = 0;
-    uint8_t bits = 0;
-  };
+  // One parsed entry (see router/cidr.h).
+  using Cidr = router::Cidr;
 
   // Parses "1.2.3.4", "1.2.3.0/24", "::1", "fe80::/10" (IPv6 may be written
   // in brackets); nullopt when it is none of these or the prefix is out of
-  // range.
-  static std::optional<Cidr> parse(std::string_view entry);
+  // range. Same as router::parse_cidr.
+  static std::optional<Cidr> parse(std::string_view entry) { return parse_cidr(entry); }
 
   // Builds the set. An error names the first bad entry, quoted:
   // `invalid ip address: "1.2.3"`.

@@ -8,14 +8,6 @@
 // timeout, keep-alive reuse, keepalive_pool and keepalive_timeout, https
 // with and without ssl_verify, and the Admin API's errors for bad confs.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -29,6 +21,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "test_server.h"
 
 namespace torii::testing {
 namespace {
@@ -63,32 +56,23 @@ class AuthServer {
   enum class Mode { kAnswer, kAnswerOnce, kSilent, kClose, kGarbage };
   using Handler = std::function<AuthAnswer(const AuthRequest&)>;
 
-  explicit AuthServer(Handler handler = nullptr, Mode mode = Mode::kAnswer, SSL_CTX* tls = nullptr)
-      : handler_(std::move(handler)), mode_(mode), tls_(tls) {
-    listen_fd_ = listen_loopback(256, port_);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
+  explicit AuthServer(Handler handler = nullptr, Mode mode = Mode::kAnswer,
+                      const ServerTlsContext* tls = nullptr)
+      : handler_(std::move(handler)), mode_(mode), server_([this](TestConn& c) { serve(c); }, tls) {}
   ~AuthServer() {
     stopping_ = true;
     cv_.notify_all();
-    if (acceptor_.joinable()) acceptor_.join();
-    ::close(listen_fd_);
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
-      threads.swap(threads_);
-    }
-    for (std::thread& th : threads) th.join();
+    server_.stop();
   }
   AuthServer(const AuthServer&) = delete;
   AuthServer& operator=(const AuthServer&) = delete;
 
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return server_.port(); }
   std::string url(const std::string& path, const std::string& host = "127.0.0.1") const {
-    return std::string(tls_ ? "https" : "http") + "://" + host + ":" + std::to_string(port_) + path;
+    return std::string(server_.tls() ? "https" : "http") + "://" + host + ":" +
+           std::to_string(port()) + path;
   }
-  int accepted() const { return accepted_.load(); }
+  int accepted() const { return server_.accepted(); }
   int closed_by_peer() const { return closed_by_peer_.load(); }
   std::vector<AuthRequest> received() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -109,47 +93,9 @@ class AuthServer {
   }
 
  private:
-  void accept_loop() {
-    while (!stopping_) {
-      pollfd p{listen_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int fd = ::accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) continue;
-      ++accepted_;
-      std::lock_guard<std::mutex> lock(mu_);
-      open_fds_.push_back(fd);
-      threads_.emplace_back([this, fd] {
-        serve(fd);
-        std::lock_guard<std::mutex> l(mu_);
-        std::erase(open_fds_, fd);
-        ::close(fd);
-      });
-    }
-  }
-
-  void serve(int fd) {
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-    SSL* ssl = nullptr;
-    if (tls_) {
-      ssl = SSL_new(tls_);
-      SSL_set_fd(ssl, fd);
-      if (SSL_accept(ssl) != 1) {
-        ERR_clear_error();
-        SSL_free(ssl);
-        return;
-      }
-    }
-    auto recv_some = [&](char* into, size_t n) -> long {
-      if (ssl) return SSL_read(ssl, into, static_cast<int>(n));
-      return ::recv(fd, into, n, 0);
-    };
-    auto send_all = [&](const std::string& s) {
-      if (ssl) return SSL_write(ssl, s.data(), static_cast<int>(s.size())) > 0;
-      return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
-    };
+  void serve(TestConn& conn) {
+    auto recv_some = [&](char* into, size_t n) { return conn.recv_some(into, n); };
+    auto send_all = [&](const std::string& s) { return conn.send_all(s); };
     std::string buf;
     for (;;) {
       bool eof = false;
@@ -180,10 +126,6 @@ class AuthServer {
       out += "Content-Length: " + std::to_string(a.body.size()) + "\r\n\r\n" + a.body;
       if (!send_all(out)) break;
       if (req->header("connection") == "close" || mode_ == Mode::kAnswerOnce) break;
-    }
-    if (ssl) {
-      ERR_clear_error();
-      SSL_free(ssl);
     }
   }
 
@@ -245,20 +187,14 @@ class AuthServer {
 
   Handler handler_;
   const Mode mode_;
-  SSL_CTX* const tls_;
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> accepted_{0};
+  std::atomic<bool> stopping_{false};  // lets a gated answer go at once
   std::atomic<int> closed_by_peer_{0};
-  std::thread acceptor_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<int> open_fds_;
-  std::vector<std::thread> threads_;
   std::vector<AuthRequest> received_;
   int gate_ = 0;
   int waiting_ = 0;
+  TestServer server_;  // last: its connection threads use the members above
 };
 
 // APISIX's documented mock: "123" passes, "321" passes as user i-am-user,
@@ -625,43 +561,22 @@ TEST(PluginForwardAuth, KeepaliveTimeoutClosesIdleConnections) {
 // only), made once per process by the openssl tool.
 struct Certs {
   TempDir dir;
-  std::string cert, key, name_only_cert, name_only_key, bundle;
-  bool ok = false;
-  Certs()
-      : cert(dir.path() + "/cert.pem"),
-        key(dir.path() + "/key.pem"),
-        name_only_cert(dir.path() + "/name.pem"),
-        name_only_key(dir.path() + "/name-key.pem"),
-        bundle(dir.path() + "/bundle.pem") {
-    const std::string a =
-        "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1"
-        " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
-        key + " -out " + cert + " >/dev/null 2>&1";
-    const std::string b =
-        "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1"
-        " -addext subjectAltName=DNS:localhost -keyout " +
-        name_only_key + " -out " + name_only_cert + " >/dev/null 2>&1";
-    const std::string c = "cat " + cert + " " + name_only_cert + " > " + bundle;
-    ok = std::system(a.c_str()) == 0 && std::system(b.c_str()) == 0 && std::system(c.c_str()) == 0;
-  }
+  SelfSignedCert full = make_self_signed_cert(dir, "cert", "DNS:localhost,IP:127.0.0.1");
+  SelfSignedCert name_only = make_self_signed_cert(dir, "name", "DNS:localhost");
+  std::string bundle = dir.path() + "/bundle.pem";
+  bool ok = full.ok && name_only.ok &&
+            std::system(("cat " + full.cert + " " + name_only.cert + " > " + bundle).c_str()) == 0;
 };
-
-SSL_CTX* server_ctx(const std::string& cert, const std::string& key) {
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  SSL_CTX_use_certificate_chain_file(ctx, cert.c_str());
-  SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM);
-  return ctx;
-}
 
 TEST(PluginForwardAuth, HttpsServiceWithAndWithoutVerification) {
   static Certs certs;
   ASSERT_TRUE(certs.ok);
-  SSL_CTX* full = server_ctx(certs.cert, certs.key);
-  SSL_CTX* name_only = server_ctx(certs.name_only_cert, certs.name_only_key);
+  const ServerTlsContext full(certs.full.cert, certs.full.key);
+  const ServerTlsContext name_only(certs.name_only.cert, certs.name_only.key);
   {
     Upstream up;
-    AuthServer tls(apisix_mock, AuthServer::Mode::kAnswer, full);
-    AuthServer tls_name_only(apisix_mock, AuthServer::Mode::kAnswer, name_only);
+    AuthServer tls(apisix_mock, AuthServer::Mode::kAnswer, &full);
+    AuthServer tls_name_only(apisix_mock, AuthServer::Mode::kAnswer, &name_only);
     auto conf = [](const std::string& uri, const std::string& extra = "") {
       return R"({"forward-auth": {"uri": ")" + uri +
              R"(", "request_headers": ["Authorization"], "client_headers": ["X-Forward-Auth"])" +
@@ -707,8 +622,6 @@ TEST(PluginForwardAuth, HttpsServiceWithAndWithoutVerification) {
       EXPECT_EQ(http_get(t.url("/ip-not-named-no-verify/x"), {"Authorization: 123"}).status, 200);
     }
   }
-  SSL_CTX_free(full);
-  SSL_CTX_free(name_only);
 }
 
 // Runs in access at 2002: after ip-restriction (access, 3000), whose

@@ -4,14 +4,7 @@
 // untouched when the mirror refuses, stays silent or resets, the
 // plugin_attr timeouts, and the Admin API's errors for bad confs.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -24,6 +17,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "test_server.h"
 
 namespace torii::testing {
 namespace {
@@ -43,31 +37,18 @@ class MirrorServer {
  public:
   enum class Mode { kAnswer, kSilent, kReset };
 
-  explicit MirrorServer(Mode mode = Mode::kAnswer, SSL_CTX* tls = nullptr)
-      : mode_(mode), tls_(tls) {
-    listen_fd_ = listen_loopback(256, port_);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
-  ~MirrorServer() {
-    stopping_ = true;
-    if (acceptor_.joinable()) acceptor_.join();
-    ::close(listen_fd_);
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
-      threads.swap(threads_);
-    }
-    for (std::thread& th : threads) th.join();
-  }
+  explicit MirrorServer(Mode mode = Mode::kAnswer, const ServerTlsContext* tls = nullptr)
+      : mode_(mode), server_([this](TestConn& c) { serve(c); }, tls) {}
+  ~MirrorServer() { server_.stop(); }
   MirrorServer(const MirrorServer&) = delete;
   MirrorServer& operator=(const MirrorServer&) = delete;
 
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return server_.port(); }
   std::string url() const {
-    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+    return std::string(server_.tls() ? "https" : "http") + "://127.0.0.1:" +
+           std::to_string(port());
   }
-  int accepted() const { return accepted_.load(); }
+  int accepted() const { return server_.accepted(); }
   size_t count() const {
     std::lock_guard<std::mutex> lock(mu_);
     return received_.size();
@@ -93,49 +74,8 @@ class MirrorServer {
   }
 
  private:
-  void accept_loop() {
-    while (!stopping_) {
-      pollfd p{listen_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int fd = ::accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) continue;
-      ++accepted_;
-      std::lock_guard<std::mutex> lock(mu_);
-      open_fds_.push_back(fd);
-      threads_.emplace_back([this, fd] {
-        serve(fd);
-        std::lock_guard<std::mutex> l(mu_);
-        std::erase(open_fds_, fd);
-        ::close(fd);
-      });
-    }
-  }
-
-  void serve(int fd) {
-    // The gateway may be gone before the answer (the test ends once the
-    // request is recorded): SSL_write must fail with EPIPE, not raise SIGPIPE.
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-    SSL* ssl = nullptr;
-    if (tls_) {
-      ssl = SSL_new(tls_);
-      SSL_set_fd(ssl, fd);
-      if (SSL_accept(ssl) != 1) {
-        ERR_clear_error();
-        SSL_free(ssl);
-        return;
-      }
-    }
-    auto recv_some = [&](char* into, size_t n) -> long {
-      if (ssl) return SSL_read(ssl, into, static_cast<int>(n));
-      return ::recv(fd, into, n, 0);
-    };
-    auto send_all = [&](const std::string& s) {
-      if (ssl) return SSL_write(ssl, s.data(), static_cast<int>(s.size())) > 0;
-      return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
-    };
+  void serve(TestConn& conn) {
+    auto recv_some = [&](char* into, size_t n) { return conn.recv_some(into, n); };
     if (mode_ == Mode::kSilent) {
       char tmp[4096];
       while (recv_some(tmp, sizeof(tmp)) > 0) {
@@ -148,14 +88,10 @@ class MirrorServer {
       cv_.notify_all();
       if (mode_ == Mode::kReset) {
         const linger lg{1, 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        ::setsockopt(conn.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
       } else {
-        send_all("HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nmirror");
+        conn.send_all("HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nmirror");
       }
-    }
-    if (ssl) {
-      ERR_clear_error();
-      SSL_free(ssl);
     }
   }
 
@@ -201,17 +137,10 @@ class MirrorServer {
   }
 
   const Mode mode_;
-  SSL_CTX* const tls_;
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> accepted_{0};
-  std::thread acceptor_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<int> open_fds_;
-  std::vector<std::thread> threads_;
   std::vector<Mirrored> received_;
+  TestServer server_;  // last: its connection threads use the members above
 };
 
 // A route `uri` to `up` carrying `plugins` (JSON as a YAML flow mapping).
@@ -408,17 +337,13 @@ TEST(PluginMirror, BodiesThatAreNotMirroredStillReachTheUpstream) {
 
 TEST(PluginMirror, HttpsMirror) {
   TempDir dir;
-  const std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
-  const std::string cmd =
-      "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 -keyout " + key +
-      " -out " + cert + " >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl could not make a certificate";
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  ASSERT_EQ(SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()), 1);
-  ASSERT_EQ(SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM), 1);
+  const SelfSignedCert cert = make_self_signed_cert(dir, "cert", "");
+  ASSERT_TRUE(cert.ok) << "openssl could not make a certificate";
+  const ServerTlsContext ctx(cert.cert, cert.key);
+  ASSERT_TRUE(ctx.ok());
   {
     Upstream up;
-    MirrorServer mirror(MirrorServer::Mode::kAnswer, ctx);
+    MirrorServer mirror(MirrorServer::Mode::kAnswer, &ctx);
     Torii t("routes:\n" + route("r1", "/t/*", up, mirror_conf(mirror.url())));
     auto r = http(HttpRequest{"POST", t.url("/t/tls?q=1"), {}, "secret", false, 10000});
     EXPECT_EQ(r.status, 200);
@@ -428,7 +353,6 @@ TEST(PluginMirror, HttpsMirror) {
     EXPECT_EQ(m.target, "/t/tls?q=1");
     EXPECT_EQ(m.body, "secret");
   }
-  SSL_CTX_free(ctx);
 }
 
 TEST(PluginMirror, AdminApiRefusesBadConfs) {

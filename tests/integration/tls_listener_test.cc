@@ -12,20 +12,18 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "harness.h"
+#include "test_server.h"
 
 namespace torii::testing {
 namespace {
@@ -392,68 +390,31 @@ TEST(TlsListener, certificates_are_added_and_replaced_live_without_dropping_conn
 }
 
 // An HTTPS upstream that requires a client certificate from the test CA
-// and answers with the certificate's CN.
+// and answers with the certificate's CN, then closes.
 class MtlsUpstream {
  public:
-  MtlsUpstream() {
-    ctx_ = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_use_certificate_file(ctx_, pki().path("localhost.crt").c_str(), SSL_FILETYPE_PEM);
-    SSL_CTX_use_PrivateKey_file(ctx_, pki().path("localhost.key").c_str(), SSL_FILETYPE_PEM);
-    SSL_CTX_load_verify_locations(ctx_, pki().path("ca.crt").c_str(), nullptr);
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-    fd_ = listen_loopback(16, port_);
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~MtlsUpstream() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-    SSL_CTX_free(ctx_);
-  }
-  uint16_t port() const { return port_; }
-  int refused() const { return refused_.load(); }
+  MtlsUpstream() = default;
+  uint16_t port() const { return server_.port(); }
+  int refused() const { return server_.refused(); }
 
  private:
-  void loop() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      SSL* ssl = SSL_new(ctx_);
-      SSL_set_fd(ssl, c);
-      if (SSL_accept(ssl) == 1) {
-        char cn[256] = {0};
-        if (X509* peer = SSL_get0_peer_certificate(ssl)) {
-          X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof(cn));
-        }
-        char buf[4096];
-        std::string head;
-        while (head.find("\r\n\r\n") == std::string::npos) {
-          const int n = SSL_read(ssl, buf, sizeof(buf));
-          if (n <= 0) break;
-          head.append(buf, static_cast<size_t>(n));
-        }
-        const std::string body = std::string("client=") + cn;
-        const std::string out = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body;
-        SSL_write(ssl, out.data(), static_cast<int>(out.size()));
-        SSL_shutdown(ssl);
-      } else {
-        ++refused_;
-      }
-      SSL_free(ssl);
-      ::close(c);
-      ERR_clear_error();
+  static void serve(TestConn& conn) {
+    char buf[4096];
+    std::string head;
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      const long n = conn.recv_some(buf, sizeof(buf));
+      if (n <= 0) break;
+      head.append(buf, static_cast<size_t>(n));
     }
+    const std::string body = "client=" + conn.peer_common_name();
+    conn.send_all("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n\r\n" + body);
+    SSL_shutdown(conn.ssl());
   }
 
-  SSL_CTX* ctx_ = nullptr;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> refused_{0};
-  std::thread thread_;
+  ServerTlsContext ctx_{pki().path("localhost.crt"), pki().path("localhost.key"),
+                        pki().path("ca.crt")};
+  TestServer server_{serve, &ctx_};
 };
 
 TEST(TlsListener, upstream_mtls_presents_the_client_certificate_of_an_ssl_object) {
@@ -479,6 +440,29 @@ TEST(TlsListener, upstream_mtls_presents_the_client_certificate_of_an_ssl_object
   EXPECT_EQ(r.body, "client=gateway-client");
   EXPECT_EQ(http_get(t.url("/without")).status, 502);
   EXPECT_GE(up.refused(), 1);
+}
+
+TEST(TlsListener, upstream_certificates_are_verified_against_ssl_trusted_certificate) {
+  ASSERT_TRUE(pki().ok());
+  MtlsUpstream up;
+  const std::string routes =
+      "routes:\n  - id: v\n    uri: /verified\n    upstream:\n      scheme: https\n"
+      "      tls:\n        client_cert_id: upclient\n        verify: true\n"
+      "      nodes:\n        \"127.0.0.1:" + std::to_string(up.port()) + "\": 1\n"
+      "ssls:\n  - id: upclient\n    type: client\n    cert: |\n" +
+      indent(pki().pem("upclient.crt"), 6) + "    key: |\n" + indent(pki().pem("upclient.key"), 6);
+  {
+    // The test CA is not among the system's: verification fails, 502.
+    Torii t(routes);
+    EXPECT_EQ(http_get(t.url("/verified")).status, 502);
+  }
+  ToriiOptions o;
+  o.routes_yaml = routes;
+  o.ssl_extra = "    ssl_trusted_certificate: " + pki().path("ca.crt") + "\n";
+  Torii t(o);
+  auto r = http_get(t.url("/verified"));
+  EXPECT_EQ(r.status, 200) << r.body << t.error_log();
+  EXPECT_EQ(r.body, "client=gateway-client");
 }
 
 TEST(TlsListener, redirect_to_https_uses_the_tls_listen_port) {

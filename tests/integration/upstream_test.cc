@@ -13,7 +13,6 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "test_server.h"
 
 namespace torii::testing {
 namespace {
@@ -74,74 +74,36 @@ bool log_has(const Torii& t, const std::string& needle) {
 }
 
 // A loopback TCP server that runs `handler` for each connection on its own
-// thread. Unlike the harness Upstream it joins its threads on stop, so
-// slow handlers cannot outlive the test, and it counts connections the
-// peer (torii) closed.
+// thread (TestServer). Unlike the harness Upstream it joins its threads on
+// stop, so slow handlers cannot outlive the test, and it counts connections
+// the peer (torii) closed.
 class ScriptedServer {
  public:
   using Handler = std::function<void(ScriptedServer&, int fd)>;
 
-  explicit ScriptedServer(Handler handler) : handler_(std::move(handler)) {
-    listen_fd_ = listen_loopback(128, port_);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
+  explicit ScriptedServer(Handler handler)
+      : handler_(std::move(handler)),
+        server_([this](TestConn& c) { handler_(*this, c.fd()); }) {}
   ~ScriptedServer() { stop(); }
   ScriptedServer(const ScriptedServer&) = delete;
   ScriptedServer& operator=(const ScriptedServer&) = delete;
 
-  uint16_t port() const { return port_; }
-  int accepted() const { return accepted_.load(); }
+  uint16_t port() const { return server_.port(); }
+  int accepted() const { return server_.accepted(); }
   int requests() const { return requests_.load(); }
   int peer_closed() const { return peer_closed_.load(); }
-  bool stopping() const { return stopping_.load(); }
+  bool stopping() const { return server_.stopping(); }
   void count_request() { ++requests_; }
   void count_peer_close() {
-    if (!stopping_) ++peer_closed_;
+    if (!stopping()) ++peer_closed_;
   }
-
-  void stop() {
-    if (stopping_.exchange(true)) return;
-    if (acceptor_.joinable()) acceptor_.join();
-    ::close(listen_fd_);
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
-      threads.swap(threads_);
-    }
-    for (std::thread& th : threads) th.join();
-  }
+  void stop() { server_.stop(); }
 
  private:
-  void accept_loop() {
-    while (!stopping_) {
-      pollfd p{listen_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int fd = ::accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) continue;
-      ++accepted_;
-      std::lock_guard<std::mutex> lock(mu_);
-      open_fds_.push_back(fd);
-      threads_.emplace_back([this, fd] {
-        handler_(*this, fd);
-        std::lock_guard<std::mutex> l(mu_);
-        std::erase(open_fds_, fd);
-        ::close(fd);
-      });
-    }
-  }
-
   Handler handler_;
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> accepted_{0};
   std::atomic<int> requests_{0};
   std::atomic<int> peer_closed_{0};
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<int> open_fds_;
-  std::vector<std::thread> threads_;
+  TestServer server_;  // last: its connection threads use the members above
 };
 
 bool send_all(int fd, const std::string& s) {
