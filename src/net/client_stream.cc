@@ -73,45 +73,63 @@ Task<std::tuple<error_code>> ClientStream::handshake() {
   co_return co_await tls_handshake();
 }
 
-Task<error_code> ClientStream::tls_wait(int ret) {
+ClientStream::Need ClientStream::classify(int ret, error_code& failure) {
   const int err = SSL_get_error(ssl_, ret);
-  if (err == SSL_ERROR_WANT_READ) {
-    // Bytes for OpenSSL come through asio's own read: it knows whether the
-    // socket was drained last time and then waits for the next edge instead
-    // of trying a read that fails (and re-arming epoll) on every request.
-    if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(kReadBufferSize);
-    auto [ec, n] = co_await socket_.async_read_some(
-        asio::buffer(read_buffer_.get(), kReadBufferSize), kNoThrow);
-    if (ec) co_return ec;
-    if (n == 0) co_return asio::error::eof;
-    if (BIO_write(rbio_, read_buffer_.get(), static_cast<int>(n)) != static_cast<int>(n)) {
-      co_return asio::error::no_memory;
-    }
-    co_return error_code{};
-  }
-  if (err == SSL_ERROR_WANT_WRITE) {
-    auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
-    co_return ec;
-  }
+  if (err == SSL_ERROR_WANT_READ) return Need::kRead;
+  if (err == SSL_ERROR_WANT_WRITE) return Need::kWrite;
   if (err == SSL_ERROR_ZERO_RETURN) {
     ERR_clear_error();
-    co_return asio::error::eof;  // close_notify
+    failure = asio::error::eof;  // close_notify
+    return Need::kFailed;
   }
   if (err == SSL_ERROR_SYSCALL) {
     const unsigned long e = ERR_peek_error();
     ERR_clear_error();
-    if (e == 0) co_return asio::error::eof;  // the peer closed without close_notify
+    if (e == 0) {
+      failure = asio::error::eof;  // the peer closed without close_notify
+      return Need::kFailed;
+    }
   }
-  co_return ssl_failure();
+  failure = ssl_failure();
+  return Need::kFailed;
 }
+
+std::span<char> ClientStream::read_area() {
+  if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(kReadBufferSize);
+  return {read_buffer_.get(), kReadBufferSize};
+}
+
+error_code ClientStream::feed(error_code ec, size_t n) {
+  if (ec) return ec;
+  if (n == 0) return asio::error::eof;
+  if (BIO_write(rbio_, read_buffer_.get(), static_cast<int>(n)) != static_cast<int>(n)) {
+    return asio::error::no_memory;
+  }
+  return {};
+}
+
+// The loops below wait in place (co_await on the socket itself) rather than
+// through a helper coroutine: one coroutine frame per operation, not two.
+// Bytes for OpenSSL come through asio's own read: it knows whether the
+// socket was drained last time and then waits for the next edge instead of
+// trying a read that fails (and re-arming epoll) on every request.
 
 Task<std::tuple<error_code>> ClientStream::tls_handshake() {
   for (;;) {
     clear_stale_errors();
     const int r = SSL_do_handshake(ssl_);
     if (r == 1) co_return std::tuple<error_code>{};
-    const error_code ec = co_await tls_wait(r);
-    if (ec) co_return std::tuple<error_code>{ec};
+    error_code failure;
+    const Need need = classify(r, failure);
+    if (need == Need::kFailed) co_return std::tuple<error_code>{failure};
+    if (need == Need::kRead) {
+      const std::span<char> area = read_area();
+      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+      if (const error_code fed = feed(ec, n)) co_return std::tuple<error_code>{fed};
+    } else {
+      auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
+      if (ec) co_return std::tuple<error_code>{ec};
+    }
   }
 }
 
@@ -127,8 +145,17 @@ Task<ClientStream::IoResult> ClientStream::tls_read_some(std::span<char> into) {
     size_t n = 0;
     const int r = SSL_read_ex(ssl_, into.data(), into.size(), &n);
     if (r == 1) co_return IoResult{error_code{}, n};
-    const error_code ec = co_await tls_wait(r);
-    if (ec) co_return IoResult{ec, 0};
+    error_code failure;
+    const Need need = classify(r, failure);
+    if (need == Need::kFailed) co_return IoResult{failure, 0};
+    if (need == Need::kRead) {
+      const std::span<char> area = read_area();
+      auto [ec, got] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+      if (const error_code fed = feed(ec, got)) co_return IoResult{fed, 0};
+    } else {
+      auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
+      if (ec) co_return IoResult{ec, 0};
+    }
   }
 }
 
@@ -137,37 +164,41 @@ Task<ClientStream::IoResult> ClientStream::write(std::span<const asio::const_buf
   return tls_write(bufs);
 }
 
-Task<error_code> ClientStream::tls_write_all(const char* data, size_t size) {
-  size_t done = 0;
-  while (done < size) {
-    clear_stale_errors();
-    size_t n = 0;
-    const int r = SSL_write_ex(ssl_, data + done, size - done, &n);
-    if (r == 1) {
-      done += n;
-      continue;
-    }
-    const error_code ec = co_await tls_wait(r);
-    if (ec) co_return ec;
-  }
-  co_return error_code{};
-}
-
 Task<ClientStream::IoResult> ClientStream::tls_write(std::span<const asio::const_buffer> bufs) {
   size_t total = 0;
   for (const auto& b : bufs) total += b.size();
-  if (bufs.size() > 1 && total <= kCoalesceLimit) {
+  const bool coalesce = bufs.size() > 1 && total <= kCoalesceLimit;
+  if (coalesce) {
     gather_.clear();
     for (const auto& b : bufs) gather_.append(static_cast<const char*>(b.data()), b.size());
-    const error_code ec = co_await tls_write_all(gather_.data(), gather_.size());
-    co_return IoResult{ec, ec ? 0 : total};
   }
+  const size_t pieces = coalesce ? 1 : bufs.size();
   size_t written = 0;
-  for (const auto& b : bufs) {
-    if (b.size() == 0) continue;
-    const error_code ec = co_await tls_write_all(static_cast<const char*>(b.data()), b.size());
-    if (ec) co_return IoResult{ec, written};
-    written += b.size();
+  for (size_t i = 0; i < pieces; ++i) {
+    const char* data = coalesce ? gather_.data() : static_cast<const char*>(bufs[i].data());
+    const size_t size = coalesce ? gather_.size() : bufs[i].size();
+    size_t done = 0;
+    while (done < size) {
+      clear_stale_errors();
+      size_t n = 0;
+      const int r = SSL_write_ex(ssl_, data + done, size - done, &n);
+      if (r == 1) {
+        done += n;
+        continue;
+      }
+      error_code failure;
+      const Need need = classify(r, failure);
+      if (need == Need::kFailed) co_return IoResult{failure, written + done};
+      if (need == Need::kWrite) {
+        auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
+        if (ec) co_return IoResult{ec, written + done};
+      } else {
+        const std::span<char> area = read_area();
+        auto [ec, got] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+        if (const error_code fed = feed(ec, got)) co_return IoResult{fed, written + done};
+      }
+    }
+    written += size;
   }
   co_return IoResult{error_code{}, written};
 }

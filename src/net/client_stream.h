@@ -62,11 +62,16 @@ class ClientStream {
   Task<std::tuple<boost::system::error_code>> tls_handshake();
   Task<IoResult> tls_read_some(std::span<char> into);
   Task<IoResult> tls_write(std::span<const boost::asio::const_buffer> bufs);
-  // Writes [data, data + size) completely, waiting for room as needed.
-  Task<boost::system::error_code> tls_write_all(const char* data, size_t size);
-  // What an OpenSSL call that failed with `ret` wants: an error, or
-  // (returned empty) the socket ready in the direction it asked for.
-  Task<boost::system::error_code> tls_wait(int ret);
+  // What an OpenSSL call that failed with `ret` needs: bytes from the
+  // client, room to write, or nothing more (kFailed, with `failure` set:
+  // eof for a client that closed, with or without close_notify).
+  enum class Need : uint8_t { kRead, kWrite, kFailed };
+  Need classify(int ret, boost::system::error_code& failure);
+  // Where the socket's bytes for OpenSSL are read to (allocated once).
+  std::span<char> read_area();
+  // Hands `n` bytes of read_area() to OpenSSL; the read's error, or eof
+  // for an empty read, otherwise.
+  boost::system::error_code feed(boost::system::error_code ec, size_t n);
 
   TcpSocket socket_;
   SSL* ssl_ = nullptr;   // owned; writes to socket_'s descriptor

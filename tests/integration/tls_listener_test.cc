@@ -174,6 +174,20 @@ class TlsConnection {
     X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof(cn));
     return cn;
   }
+  bool send(const std::string& bytes) {
+    return SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) > 0;
+  }
+  // Reads until `needle` has arrived (or the connection ends); returns all read.
+  std::string read_until(const std::string& needle) {
+    std::string out;
+    while (out.find(needle) == std::string::npos) {
+      char buf[4096];
+      const int n = SSL_read(ssl_, buf, sizeof(buf));
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
   // Sends a keep-alive GET and returns the response head and body (read
   // until Content-Length is satisfied).
   std::string get(const std::string& host, const std::string& path) {
@@ -463,6 +477,27 @@ TEST(TlsListener, upstream_certificates_are_verified_against_ssl_trusted_certifi
   auto r = http_get(t.url("/verified"));
   EXPECT_EQ(r.status, 200) << r.body << t.error_log();
   EXPECT_EQ(r.body, "client=gateway-client");
+}
+
+TEST(TlsListener, a_websocket_is_tunnelled_over_tls_both_ways) {
+  ASSERT_TRUE(pki().ok());
+  Upstream up;
+  Torii t("routes:\n  - uri: /ws\n    enable_websocket: true\n    upstream:\n      nodes:\n"
+          "        \"" + up.node() + "\": 1\nssls:\n" +
+          ssl_yaml("exact", "exact", "[\"a.test.com\"]"));
+  TlsConnection c(t.tls_port(), "a.test.com");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c.send("GET /ws HTTP/1.1\r\nHost: a.test.com\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n\r\n"));
+  const std::string head = c.read_until("\r\n\r\n");
+  EXPECT_EQ(head.substr(0, 12), "HTTP/1.1 101") << head;
+  // The upstream echoes: each message comes back through the TLS tunnel.
+  const std::vector<std::string> messages = {"first-frame", std::string(40000, 'x') + "end-of-big"};
+  for (const std::string& msg : messages) {
+    ASSERT_TRUE(c.send(msg));
+    const std::string back = c.read_until(msg.substr(msg.size() - 10));
+    EXPECT_NE(back.find(msg), std::string::npos) << back.size();
+  }
 }
 
 TEST(TlsListener, redirect_to_https_uses_the_tls_listen_port) {
