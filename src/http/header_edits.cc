@@ -4,40 +4,67 @@
 
 namespace torii::http {
 
-void HeaderEdits::set(std::string name, std::string value) {
-  std::erase_if(edits_, [&](const Edit& e) { return iequals(e.name, name); });
-  edits_.push_back({Op::kSet, std::move(name), std::move(value)});
+void HeaderEdits::push(Op op, std::string_view name, std::string_view value) {
+  if (count_ == edits_.size()) {
+    // Copied before the vector grows: `name` or `value` may view an entry
+    // that the growth moves.
+    Edit fresh{op, std::string(name), std::string(value)};
+    edits_.push_back(std::move(fresh));
+  } else {
+    // A spare slot past count_: nothing outside can view it.
+    Edit& e = edits_[count_];
+    e.op = op;
+    e.name.assign(name.data(), name.size());
+    e.value.assign(value.data(), value.size());
+  }
+  ++count_;
 }
 
-void HeaderEdits::add(std::string name, std::string value) {
-  edits_.push_back({Op::kAdd, std::move(name), std::move(value)});
+void HeaderEdits::replace_named(size_t end) {
+  const std::string_view name = edits_[end].name;
+  for (size_t i = 0; i < end; ++i) {
+    if (edits_[i].op != Op::kReplaced && iequals(edits_[i].name, name)) edits_[i].op = Op::kReplaced;
+  }
 }
 
-void HeaderEdits::remove(std::string name) {
-  std::erase_if(edits_, [&](const Edit& e) { return iequals(e.name, name); });
-  edits_.push_back({Op::kRemove, std::move(name), {}});
+void HeaderEdits::set(std::string_view name, std::string_view value) {
+  push(Op::kSet, name, value);
+  replace_named(count_ - 1);
+}
+
+void HeaderEdits::add(std::string_view name, std::string_view value) {
+  push(Op::kAdd, name, value);
+}
+
+void HeaderEdits::remove(std::string_view name) {
+  push(Op::kRemove, name, {});
+  replace_named(count_ - 1);
 }
 
 bool HeaderEdits::drops(std::string_view name) const {
-  return std::any_of(edits_.begin(), edits_.end(), [&](const Edit& e) {
-    return e.op != Op::kAdd && iequals(e.name, name);
-  });
+  for (size_t i = 0; i < count_; ++i) {
+    const Edit& e = edits_[i];
+    if ((e.op == Op::kSet || e.op == Op::kRemove) && iequals(e.name, name)) return true;
+  }
+  return false;
 }
 
 std::optional<std::string_view> HeaderEdits::value(std::string_view name, bool& decided) const {
   decided = false;
-  for (auto it = edits_.rbegin(); it != edits_.rend(); ++it) {
-    if (!iequals(it->name, name)) continue;
+  for (size_t i = count_; i-- > 0;) {
+    const Edit& e = edits_[i];
+    if (e.op == Op::kReplaced || !iequals(e.name, name)) continue;
     decided = true;
-    if (it->op == Op::kRemove) return std::nullopt;
-    return std::string_view(it->value);
+    if (e.op == Op::kRemove) return std::nullopt;
+    return std::string_view(e.value);
   }
   return std::nullopt;
 }
 
 void HeaderEdits::append_to(std::string& out) const {
-  for (const Edit& e : edits_) {
-    if (e.op == Op::kRemove) continue;
+  for (size_t i = 0; i < count_; ++i) {
+    const Edit& e = edits_[i];
+    if (!e.adds()) continue;
     out.append(e.name).append(": ").append(e.value).append("\r\n");
   }
 }

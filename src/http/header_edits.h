@@ -2,8 +2,16 @@
 // head is serialised (request heads sent upstream, response heads sent to
 // the client). Names compare case-insensitively; applying keeps the
 // original order of untouched headers, then appends set and added ones.
+//
+// One HeaderEdits serves every request of a connection: clear() keeps the
+// recorded entries' string buffers, so the same edits on the next request
+// (a plugin's X-RateLimit-* headers) cost no allocation. Names and values
+// are copied in; a view passed in may point anywhere, even into this
+// object's own entries.
 #pragma once
 
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,20 +22,24 @@ namespace torii::http {
 
 class HeaderEdits {
  public:
-  enum class Op : uint8_t { kSet, kAdd, kRemove };
+  // kReplaced: an edit a later set/remove of the same name overrode; it
+  // neither adds nor drops anything.
+  enum class Op : uint8_t { kSet, kAdd, kRemove, kReplaced };
   struct Edit {
     Op op;
     std::string name;
     std::string value;
+    // True for a header this edit puts in the head (set or add).
+    bool adds() const { return op == Op::kSet || op == Op::kAdd; }
   };
 
   // set: replaces every header of that name (the last set wins);
   // add: appends one more; remove: drops every one, including earlier sets/adds.
-  void set(std::string name, std::string value);
-  void add(std::string name, std::string value);
-  void remove(std::string name);
-  void clear() { edits_.clear(); }
-  bool empty() const { return edits_.empty(); }
+  void set(std::string_view name, std::string_view value);
+  void add(std::string_view name, std::string_view value);
+  void remove(std::string_view name);
+  void clear() { count_ = 0; }
+  bool empty() const { return count_ == 0; }
 
   // True when an original header of this name must not be copied (it was
   // set or removed).
@@ -37,10 +49,17 @@ class HeaderEdits {
   std::optional<std::string_view> value(std::string_view name, bool& decided) const;
   // Appends "Name: value\r\n" for every set and added header still present.
   void append_to(std::string& out) const;
-  const std::vector<Edit>& edits() const { return edits_; }
+  // The edits in the order they were made; skip those without adds().
+  std::span<const Edit> edits() const { return {edits_.data(), count_}; }
 
  private:
-  std::vector<Edit> edits_;
+  void push(Op op, std::string_view name, std::string_view value);
+  // Marks the edits before index `end` that name edits_[end]'s header as
+  // kReplaced.
+  void replace_named(size_t end);
+
+  std::vector<Edit> edits_;  // the first count_ are this request's; the rest are spare buffers
+  size_t count_ = 0;
 };
 
 }  // namespace torii::http

@@ -122,9 +122,9 @@ class PluginContext : public http::VarSource {
   // Replaces every header of that name (set), appends one (add), removes all
   // (remove). Torii's own X-Real-IP / X-Forwarded-* and framing headers are
   // applied after and cannot be changed this way.
-  virtual void set_request_header(std::string name, std::string value) = 0;
-  virtual void add_request_header(std::string name, std::string value) = 0;
-  virtual void remove_request_header(std::string name) = 0;
+  virtual void set_request_header(std::string_view name, std::string_view value) = 0;
+  virtual void add_request_header(std::string_view name, std::string_view value) = 0;
+  virtual void remove_request_header(std::string_view name) = 0;
   // Sends the request to this upstream instead of the route's (traffic-split).
   virtual void set_upstream(std::shared_ptr<const upstream::Upstream> up) = 0;
   // The client address every later phase, the access log, X-Real-IP and
@@ -163,9 +163,9 @@ class PluginContext : public http::VarSource {
   virtual int response_status() const = 0;
   virtual void set_response_status(int status) = 0;
   virtual std::optional<std::string_view> response_header(std::string_view name) const = 0;
-  virtual void set_response_header(std::string name, std::string value) = 0;
-  virtual void add_response_header(std::string name, std::string value) = 0;
-  virtual void remove_response_header(std::string name) = 0;
+  virtual void set_response_header(std::string_view name, std::string_view value) = 0;
+  virtual void add_response_header(std::string_view name, std::string_view value) = 0;
+  virtual void remove_response_header(std::string_view name) = 0;
   // Replaces the whole response body (header_filter): the upstream's body is
   // read and dropped, Content-Length is set to the new body's size.
   virtual void replace_response_body(std::string body) = 0;

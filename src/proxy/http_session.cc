@@ -355,7 +355,7 @@ bool HttpSession::prepare_reply(const http::LocalReply& reply, bool keep_alive,
       if (!ctx_.response_edits.drops(h.first)) headers.push_back(std::move(h));
     }
     for (const auto& e : ctx_.response_edits.edits()) {
-      if (e.op == http::HeaderEdits::Op::kRemove || http::iequals(e.name, "content-type") ||
+      if (!e.adds() || http::iequals(e.name, "content-type") ||
           is_framing_header(e.name)) {
         continue;
       }

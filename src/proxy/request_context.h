@@ -90,9 +90,9 @@ class RequestContext final : public plugins::PluginContext {
   void set_upstream_uri(std::string target) override { upstream_uri_override = std::move(target); }
   void set_upstream_method(std::string m) override { upstream_method_override = std::move(m); }
   void set_upstream_host(std::string h) override { upstream_host_override = std::move(h); }
-  void set_request_header(std::string n, std::string v) override { request_edits.set(std::move(n), std::move(v)); }
-  void add_request_header(std::string n, std::string v) override { request_edits.add(std::move(n), std::move(v)); }
-  void remove_request_header(std::string n) override { request_edits.remove(std::move(n)); }
+  void set_request_header(std::string_view n, std::string_view v) override { request_edits.set(n, v); }
+  void add_request_header(std::string_view n, std::string_view v) override { request_edits.add(n, v); }
+  void remove_request_header(std::string_view n) override { request_edits.remove(n); }
   void set_upstream(std::shared_ptr<const upstream::Upstream> up) override { upstream_override = std::move(up); }
   void set_remote_addr(std::string addr) override;
   void set_max_body_size(uint64_t bytes) override { max_body_size_override = bytes; }
@@ -101,9 +101,9 @@ class RequestContext final : public plugins::PluginContext {
   int response_status() const override { return status; }
   void set_response_status(int s) override { status = s; }
   std::optional<std::string_view> response_header(std::string_view name) const override;
-  void set_response_header(std::string n, std::string v) override { response_edits.set(std::move(n), std::move(v)); }
-  void add_response_header(std::string n, std::string v) override { response_edits.add(std::move(n), std::move(v)); }
-  void remove_response_header(std::string n) override { response_edits.remove(std::move(n)); }
+  void set_response_header(std::string_view n, std::string_view v) override { response_edits.set(n, v); }
+  void add_response_header(std::string_view n, std::string_view v) override { response_edits.add(n, v); }
+  void remove_response_header(std::string_view n) override { response_edits.remove(n); }
   void replace_response_body(std::string body) override { replaced_body = std::move(body); }
   std::string_view upstream_target() const override {
     return upstream_uri_override ? std::string_view(*upstream_uri_override) : req_->target;

@@ -547,7 +547,7 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
     h.append(name).append(": ").append(in.view(hs.value.off, hs.value.len)).append("\r\n");
   }
   for (const auto& e : ctx_.response_edits.edits()) {
-    if (e.op == http::HeaderEdits::Op::kRemove || is_framing_header(e.name)) continue;
+    if (!e.adds() || is_framing_header(e.name)) continue;
     if (http::iequals(e.name, "date")) has_date = true;
     h.append(e.name).append(": ").append(e.value).append("\r\n");
   }

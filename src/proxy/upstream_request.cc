@@ -105,7 +105,7 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
   }
   if (p.edits) {
     for (const auto& e : p.edits->edits()) {
-      if (e.op == http::HeaderEdits::Op::kRemove || skip_request_header(e.name)) continue;
+      if (!e.adds() || skip_request_header(e.name)) continue;
       out.append(e.name).append(": ").append(e.value).append("\r\n");
     }
   }

@@ -81,13 +81,15 @@ class FakePluginContext : public PluginContext {
   void set_upstream_uri(std::string t) override { upstream_uri = std::move(t); }
   void set_upstream_method(std::string m) override { upstream_method = std::move(m); }
   void set_upstream_host(std::string h) override { upstream_host = std::move(h); }
-  void set_request_header(std::string n, std::string v) override {
-    set_request_headers.emplace_back(std::move(n), std::move(v));
+  void set_request_header(std::string_view n, std::string_view v) override {
+    set_request_headers.emplace_back(std::string(n), std::string(v));
   }
-  void add_request_header(std::string n, std::string v) override {
-    added_request_headers.emplace_back(std::move(n), std::move(v));
+  void add_request_header(std::string_view n, std::string_view v) override {
+    added_request_headers.emplace_back(std::string(n), std::string(v));
   }
-  void remove_request_header(std::string n) override { removed_request_headers.push_back(std::move(n)); }
+  void remove_request_header(std::string_view n) override {
+    removed_request_headers.emplace_back(n);
+  }
   void set_upstream(std::shared_ptr<const upstream::Upstream> up) override { upstream = std::move(up); }
   void set_remote_addr(std::string a) override { remote_addr_ = std::move(a); }
   void set_max_body_size(uint64_t b) override { max_body_size = b; }
@@ -116,15 +118,17 @@ class FakePluginContext : public PluginContext {
     }
     return std::nullopt;
   }
-  void set_response_header(std::string n, std::string v) override {
-    remove_response_header(n);
-    response_headers.emplace_back(std::move(n), std::move(v));
+  void set_response_header(std::string_view n, std::string_view v) override {
+    std::pair<std::string, std::string> h{std::string(n), std::string(v)};  // n, v may view an entry
+    remove_response_header(h.first);
+    response_headers.push_back(std::move(h));
   }
-  void add_response_header(std::string n, std::string v) override {
-    response_headers.emplace_back(std::move(n), std::move(v));
+  void add_response_header(std::string_view n, std::string_view v) override {
+    response_headers.emplace_back(std::string(n), std::string(v));
   }
-  void remove_response_header(std::string n) override {
-    std::erase_if(response_headers, [&](const auto& h) { return http::iequals(h.first, n); });
+  void remove_response_header(std::string_view n) override {
+    const std::string name(n);
+    std::erase_if(response_headers, [&](const auto& h) { return http::iequals(h.first, name); });
   }
   void replace_response_body(std::string body) override { replaced_body = std::move(body); }
   std::unique_ptr<RequestState>& state() override { return state_; }
