@@ -234,7 +234,7 @@ core::Result<std::shared_ptr<const upstream::Upstream>> SnapshotBuilder::compile
   if (const auto* tls = obj.if_contains("tls"); tls != nullptr && tls->is_object()) {
     if (const auto* cid = tls->get_object().if_contains("client_cert_id")) {
       const auto* cert = certs_ ? certs_->client_by_id(id_of(cid)) : nullptr;
-      if (cert != nullptr) cache_key += "|" + std::to_string(reinterpret_cast<uintptr_t>(cert->get()));
+      if (cert != nullptr) cache_key += "|" + std::to_string((*cert)->generation);
     }
   }
   if (auto it = upstream_cache_.find(cache_key); it != upstream_cache_.end()) {

@@ -5,6 +5,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <algorithm>
+#include <cerrno>
 
 #include "net/transfer.h"
 
@@ -83,10 +84,14 @@ ClientStream::Need ClientStream::classify(int ret, error_code& failure) {
     return Need::kFailed;
   }
   if (err == SSL_ERROR_SYSCALL) {
+    // Reads come through asio, so this is the socket refusing a write (the
+    // client went away): errno says why.
+    const int sys = errno;
     const unsigned long e = ERR_peek_error();
     ERR_clear_error();
     if (e == 0) {
-      failure = asio::error::eof;  // the peer closed without close_notify
+      failure = sys != 0 ? error_code(sys, boost::system::system_category())
+                         : error_code(asio::error::connection_reset);
       return Need::kFailed;
     }
   }

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
-#include <strings.h>
 #include <cstring>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -135,7 +134,7 @@ bool HttpSession::client_certificate_allows() const {
   if (!client_cert_verified_) return server_cert_->may_skip_mtls(req_.path);
   // As APISIX: a certificate verified for one name does not open another
   // host on the same connection (a wildcard SNI with a different Host).
-  return strcasecmp(conn_info_.ssl_server_name.c_str(), std::string(req_.host).c_str()) == 0;
+  return http::iequals(conn_info_.ssl_server_name, req_.host);
 }
 
 net::Task<void> HttpSession::run() {

@@ -4,6 +4,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 
@@ -215,9 +216,11 @@ core::Result<std::shared_ptr<const ClientCert>> compile_client_cert(
   auto ctx = compile_client_context(str_field(ssl, "cert"), str_field(ssl, "key"), enc,
                                     trusted_certificate);
   if (!ctx) return ctx.error();
+  static std::atomic<uint64_t> generations{0};
   auto cert = std::make_shared<ClientCert>();
   cert->id = id;
   cert->ctx = std::move(*ctx);
+  cert->generation = ++generations;
   return std::shared_ptr<const ClientCert>(std::move(cert));
 }
 

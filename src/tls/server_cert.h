@@ -62,6 +62,9 @@ struct ServerCert {
 struct ClientCert {
   std::string id;
   std::shared_ptr<boost::asio::ssl::context> ctx;
+  // Unique per compiled certificate in this process (never reused, unlike
+  // an address): what a cache of things built on it keys on.
+  uint64_t generation = 0;
 };
 
 // Makes `ctx` verify peers against `trusted_certificate`

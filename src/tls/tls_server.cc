@@ -70,10 +70,7 @@ core::Result<std::unique_ptr<TlsServer>> TlsServer::create(const config::SslSett
     return core::config_error("config.yaml: apisix.ssl.ssl_ciphers: " +
                               openssl_error("no cipher can be selected"));
   }
-  // A client that closes without close_notify reads as an end of stream
-  // (HTTP framing, not TLS, tells a complete request from a cut one).
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                  SSL_OP_IGNORE_UNEXPECTED_EOF |
                                   (s.session_tickets ? 0 : SSL_OP_NO_TICKET));
   SSL_CTX_set_session_id_context(native,
                                  reinterpret_cast<const unsigned char*>(kSessionIdContext.data()),
