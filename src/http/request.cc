@@ -1,9 +1,17 @@
 #include "http/request.h"
 
+#include <array>
+#include <cstdint>
+#include <cstring>
+
 namespace torii::http {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+// Branch-free: header names are compared a byte at a time on every request.
+char lower(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return static_cast<char>(u + (static_cast<unsigned char>(u - 'A') < 26 ? 32 : 0));
+}
 
 bool valid_host_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
@@ -54,34 +62,82 @@ bool contains_token(std::string_view list, std::string_view token) {
 
 // llhttp accepts some line shapes RFC 9112 forbids in requests; a proxy must
 // not, or it could disagree with the upstream about where headers end.
+// Every LF must end a CRLF and must not start an obs-fold (LF then SP or
+// HT); every CR must start a CRLF (llhttp 8.1.0 lets "\r" + any byte end a
+// line). With each LF preceded by a CR, "no stray CR" is "as many CRs as
+// LFs". memchr scans, since the head is checked on every request.
 bool head_is_clean(std::string_view head) {
-  for (size_t i = 0; i < head.size(); ++i) {
-    // A CR must start a CRLF (llhttp 8.1.0 lets "\r" + any byte end a line).
-    if (head[i] == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n')) return false;
-    if (head[i] != '\n') continue;
-    if (i == 0 || head[i - 1] != '\r') return false;                          // bare LF
-    if (i + 1 < head.size() && (head[i + 1] == ' ' || head[i + 1] == '\t')) return false;  // obs-fold
+  const char* const begin = head.data();
+  const char* const end = begin + head.size();
+  size_t lf_count = 0;
+  for (const char* p = begin; p < end; ++p) {
+    p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (p == nullptr) break;
+    if (p == begin || p[-1] != '\r') return false;                       // bare LF
+    if (p + 1 < end && (p[1] == ' ' || p[1] == '\t')) return false;      // obs-fold
+    ++lf_count;
   }
-  return true;
+  size_t cr_count = 0;
+  for (const char* p = begin; p < end; ++p) {
+    p = static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(end - p)));
+    if (p == nullptr) break;
+    ++cr_count;
+  }
+  return cr_count == lf_count;
 }
 
 // RFC 9110 5.6.2 token characters: what a field name may contain.
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (const char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    const bool ok = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
-                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
+    if (!kTokenChars[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
 
 }  // namespace
 
+namespace {
+
+// Eight bytes lower-cased at once: 0x20 is added to each byte in 'A'..'Z'
+// and to no other (bytes >= 0x80 are left alone).
+uint64_t lower8(uint64_t x) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  const uint64_t low7 = x & (0x7f * kOnes);
+  const uint64_t above_z = low7 + (0x25 * kOnes);    // high bit set where byte > 'Z'
+  const uint64_t from_a = low7 + (0x3f * kOnes);     // high bit set where byte >= 'A'
+  const uint64_t upper = ~x & (from_a ^ above_z) & (0x80 * kOnes);
+  return x | (upper >> 2);
+}
+
+uint64_t load8(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+}  // namespace
+
 bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n >= 8) {
+    // Whole words, then the last eight bytes (overlapping the previous word).
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      if (lower8(load8(a.data() + i)) != lower8(load8(b.data() + i))) return false;
+    }
+    return lower8(load8(a.data() + n - 8)) == lower8(load8(b.data() + n - 8));
+  }
+  for (size_t i = 0; i < n; ++i) {
     if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;

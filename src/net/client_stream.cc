@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <algorithm>
 #include <cerrno>
+#include <vector>
 
 #include "net/transfer.h"
 
@@ -165,8 +166,28 @@ Task<ClientStream::IoResult> ClientStream::tls_read_some(std::span<char> into) {
 }
 
 Task<ClientStream::IoResult> ClientStream::write(std::span<const asio::const_buffer> bufs) {
-  if (ssl_ == nullptr) return asio::async_write(socket_, bufs, transfer_all_at_once, kNoThrow);
-  return tls_write(bufs);
+  const WriteProgress now = write_now(bufs);
+  if (now.finished()) co_return IoResult{now.error, now.written};
+  co_return co_await write_rest(bufs, now);
+}
+
+WriteProgress ClientStream::write_now(std::span<const asio::const_buffer> bufs) {
+  if (ssl_ != nullptr) {
+    WriteProgress none;
+    for (const auto& b : bufs) none.total += b.size();
+    return none;
+  }
+  return send_now(socket_.native_handle(), bufs);
+}
+
+Task<ClientStream::IoResult> ClientStream::write_rest(std::span<const asio::const_buffer> bufs,
+                                                      WriteProgress done) {
+  if (done.finished()) co_return IoResult{done.error, done.written};
+  if (ssl_ != nullptr) co_return co_await tls_write(bufs);  // write_now() wrote nothing
+  std::vector<asio::const_buffer> rest;
+  remaining_after(bufs, done.written, rest);
+  auto [ec, n] = co_await asio::async_write(socket_, rest, transfer_all_at_once, kNoThrow);
+  co_return IoResult{ec, done.written + n};
 }
 
 Task<ClientStream::IoResult> ClientStream::tls_write(std::span<const asio::const_buffer> bufs) {

@@ -26,6 +26,7 @@
 #include <tuple>
 
 #include "net/io.h"
+#include "net/send_now.h"
 
 namespace torii::net {
 
@@ -53,6 +54,12 @@ class ClientStream {
   // Writes every byte of `bufs`. Over TLS, small gathers are copied into
   // one record first: each buffer would be a record of its own otherwise.
   Task<IoResult> write(std::span<const boost::asio::const_buffer> bufs);
+  // write() in two steps, for the request path: write_now() writes what the
+  // socket takes at once, without waiting (net/send_now.h; over TLS it
+  // writes nothing); when that did not finish, write_rest() writes the
+  // remainder, waiting for room. IoResult counts all bytes written.
+  WriteProgress write_now(std::span<const boost::asio::const_buffer> bufs);
+  Task<IoResult> write_rest(std::span<const boost::asio::const_buffer> bufs, WriteProgress done);
   // TLS: sends close_notify if the socket takes it now (never waits, never
   // reads the client's), so the client can tell a complete response from a
   // cut one and the session stays resumable. Plain: nothing.

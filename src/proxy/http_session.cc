@@ -100,6 +100,12 @@ net::Task<HttpSession::IoResult> HttpSession::write_client(
   return stream_.write(bufs);
 }
 
+net::Task<HttpSession::IoResult> HttpSession::write_client_rest(
+    std::span<const asio::const_buffer> bufs, net::WriteProgress done) {
+  deadline_.arm(ctx_.snapshot().http->send_timeout);
+  return stream_.write_rest(bufs, done);
+}
+
 net::Task<bool> HttpSession::accept_tls() {
   // The handshake picks its certificate from the snapshot current now; the
   // copy keeps that index alive until the handshake is over.

@@ -71,6 +71,10 @@ class HttpSession final : private RequestBodySource {
   using IoResult = std::tuple<boost::system::error_code, size_t>;
   // Writes `bufs` within send_timeout.
   net::Task<IoResult> write_client(std::span<const boost::asio::const_buffer> bufs);
+  // The second step of a write begun with stream_.write_now(): the rest of
+  // `bufs`, if any, within send_timeout.
+  net::Task<IoResult> write_client_rest(std::span<const boost::asio::const_buffer> bufs,
+                                        net::WriteProgress done);
   // Reads more bytes into in_'s free space (the caller commits them), giving
   // up at `deadline`.
   net::Task<IoResult> read_client(core::Clock::time_point deadline);
@@ -108,8 +112,15 @@ class HttpSession final : private RequestBodySource {
   net::Task<std::unique_ptr<upstream::UpstreamConn>> connect_node(const upstream::Upstream& up,
                                                                   const upstream::Node& node,
                                                                   Attempt& attempt);
-  net::Task<bool> send_request(upstream::UpstreamConn& conn, const std::string& head,
-                                            Attempt& attempt);
+  // A try's request goes out in two steps, so the common case runs no
+  // coroutine: send_request_now() writes the head and the body bytes
+  // already read as far as the socket takes them at once. It returns false,
+  // with attempt.error set, on failure, and sets `more` when
+  // send_request_rest() must finish the job (a full socket buffer, TLS, a
+  // body still to stream from the client).
+  bool send_request_now(upstream::UpstreamConn& conn, const std::string& head, Attempt& attempt,
+                        bool& more);
+  net::Task<bool> send_request_rest(upstream::UpstreamConn& conn, Attempt& attempt);
   net::Task<bool> read_response_head(upstream::UpstreamConn& conn, Attempt& attempt);
   net::Task<bool> forward_response(upstream::UpstreamConn& conn, Attempt& attempt);
   net::Task<void> tunnel(upstream::UpstreamConn& conn, std::chrono::milliseconds idle);
@@ -147,6 +158,7 @@ class HttpSession final : private RequestBodySource {
   std::string chunk_lines_;  // chunk-size lines of the current write batch
   std::string upstream_head_;  // request head sent upstream (capacity reused)
   std::vector<boost::asio::const_buffer> bufs_;
+  net::WriteProgress request_sent_;  // send_request_now()'s progress on bufs_
   std::deque<std::string> filtered_body_;  // body_filter output awaiting a write
 };
 

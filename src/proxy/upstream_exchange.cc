@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
+#include "http/head_writer.h"
 #include "proxy/http_session.h"
 #include "proxy/plugin_runner.h"
 #include "proxy/upstream_request.h"
@@ -44,10 +45,16 @@ void append_hex(std::string& out, size_t n) {
   out.append(buf, p);
 }
 
+void append_status_code(std::string& out, int status) {
+  char digits[12];
+  const auto r = std::to_chars(digits, digits + sizeof(digits), status);
+  out.append(digits, r.ptr);
+}
+
 // "502" or "502, 504": the statuses of the tries so far ($upstream_status).
 void append_status(std::string& statuses, int status) {
   if (!statuses.empty()) statuses.append(", ");
-  statuses.append(std::to_string(status));
+  append_status_code(statuses, status);
 }
 
 int status_for(const core::Error& e) {
@@ -289,7 +296,9 @@ net::Task<bool> HttpSession::proxy() {
       conn->parser().reset();
       conn->parser().expect_no_body(req_.method == http::Method::kHead);
       balancer.on_start(idx);
-      ok = co_await send_request(*conn, upstream_head_, attempt);
+      bool more = false;
+      ok = send_request_now(*conn, upstream_head_, attempt, more);
+      if (ok && more) ok = co_await send_request_rest(*conn, attempt);
       if (ok) ok = co_await read_response_head(*conn, attempt);
       if (ok) break;
       balancer.on_finish(idx, core::Clock::now() - attempt_start, true);
@@ -341,15 +350,12 @@ net::Task<bool> HttpSession::proxy() {
 }
 
 void HttpSession::record_upstream_status(const std::string& earlier, int status) {
-  if (!earlier.empty()) ctx_.upstream_status = earlier + ", ";
-  ctx_.upstream_status.append(std::to_string(status));
+  if (!earlier.empty()) ctx_.upstream_status.assign(earlier).append(", ");
+  append_status_code(ctx_.upstream_status, status);
 }
 
-// Sends the head, the body bytes already read, then streams the rest of the
-// client's body. Returns false with attempt.error set on failure.
-net::Task<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
-                                                const std::string& head, Attempt& attempt) {
-  const config::HttpSettings& s = *ctx_.snapshot().http;
+bool HttpSession::send_request_now(upstream::UpstreamConn& conn, const std::string& head,
+                                   Attempt& attempt, bool& more) {
   bufs_.clear();
   bufs_.emplace_back(head.data(), head.size());
   const bool chunked = req_.chunked && !req_.websocket_upgrade;
@@ -365,14 +371,36 @@ net::Task<bool> HttpSession::send_request(upstream::UpstreamConn& conn,
     bufs_.emplace_back(in_.data() + parsed_, in_.size() - parsed_);
     parsed_ = in_.size();
   }
-  conn.arm(attempt.timeouts.send);
-  auto [ec, written] = co_await conn.write(bufs_);
-  conn.disarm();
-  if (ec) {
-    attempt.error =
-        upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset, true,
-                       "sending request to " + attempt.node->name + ": " + ec.message());
-    co_return false;
+  request_sent_ = conn.write_now(bufs_);
+  if (request_sent_.error) {
+    attempt.error = upstream_error(ErrorKind::kReset, true,
+                                   "sending request to " + attempt.node->name + ": " +
+                                       request_sent_.error.message());
+    return false;
+  }
+  if (request_sent_.finished()) attempt.sent_any = true;
+  more = !request_sent_.finished() || !request_body_done_;
+  return true;
+}
+
+// Finishes what send_request_now() began: the rest of the head and buffered
+// body, then streams the rest of the client's body. Returns false with
+// attempt.error set on failure.
+net::Task<bool> HttpSession::send_request_rest(upstream::UpstreamConn& conn, Attempt& attempt) {
+  const config::HttpSettings& s = *ctx_.snapshot().http;
+  const bool chunked = req_.chunked && !req_.websocket_upgrade;
+  error_code ec;
+  size_t written = 0;
+  if (!request_sent_.finished()) {
+    conn.arm(attempt.timeouts.send);
+    std::tie(ec, written) = co_await conn.write_rest(bufs_, request_sent_);
+    conn.disarm();
+    if (ec) {
+      attempt.error =
+          upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset, true,
+                         "sending request to " + attempt.node->name + ": " + ec.message());
+      co_return false;
+    }
   }
   attempt.sent_any = true;
   if (request_body_done_) co_return true;
@@ -534,44 +562,51 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
 
   std::string& h = scratch_;
   h.clear();
-  h.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
-  h.append(http::reason_phrase(status)).append("\r\n");
-  bool has_date = false;
-  for (const http::HeaderSpan& hs : p.headers()) {
-    const std::string_view name = in.view(hs.name.off, hs.name.len);
-    if (is_hop_by_hop_response_header(name) && !(upgrade && http::iequals(name, "upgrade"))) {
-      continue;
+  {
+    // The upstream's head as it came, plus what torii adds or edits.
+    size_t estimate = p.head_end() + 160 + s.server_header.size() + ctx_.upstream_status.size();
+    for (const auto& e : ctx_.response_edits.edits()) estimate += e.name.size() + e.value.size() + 4;
+    http::HeadWriter w(h, estimate);
+    w.put("HTTP/1.1 ").put_uint(static_cast<uint64_t>(status)).put(" ");
+    w.put(http::reason_phrase(status)).put("\r\n");
+    bool has_date = false;
+    for (const http::HeaderSpan& hs : p.headers()) {
+      const std::string_view name = in.view(hs.name.off, hs.name.len);
+      if (is_hop_by_hop_response_header(name) && !(upgrade && http::iequals(name, "upgrade"))) {
+        continue;
+      }
+      if (!ctx_.response_edits.empty() && ctx_.response_edits.drops(name)) continue;
+      if (!has_date && http::iequals(name, "date")) has_date = true;
+      w.field(name, in.view(hs.value.off, hs.value.len));
     }
-    if (!ctx_.response_edits.empty() && ctx_.response_edits.drops(name)) continue;
-    if (!has_date && http::iequals(name, "date")) has_date = true;
-    h.append(name).append(": ").append(in.view(hs.value.off, hs.value.len)).append("\r\n");
-  }
-  for (const auto& e : ctx_.response_edits.edits()) {
-    if (!e.adds() || is_framing_header(e.name)) continue;
-    if (http::iequals(e.name, "date")) has_date = true;
-    h.append(e.name).append(": ").append(e.value).append("\r\n");
-  }
-  if (!has_date) h.append("Date: ").append(worker_.date().now()).append("\r\n");
-  h.append("Server: ").append(s.server_header).append("\r\n");
-  if (status >= 500 || s.show_upstream_status_in_response_header) {
-    h.append("X-APISIX-Upstream-Status: ").append(ctx_.upstream_status).append("\r\n");
-  }
-  if (upgrade) {
-    h.append("Connection: upgrade\r\n");
-  } else {
-    if (replace_body && (!bodyless || head_request)) {
-      h.append("Content-Length: ").append(std::to_string(ctx_.replaced_body->size())).append("\r\n");
-    } else if (p.content_length() && !filter_body && (!bodyless || head_request)) {
-      h.append("Content-Length: ").append(std::to_string(*p.content_length())).append("\r\n");
-    } else if (chunk_out) {
-      h.append("Transfer-Encoding: chunked\r\n");
+    for (const auto& e : ctx_.response_edits.edits()) {
+      if (!e.adds() || is_framing_header(e.name)) continue;
+      if (http::iequals(e.name, "date")) has_date = true;
+      w.field(e.name, e.value);
     }
-    if (!keep_alive)
-      h.append("Connection: close\r\n");
-    else if (!client_11)
-      h.append("Connection: keep-alive\r\n");
+    if (!has_date) w.field("Date", worker_.date().now());
+    w.field("Server", s.server_header);
+    if (status >= 500 || s.show_upstream_status_in_response_header) {
+      w.field("X-APISIX-Upstream-Status", ctx_.upstream_status);
+    }
+    if (upgrade) {
+      w.put("Connection: upgrade\r\n");
+    } else {
+      if (replace_body && (!bodyless || head_request)) {
+        w.put("Content-Length: ").put_uint(ctx_.replaced_body->size()).put("\r\n");
+      } else if (p.content_length() && !filter_body && (!bodyless || head_request)) {
+        w.put("Content-Length: ").put_uint(*p.content_length()).put("\r\n");
+      } else if (chunk_out) {
+        w.put("Transfer-Encoding: chunked\r\n");
+      }
+      if (!keep_alive)
+        w.put("Connection: close\r\n");
+      else if (!client_11)
+        w.put("Connection: keep-alive\r\n");
+    }
+    w.put("\r\n");
+    w.finish();
   }
-  h.append("\r\n");
   const size_t head_size = h.size();
 
   bufs_.clear();
@@ -628,7 +663,11 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
   bool done = p.message_complete() || upgrade;
   if (done && !upgrade) finish_filtered();
   if (done && chunk_out) bufs_.emplace_back("0\r\n\r\n", 5);
-  auto [ec, written] = co_await write_client(bufs_);
+  // Most responses go out whole right here (net/send_now.h).
+  const net::WriteProgress sent = stream_.write_now(bufs_);
+  error_code ec = sent.error;
+  size_t written = sent.written;
+  if (!sent.finished()) std::tie(ec, written) = co_await write_client_rest(bufs_, sent);
   if (ec) {
     attempt.error = core::Error{ErrorKind::kReset, ErrorSource::kDownstream, false,
                                 "client closed during the response"};

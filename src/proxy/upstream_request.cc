@@ -1,5 +1,7 @@
 #include "proxy/upstream_request.h"
 
+#include "http/head_writer.h"
+
 namespace torii::proxy {
 namespace {
 
@@ -62,22 +64,31 @@ bool is_framing_header(std::string_view n) {
 
 void build_upstream_request_head(const http::Request& req, const UpstreamHeadParams& p,
                                  std::string& out) {
-  out.append(p.method.empty() ? req.method_token : p.method)
-      .append(" ")
-      .append(p.target)
-      .append(" HTTP/1.1\r\nHost: ");
-  out.append(p.host).append("\r\n");
+  // Room for the client's headers as they came plus what torii adds.
+  size_t estimate = 256 + p.target.size() + p.host.size() + 3 * p.remote_addr.size();
+  for (const http::Header& h : req.headers) estimate += h.name.size() + h.value.size() + 4;
+  if (p.edits) {
+    for (const auto& e : p.edits->edits()) estimate += e.name.size() + e.value.size() + 4;
+  }
+  http::HeadWriter w(out, estimate);
+  w.put(p.method.empty() ? req.method_token : p.method)
+      .put(" ")
+      .put(p.target)
+      .put(" HTTP/1.1\r\n")
+      .field("Host", p.host);
   bool has_connection_list = false;
   for (const http::Header& h : req.headers) {
     has_connection_list = has_connection_list || iequals(h.name, "connection");
   }
-  std::string xff;
+  // X-Forwarded-For as received: each of the client's values, in order.
+  std::string_view xff_first;
+  bool xff_many = false;
   // From a trusted peer the first X-Forwarded-Proto/-Host/-Port are kept.
   std::optional<std::string_view> fwd_proto, fwd_host, fwd_port;
   for (const http::Header& h : req.headers) {
     if (iequals(h.name, "x-forwarded-for")) {
-      if (!xff.empty()) xff.append(", ");
-      xff.append(h.value);
+      if (xff_first.empty()) xff_first = h.value;
+      else xff_many = true;
       continue;
     }
     if (p.trust_forwarded) {
@@ -94,40 +105,52 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
         continue;
       }
       if (iequals(h.name, "forwarded")) {
-        out.append(h.name).append(": ").append(h.value).append("\r\n");
+        w.field(h.name, h.value);
         continue;
       }
     }
     if (skip_request_header(h.name)) continue;
     if (has_connection_list && listed_in_connection(req, h.name)) continue;
     if (p.edits && p.edits->drops(h.name)) continue;
-    out.append(h.name).append(": ").append(h.value).append("\r\n");
+    w.field(h.name, h.value);
   }
   if (p.edits) {
     for (const auto& e : p.edits->edits()) {
       if (!e.adds() || skip_request_header(e.name)) continue;
-      out.append(e.name).append(": ").append(e.value).append("\r\n");
+      w.field(e.name, e.value);
     }
   }
-  out.append("X-Real-IP: ").append(p.remote_addr).append("\r\n");
-  out.append("X-Forwarded-For: ");
-  if (!xff.empty()) out.append(xff).append(", ");
-  out.append(p.remote_addr).append("\r\n");
-  out.append("X-Forwarded-Proto: ").append(fwd_proto.value_or(p.scheme)).append("\r\n");
-  out.append("X-Forwarded-Host: ");
-  if (fwd_host) out.append(*fwd_host);
-  else out.append(req.host.empty() ? p.host : std::string_view(req.host));
-  out.append("\r\nX-Forwarded-Port: ").append(fwd_port.value_or(p.server_port)).append("\r\n");
-  if (p.websocket) {
-    out.append("Upgrade: websocket\r\nConnection: upgrade\r\n");
-  } else if (p.body_length) {
-    out.append("Content-Length: ").append(std::to_string(*p.body_length)).append("\r\n");
-  } else if (req.chunked) {
-    out.append("Transfer-Encoding: chunked\r\n");
-  } else if (req.content_length) {
-    out.append("Content-Length: ").append(std::to_string(*req.content_length)).append("\r\n");
+  w.field("X-Real-IP", p.remote_addr);
+  w.put("X-Forwarded-For: ");
+  if (xff_many) {
+    // Several X-Forwarded-For lines: one list, in the order received.
+    bool first = true;
+    for (const http::Header& h : req.headers) {
+      if (!iequals(h.name, "x-forwarded-for")) continue;
+      if (!first) w.put(", ");
+      w.put(h.value);
+      first = false;
+    }
+    w.put(", ");
+  } else if (!xff_first.empty()) {
+    w.put(xff_first).put(", ");
   }
-  out.append("\r\n");
+  w.put(p.remote_addr).put("\r\n");
+  w.field("X-Forwarded-Proto", fwd_proto.value_or(p.scheme));
+  w.field("X-Forwarded-Host",
+          fwd_host ? *fwd_host : (req.host.empty() ? p.host : std::string_view(req.host)));
+  w.field("X-Forwarded-Port", fwd_port.value_or(p.server_port));
+  if (p.websocket) {
+    w.put("Upgrade: websocket\r\nConnection: upgrade\r\n");
+  } else if (p.body_length) {
+    w.put("Content-Length: ").put_uint(*p.body_length).put("\r\n");
+  } else if (req.chunked) {
+    w.put("Transfer-Encoding: chunked\r\n");
+  } else if (req.content_length) {
+    w.put("Content-Length: ").put_uint(*req.content_length).put("\r\n");
+  }
+  w.put("\r\n");
+  w.finish();
 }
 
 }  // namespace torii::proxy

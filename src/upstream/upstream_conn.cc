@@ -75,8 +75,28 @@ net::Task<UpstreamConn::IoResult> UpstreamConn::read_some(std::span<char> into) 
 
 net::Task<UpstreamConn::IoResult> UpstreamConn::write(
     std::span<const asio::const_buffer> bufs) {
-  if (tls_) return asio::async_write(*tls_, bufs, net::transfer_all_at_once, kNoThrow);
-  return asio::async_write(*plain_, bufs, net::transfer_all_at_once, kNoThrow);
+  const net::WriteProgress now = write_now(bufs);
+  if (now.finished()) co_return IoResult{now.error, now.written};
+  co_return co_await write_rest(bufs, now);
+}
+
+net::WriteProgress UpstreamConn::write_now(std::span<const asio::const_buffer> bufs) {
+  if (tls_) {
+    net::WriteProgress none;
+    for (const auto& b : bufs) none.total += b.size();
+    return none;
+  }
+  return net::send_now(plain_->native_handle(), bufs);
+}
+
+net::Task<UpstreamConn::IoResult> UpstreamConn::write_rest(
+    std::span<const asio::const_buffer> bufs, net::WriteProgress done) {
+  if (done.finished()) co_return IoResult{done.error, done.written};
+  if (tls_) co_return co_await asio::async_write(*tls_, bufs, net::transfer_all_at_once, kNoThrow);
+  std::vector<asio::const_buffer> rest;
+  net::remaining_after(bufs, done.written, rest);
+  auto [ec, n] = co_await asio::async_write(*plain_, rest, net::transfer_all_at_once, kNoThrow);
+  co_return IoResult{ec, done.written + n};
 }
 
 void UpstreamConn::ack_now() {

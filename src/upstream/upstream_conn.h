@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "net/io.h"
+#include "net/send_now.h"
 #include "core/buffer.h"
 #include "core/deadline.h"
 #include "http/h1_parser.h"
@@ -47,6 +48,10 @@ class UpstreamConn {
   using IoResult = std::tuple<error_code, size_t>;
   net::Task<IoResult> read_some(std::span<char> into);
   net::Task<IoResult> write(std::span<const asio::const_buffer> bufs);
+  // write() in two steps, as net::ClientStream has them: what the socket
+  // takes now (nothing over TLS), then the remainder, waiting for room.
+  net::WriteProgress write_now(std::span<const asio::const_buffer> bufs);
+  net::Task<IoResult> write_rest(std::span<const asio::const_buffer> bufs, net::WriteProgress done);
 
   void arm(std::chrono::milliseconds timeout) { deadline_.arm(timeout); }
   void disarm() { deadline_.disarm(); }

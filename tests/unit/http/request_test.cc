@@ -315,5 +315,34 @@ TEST(HttpRequestTest, iequals_is_ascii_case_insensitive) {
   EXPECT_TRUE(iequals("", ""));
 }
 
+// The word-at-a-time path (8 bytes and more) against a byte-by-byte
+// reference, for every pair of byte values at every position of a word and
+// of the overlapping tail.
+TEST(HttpRequestTest, iequals_matches_a_bytewise_reference_for_all_bytes) {
+  auto reference = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      auto low = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
+      if (low(static_cast<unsigned char>(a[i])) != low(static_cast<unsigned char>(b[i]))) return false;
+    }
+    return true;
+  };
+  for (const size_t len : {size_t{1}, size_t{7}, size_t{8}, size_t{11}, size_t{17}}) {
+    for (size_t pos = 0; pos < len; pos += (len > 8 ? 3 : 1)) {
+      for (int x = 0; x < 256; ++x) {
+        for (int y = 0; y < 256; ++y) {
+          std::string a(len, 'k'), b(len, 'K');
+          a[pos] = static_cast<char>(x);
+          b[pos] = static_cast<char>(y);
+          ASSERT_EQ(iequals(a, b), reference(a, b)) << "len " << len << " pos " << pos << " bytes " << x << "," << y;
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(iequals("X-Forwarded-Proto", "x-forwarded-proto"));
+  EXPECT_FALSE(iequals("X-Forwarded-Proto", "x-forwarded-protp"));
+  EXPECT_FALSE(iequals("x-forwarded-pRoto", "x-forwarded-p\x12oto"));
+}
+
 }  // namespace
 }  // namespace torii::http
