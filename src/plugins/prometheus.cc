@@ -167,18 +167,45 @@ struct WorkerCache {
       return std::hash<std::string_view>{}(s);
     }
   };
+  static constexpr size_t kLabels = 9;
+  static constexpr size_t kRecent = 4;
   std::string key;  // scratch, reused
   boost::unordered_flat_map<std::string, SeriesSet, KeyHash> sets;
+  // The last few lookups: requests with labels seen just before (one route
+  // over a few nodes) skip building and hashing the key. `set` points into
+  // `sets`; every insertion can move its elements (a flat map rehashes), so
+  // an insertion forgets them all first.
+  struct Recent {
+    std::array<std::string, kLabels> values;
+    SeriesSet* set = nullptr;
+  };
+  std::array<Recent, kRecent> recent;
+  size_t next_recent = 0;
 
-  SeriesSet& set_for(std::span<const std::string_view> values) {
+  SeriesSet& set_for(const std::array<std::string_view, kLabels>& values) {
+    for (const Recent& r : recent) {
+      if (r.set != nullptr && std::equal(values.begin(), values.end(), r.values.begin())) {
+        return *r.set;
+      }
+    }
     key.clear();
     for (std::string_view v : values) {
       const auto n = static_cast<uint32_t>(v.size());
       key.append(reinterpret_cast<const char*>(&n), sizeof(n)).append(v);
     }
-    if (auto it = sets.find(key); it != sets.end()) return it->second;
-    if (sets.size() >= kMaxSets) sets.clear();
-    return sets.try_emplace(key).first->second;
+    SeriesSet* found = nullptr;
+    if (auto it = sets.find(key); it != sets.end()) {
+      found = &it->second;
+    } else {
+      for (Recent& r : recent) r.set = nullptr;
+      if (sets.size() >= kMaxSets) sets.clear();
+      found = &sets.try_emplace(key).first->second;
+    }
+    Recent& slot = recent[next_recent];
+    next_recent = (next_recent + 1) % kRecent;
+    for (size_t i = 0; i < kLabels; ++i) slot.values[i].assign(values[i]);
+    slot.set = found;
+    return *found;
   }
 };
 

@@ -301,8 +301,13 @@ net::Task<bool> HttpSession::handle_request() {
   // Plugins: global rules run even when no route matched.
   const Chains chains = Chains::of(ctx_);
   // No co_await inside a condition: GCC 12 miscompiles awaits in && / ?:.
+  // Synchronous plugins (the usual case) run without a coroutine of their own.
   bool answered = false;
-  if (needs_request_phases(chains)) answered = co_await run_request_phases(ctx_, chains);
+  if (needs_request_phases(chains)) {
+    const PhasesNow now = run_request_phases_now(ctx_, chains);
+    if (now == PhasesNow::kSuspend) answered = co_await finish_request_phases(ctx_);
+    else answered = now == PhasesNow::kAnswered;
+  }
   if (answered) co_return co_await send_plugin_exit();
   if (!matched) {
     {

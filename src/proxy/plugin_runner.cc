@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 namespace torii::proxy {
 
 using plugins::ChainEntry;
@@ -68,39 +70,76 @@ void take_exit(RequestContext& ctx, const ChainEntry& e, plugins::Exit exit) {
   ctx.exit = std::move(exit);
 }
 
-// One request phase; a coroutine only because some plugins are asynchronous.
-// With `only_consumer` set, only the route-chain entries a consumer brought
-// run (APISIX "rewrite_in_consumer").
-net::Task<bool> run_phase(RequestContext& ctx, Chains c, Phase phase, bool only_consumer = false) {
+// Whether entry `i` (`e`) runs in `phase`. With `only_consumer` set, only the
+// route-chain entries a consumer brought run (APISIX "rewrite_in_consumer").
+bool runs_in(const RequestContext& ctx, const ChainEntry& e, size_t i, size_t g, uint8_t bit,
+             bool only_consumer) {
+  if (!(e.phases & bit) || ctx.plugin_skip[i]) return false;
+  return !(only_consumer && (i < g || ctx.consumer_chain->route_index[i - g] >= 0));
+}
+
+const ChainEntry& entry_at(const Chains& c, size_t i, size_t g) {
+  return i < g ? c.global->entries[i] : c.route->entries[i - g];
+}
+
+size_t chain_size(const Chains& c) {
+  return global_size(c) + (c.route ? c.route->entries.size() : 0);
+}
+
+// A synchronous plugin's step in a request phase.
+std::optional<plugins::Exit> run_step(RequestContext& ctx, const ChainEntry& e, Phase phase) {
+  if (phase == Phase::kRewrite) return e.plugin->rewrite(ctx);
+  if (phase == Phase::kAccess) return e.plugin->access(ctx);
+  return e.plugin->before_proxy(ctx);
+}
+
+// One request phase from chain slot `from`, synchronously. Stops at an
+// asynchronous entry (kSuspend, its slot in `stopped_at`) before running it.
+PhasesNow run_phase_now(RequestContext& ctx, const Chains& c, Phase phase, bool only_consumer,
+                        size_t from, size_t& stopped_at) {
   const uint8_t bit = plugins::Plugin::bit(phase);
   const size_t g = global_size(c);
-  size_t slot = 0;
-  for (const plugins::PluginChain* chain : {c.global, c.route}) {
-    if (!chain) continue;
-    for (const ChainEntry& e : chain->entries) {
-      const size_t i = slot++;
-      if (!(e.phases & bit) || ctx.plugin_skip[i]) continue;
-      if (only_consumer && (i < g || ctx.consumer_chain->route_index[i - g] >= 0)) continue;
-      ctx.plugin_slot = i;
-      plugins::Step step;
-      // No co_await inside ?: or &&: GCC 12 miscompiles them.
-      if (e.plugin->is_async(phase) && phase == Phase::kRewrite) {
-        step = co_await e.plugin->rewrite_async(ctx);
-      } else if (e.plugin->is_async(phase)) {
-        step = co_await e.plugin->access_async(ctx);
-      } else if (phase == Phase::kRewrite) {
-        step = e.plugin->rewrite(ctx);
-      } else if (phase == Phase::kAccess) {
-        step = e.plugin->access(ctx);
-      } else {
-        step = e.plugin->before_proxy(ctx);
-      }
-      if (step) {
-        take_exit(ctx, e, std::move(*step));
-        co_return true;
-      }
+  const size_t n = chain_size(c);
+  for (size_t i = from; i < n; ++i) {
+    const ChainEntry& e = entry_at(c, i, g);
+    if (!runs_in(ctx, e, i, g, bit, only_consumer)) continue;
+    if (e.plugin->is_async(phase)) {
+      stopped_at = i;
+      return PhasesNow::kSuspend;
     }
-    slot = g;
+    ctx.plugin_slot = i;
+    if (auto exit = run_step(ctx, e, phase)) {
+      take_exit(ctx, e, std::move(*exit));
+      return PhasesNow::kAnswered;
+    }
+  }
+  return PhasesNow::kPassed;
+}
+
+// One request phase from chain slot `from`; a coroutine only because some
+// plugins are asynchronous.
+net::Task<bool> run_phase(RequestContext& ctx, Chains c, Phase phase, bool only_consumer = false,
+                          size_t from = 0) {
+  const uint8_t bit = plugins::Plugin::bit(phase);
+  const size_t g = global_size(c);
+  const size_t n = chain_size(c);
+  for (size_t i = from; i < n; ++i) {
+    const ChainEntry& e = entry_at(c, i, g);
+    if (!runs_in(ctx, e, i, g, bit, only_consumer)) continue;
+    ctx.plugin_slot = i;
+    plugins::Step step;
+    // No co_await inside ?: or &&: GCC 12 miscompiles them.
+    if (e.plugin->is_async(phase) && phase == Phase::kRewrite) {
+      step = co_await e.plugin->rewrite_async(ctx);
+    } else if (e.plugin->is_async(phase)) {
+      step = co_await e.plugin->access_async(ctx);
+    } else {
+      step = run_step(ctx, e, phase);
+    }
+    if (step) {
+      take_exit(ctx, e, std::move(*step));
+      co_return true;
+    }
   }
   co_return false;
 }
@@ -139,26 +178,73 @@ Chains join_consumer_plugins(RequestContext& ctx, Chains c) {
   return c;
 }
 
+// The request phases run in stages; a stopped run resumes at its stage
+// (ctx.phases_stage) and slot (ctx.phases_slot).
+enum Stage : uint8_t {
+  kStageRewrite,          // rewrite, every entry
+  kStageConsumerRewrite,  // the consumer's plugins joined: their rewrite
+  kStageAccess,           // access, every entry
+};
+
+// Joins the consumer's plugins when an auth plugin attached a consumer that
+// has some; true when their rewrite must run.
+bool join_consumer(RequestContext& ctx, Chains& c) {
+  if (!ctx.consumer_changed) return false;
+  c = join_consumer_plugins(ctx, c);
+  return ctx.consumer_chain && c.has(Phase::kRewrite);
+}
+
 }  // namespace
 
 bool needs_request_phases(const Chains& c) {
   return c.has(Phase::kRewrite) || c.has(Phase::kAccess);
 }
 
-net::Task<bool> run_request_phases(RequestContext& ctx, Chains c) {
+PhasesNow run_request_phases_now(RequestContext& ctx, Chains c) {
   prepare(ctx, c);
+  size_t stopped_at = 0;
+  PhasesNow r = PhasesNow::kPassed;
+  if (c.has(Phase::kRewrite)) {
+    r = run_phase_now(ctx, c, Phase::kRewrite, false, 0, stopped_at);
+    if (r == PhasesNow::kSuspend) ctx.phases_stage = kStageRewrite;
+  }
+  if (r == PhasesNow::kPassed && join_consumer(ctx, c)) {
+    r = run_phase_now(ctx, c, Phase::kRewrite, true, 0, stopped_at);
+    if (r == PhasesNow::kSuspend) ctx.phases_stage = kStageConsumerRewrite;
+  }
+  if (r == PhasesNow::kPassed && c.has(Phase::kAccess)) {
+    r = run_phase_now(ctx, c, Phase::kAccess, false, 0, stopped_at);
+    if (r == PhasesNow::kSuspend) ctx.phases_stage = kStageAccess;
+  }
+  if (r == PhasesNow::kSuspend) ctx.phases_slot = stopped_at;
+  return r;
+}
+
+net::Task<bool> finish_request_phases(RequestContext& ctx) {
+  // The chains as they are now: the consumer's, if one was joined.
+  Chains c = Chains::of(ctx);
+  const uint8_t stage = ctx.phases_stage;
+  const size_t from = ctx.phases_slot;
   bool answered = false;
-  if (c.has(Phase::kRewrite)) answered = co_await run_phase(ctx, c, Phase::kRewrite);
-  if (answered) co_return true;
-  if (ctx.consumer_changed) {
-    c = join_consumer_plugins(ctx, c);
-    if (ctx.consumer_chain && c.has(Phase::kRewrite)) {
-      answered = co_await run_phase(ctx, c, Phase::kRewrite, true);
-    }
+  if (stage == kStageRewrite) {
+    answered = co_await run_phase(ctx, c, Phase::kRewrite, false, from);
+    if (answered) co_return true;
+    if (join_consumer(ctx, c)) answered = co_await run_phase(ctx, c, Phase::kRewrite, true);
+    if (answered) co_return true;
+  } else if (stage == kStageConsumerRewrite) {
+    answered = co_await run_phase(ctx, c, Phase::kRewrite, true, from);
     if (answered) co_return true;
   }
-  if (c.has(Phase::kAccess)) answered = co_await run_phase(ctx, c, Phase::kAccess);
+  if (c.has(Phase::kAccess)) {
+    answered = co_await run_phase(ctx, c, Phase::kAccess, false, stage == kStageAccess ? from : 0);
+  }
   co_return answered;
+}
+
+net::Task<bool> run_request_phases(RequestContext& ctx, Chains c) {
+  const PhasesNow now = run_request_phases_now(ctx, c);
+  if (now == PhasesNow::kSuspend) co_return co_await finish_request_phases(ctx);
+  co_return now == PhasesNow::kAnswered;
 }
 
 net::Task<bool> run_before_proxy(RequestContext& ctx, Chains c) {

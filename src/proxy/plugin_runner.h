@@ -37,6 +37,18 @@ struct Chains {
 bool needs_request_phases(const Chains& chains);
 // Runs rewrite then access. True when a plugin answered (ctx.exit is set).
 net::Task<bool> run_request_phases(RequestContext& ctx, Chains chains);
+// The same in two steps, so that the common case runs no coroutine:
+// run_request_phases_now() runs the phases synchronously up to the first
+// plugin that works asynchronously (a Redis-backed limit, forward-auth);
+// then, and only then, finish_request_phases() runs the rest from there.
+// Every plugin runs once, in the order run_request_phases() would run it.
+enum class PhasesNow : uint8_t {
+  kAnswered,  // a plugin answered (ctx.exit is set)
+  kPassed,    // every plugin ran; the request goes on
+  kSuspend,   // call finish_request_phases()
+};
+PhasesNow run_request_phases_now(RequestContext& ctx, Chains chains);
+net::Task<bool> finish_request_phases(RequestContext& ctx);
 // before_proxy: may answer too (ctx.exit).
 net::Task<bool> run_before_proxy(RequestContext& ctx, Chains chains);
 void run_header_filter(RequestContext& ctx, const Chains& chains);

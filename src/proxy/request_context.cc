@@ -43,6 +43,8 @@ void RequestContext::reset(const http::Request* req, std::shared_ptr<const confi
   plugin_skip.clear();
   plugin_slot = 0;
   plugins_prepared = false;
+  phases_stage = 0;
+  phases_slot = 0;
   consumer_ref.reset();
   credential_id.clear();
   consumer_chain.reset();

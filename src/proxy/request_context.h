@@ -155,6 +155,10 @@ class RequestContext final : public plugins::PluginContext {
   std::vector<uint8_t> plugin_skip;
   size_t plugin_slot = 0;
   bool plugins_prepared = false;
+  // Where run_request_phases_now() stopped for an asynchronous plugin
+  // (plugin_runner.cc): the stage, and the chain slot to run next.
+  uint8_t phases_stage = 0;
+  size_t phases_slot = 0;
   // The consumer an auth plugin attached, and the route chain with its
   // plugins overlaid (null: the consumer has none; the route's chain runs).
   // The runner switches to `consumer_chain` when `consumer_changed` is set.

@@ -286,6 +286,30 @@ TEST(PluginPrometheusTest, cached_and_uncached_workers_render_the_same_lines) {
   EXPECT_EQ(cached, scrape_lines_of("prom-unit-11"));
 }
 
+// Worker 0 remembers its last few label sets: requests cycling over more
+// nodes than it remembers, and back, must each count into their own series.
+TEST(PluginPrometheusTest, label_sets_cycling_past_the_recent_ones_count_apart) {
+  auto plugin = make("{}");
+  const std::string route = "prom-unit-recent";
+  const char* nodes[] = {"10.1.0.1:80", "10.1.0.2:80", "10.1.0.3:80", "10.1.0.4:80",
+                         "10.1.0.5:80", "10.1.0.6:80", "10.1.0.7:80"};
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 7; ++i) {
+      for (int k = 0; k <= i % 3; ++k) {
+        FakePluginContext ctx = proxied(route);
+        ctx.vars["upstream_addr"] = nodes[i];
+        plugin->log(ctx);
+      }
+    }
+  }
+  for (int i = 0; i < 7; ++i) {
+    const std::string node = std::string(nodes[i]).substr(0, std::string(nodes[i]).find(':'));
+    EXPECT_EQ(status().value(Values{"200", route, "", "", "", "", node, "traditional_http", "", ""}),
+              static_cast<uint64_t>(5 * (i % 3 + 1)))
+        << node;
+  }
+}
+
 TEST(PluginPrometheusTest, retried_upstream_times_are_summed) {
   auto plugin = make("{}");
   FakePluginContext ctx = proxied("prom-unit-9");
