@@ -127,15 +127,13 @@ uint64_t load8(const char* p) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
+bool iequals_bytes(const char* a, const char* b, size_t n) {
   if (n >= 8) {
     // Whole words, then the last eight bytes (overlapping the previous word).
     for (size_t i = 0; i + 8 <= n; i += 8) {
-      if (lower8(load8(a.data() + i)) != lower8(load8(b.data() + i))) return false;
+      if (lower8(load8(a + i)) != lower8(load8(b + i))) return false;
     }
-    return lower8(load8(a.data() + n - 8)) == lower8(load8(b.data() + n - 8));
+    return lower8(load8(a + n - 8)) == lower8(load8(b + n - 8));
   }
   for (size_t i = 0; i < n; ++i) {
     if (lower(a[i]) != lower(b[i])) return false;

@@ -20,8 +20,13 @@ struct Header {
   std::string_view value;
 };
 
-// ASCII case-insensitive equality for header names.
-bool iequals(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality of `n` bytes at `a` and `b`.
+bool iequals_bytes(const char* a, const char* b, size_t n);
+// ASCII case-insensitive equality for header names. Inline: most calls
+// compare names of different lengths, which needs no call at all.
+inline bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && iequals_bytes(a.data(), b.data(), a.size());
+}
 
 struct Request {
   Method method = Method::kGet;

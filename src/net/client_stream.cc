@@ -172,61 +172,91 @@ Task<ClientStream::IoResult> ClientStream::write(std::span<const asio::const_buf
 }
 
 WriteProgress ClientStream::write_now(std::span<const asio::const_buffer> bufs) {
-  if (ssl_ != nullptr) {
-    WriteProgress none;
-    for (const auto& b : bufs) none.total += b.size();
-    return none;
-  }
+  if (ssl_ != nullptr) return tls_write_now(bufs);
   return send_now(socket_.native_handle(), bufs);
 }
 
 Task<ClientStream::IoResult> ClientStream::write_rest(std::span<const asio::const_buffer> bufs,
                                                       WriteProgress done) {
   if (done.finished()) co_return IoResult{done.error, done.written};
-  if (ssl_ != nullptr) co_return co_await tls_write(bufs);  // write_now() wrote nothing
+  if (ssl_ != nullptr) co_return co_await tls_write_rest(bufs, done);
   std::vector<asio::const_buffer> rest;
   remaining_after(bufs, done.written, rest);
   auto [ec, n] = co_await asio::async_write(socket_, rest, transfer_all_at_once, kNoThrow);
   co_return IoResult{ec, done.written + n};
 }
 
-Task<ClientStream::IoResult> ClientStream::tls_write(std::span<const asio::const_buffer> bufs) {
-  size_t total = 0;
-  for (const auto& b : bufs) total += b.size();
-  const bool coalesce = bufs.size() > 1 && total <= kCoalesceLimit;
-  if (coalesce) {
+namespace {
+// Small gathers go out as one record: each buffer would be a record of its
+// own otherwise. The decision depends on `bufs` only, so write_now() and
+// write_rest() of the same write agree on it.
+bool coalesces(std::span<const asio::const_buffer> bufs, size_t total) {
+  return bufs.size() > 1 && total <= kCoalesceLimit;
+}
+}  // namespace
+
+ClientStream::TlsStop ClientStream::tls_write_from(std::span<const asio::const_buffer> bufs,
+                                                   bool coalesced, size_t& written,
+                                                   error_code& failure) {
+  const size_t pieces = coalesced ? 1 : bufs.size();
+  size_t piece_start = 0;  // offset of piece i in the whole write
+  for (size_t i = 0; i < pieces; ++i) {
+    const char* data = coalesced ? gather_.data() : static_cast<const char*>(bufs[i].data());
+    const size_t size = coalesced ? gather_.size() : bufs[i].size();
+    if (written >= piece_start + size) {
+      piece_start += size;
+      continue;
+    }
+    while (written < piece_start + size) {
+      const size_t off = written - piece_start;
+      clear_stale_errors();
+      size_t n = 0;
+      // After WANT_WRITE / WANT_READ, this retries with the same bytes from
+      // the same offset, as OpenSSL requires.
+      const int r = SSL_write_ex(ssl_, data + off, size - off, &n);
+      if (r == 1) {
+        written += n;
+        continue;
+      }
+      const Need need = classify(r, failure);
+      if (need == Need::kFailed) return TlsStop::kFailed;
+      return need == Need::kWrite ? TlsStop::kWrite : TlsStop::kRead;
+    }
+    piece_start += size;
+  }
+  return TlsStop::kDone;
+}
+
+WriteProgress ClientStream::tls_write_now(std::span<const asio::const_buffer> bufs) {
+  WriteProgress p;
+  for (const auto& b : bufs) p.total += b.size();
+  const bool coalesced = coalesces(bufs, p.total);
+  if (coalesced) {
     gather_.clear();
     for (const auto& b : bufs) gather_.append(static_cast<const char*>(b.data()), b.size());
   }
-  const size_t pieces = coalesce ? 1 : bufs.size();
-  size_t written = 0;
-  for (size_t i = 0; i < pieces; ++i) {
-    const char* data = coalesce ? gather_.data() : static_cast<const char*>(bufs[i].data());
-    const size_t size = coalesce ? gather_.size() : bufs[i].size();
-    size_t done = 0;
-    while (done < size) {
-      clear_stale_errors();
-      size_t n = 0;
-      const int r = SSL_write_ex(ssl_, data + done, size - done, &n);
-      if (r == 1) {
-        done += n;
-        continue;
-      }
-      error_code failure;
-      const Need need = classify(r, failure);
-      if (need == Need::kFailed) co_return IoResult{failure, written + done};
-      if (need == Need::kWrite) {
-        auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
-        if (ec) co_return IoResult{ec, written + done};
-      } else {
-        const std::span<char> area = read_area();
-        auto [ec, got] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
-        if (const error_code fed = feed(ec, got)) co_return IoResult{fed, written + done};
-      }
+  tls_write_from(bufs, coalesced, p.written, p.error);
+  return p;
+}
+
+Task<ClientStream::IoResult> ClientStream::tls_write_rest(std::span<const asio::const_buffer> bufs,
+                                                          WriteProgress done) {
+  const bool coalesced = coalesces(bufs, done.total);
+  size_t written = done.written;
+  for (;;) {
+    error_code failure;
+    const TlsStop stop = tls_write_from(bufs, coalesced, written, failure);
+    if (stop == TlsStop::kDone) co_return IoResult{error_code{}, written};
+    if (stop == TlsStop::kFailed) co_return IoResult{failure, written};
+    if (stop == TlsStop::kWrite) {
+      auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
+      if (ec) co_return IoResult{ec, written};
+    } else {
+      const std::span<char> area = read_area();
+      auto [ec, got] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+      if (const error_code fed = feed(ec, got)) co_return IoResult{fed, written};
     }
-    written += size;
   }
-  co_return IoResult{error_code{}, written};
 }
 
 void ClientStream::send_close_notify() {

@@ -55,9 +55,10 @@ class ClientStream {
   // one record first: each buffer would be a record of its own otherwise.
   Task<IoResult> write(std::span<const boost::asio::const_buffer> bufs);
   // write() in two steps, for the request path: write_now() writes what the
-  // socket takes at once, without waiting (net/send_now.h; over TLS it
-  // writes nothing); when that did not finish, write_rest() writes the
-  // remainder, waiting for room. IoResult counts all bytes written.
+  // socket takes at once, without waiting (net/send_now.h; over TLS, the
+  // records OpenSSL can send without waiting); when that did not finish,
+  // write_rest() writes the remainder of the same `bufs`, waiting for room.
+  // IoResult counts all bytes written.
   WriteProgress write_now(std::span<const boost::asio::const_buffer> bufs);
   Task<IoResult> write_rest(std::span<const boost::asio::const_buffer> bufs, WriteProgress done);
   // TLS: sends close_notify if the socket takes it now (never waits, never
@@ -68,7 +69,15 @@ class ClientStream {
  private:
   Task<std::tuple<boost::system::error_code>> tls_handshake();
   Task<IoResult> tls_read_some(std::span<char> into);
-  Task<IoResult> tls_write(std::span<const boost::asio::const_buffer> bufs);
+  // Why tls_write_from() stopped.
+  enum class TlsStop : uint8_t { kDone, kRead, kWrite, kFailed };
+  // SSL_write of `bufs` (or of gather_ when `coalesced`) from byte
+  // `written` on, until everything went or OpenSSL needs the socket;
+  // `written` advances, `failure` is set with kFailed.
+  TlsStop tls_write_from(std::span<const boost::asio::const_buffer> bufs, bool coalesced,
+                         size_t& written, boost::system::error_code& failure);
+  WriteProgress tls_write_now(std::span<const boost::asio::const_buffer> bufs);
+  Task<IoResult> tls_write_rest(std::span<const boost::asio::const_buffer> bufs, WriteProgress done);
   // What an OpenSSL call that failed with `ret` needs: bytes from the
   // client, room to write, or nothing more (kFailed, with `failure` set:
   // eof for a client that closed, with or without close_notify).
@@ -84,7 +93,7 @@ class ClientStream {
   SSL* ssl_ = nullptr;   // owned; writes to socket_'s descriptor
   BIO* rbio_ = nullptr;  // owned by ssl_: what OpenSSL reads, fed from read_buffer_
   std::unique_ptr<char[]> read_buffer_;  // allocated on the first read
-  std::string gather_;  // TLS: the coalesced write
+  std::string gather_;  // TLS: the coalesced write (from write_now until the write is done)
 };
 
 }  // namespace torii::net

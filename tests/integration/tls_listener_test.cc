@@ -18,6 +18,7 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -147,9 +148,11 @@ std::string served_cn(uint16_t port, const std::string& sni) {
 // One TLS connection kept open across requests (raw OpenSSL).
 class TlsConnection {
  public:
-  TlsConnection(uint16_t port, const std::string& sni) {
+  // `rcvbuf` > 0: a small receive buffer, so the sender blocks soon.
+  TlsConnection(uint16_t port, const std::string& sni, int rcvbuf = 0) {
     ctx_ = SSL_CTX_new(TLS_client_method());
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -189,10 +192,12 @@ class TlsConnection {
     return out;
   }
   // Sends a keep-alive GET and returns the response head and body (read
-  // until Content-Length is satisfied).
-  std::string get(const std::string& host, const std::string& path) {
+  // until Content-Length is satisfied), starting to read after `pause`.
+  std::string get(const std::string& host, const std::string& path,
+                  std::chrono::milliseconds pause = std::chrono::milliseconds(0)) {
     const std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
     if (SSL_write(ssl_, req.data(), static_cast<int>(req.size())) <= 0) return "";
+    if (pause.count() > 0) std::this_thread::sleep_for(pause);
     std::string out;
     for (;;) {
       const size_t head_end = out.find("\r\n\r\n");
@@ -498,6 +503,30 @@ TEST(TlsListener, a_websocket_is_tunnelled_over_tls_both_ways) {
     const std::string back = c.read_until(msg.substr(msg.size() - 10));
     EXPECT_NE(back.find(msg), std::string::npos) << back.size();
   }
+}
+
+// A client that reads slowly: Torii's TLS writes find the socket full
+// (OpenSSL asks to wait for room) and resume with the same bytes; the whole
+// body arrives intact, and the connection serves the next request.
+TEST(TlsListener, a_large_response_to_a_slow_reader_arrives_whole_and_keeps_the_connection) {
+  ASSERT_TRUE(pki().ok());
+  Upstream up;
+  Torii t("routes:\n  - uri: /bytes/*\n    upstream:\n      nodes:\n        \"" + up.node() +
+          "\": 1\nssls:\n" + ssl_yaml("exact", "exact", "[\"a.test.com\"]"));
+  TlsConnection c(t.tls_port(), "a.test.com", 16 * 1024);
+  ASSERT_TRUE(c.ok());
+  constexpr size_t kSize = 8 * 1024 * 1024;
+  const std::string r = c.get("a.test.com", "/bytes/" + std::to_string(kSize),
+                              std::chrono::milliseconds(300));
+  const size_t head_end = r.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << r.substr(0, 200);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 200");
+  const std::string body = r.substr(head_end + 4);
+  EXPECT_EQ(body.size(), kSize);
+  EXPECT_EQ(body.find_first_not_of('x'), std::string::npos);
+  const std::string again = c.get("a.test.com", "/bytes/10");
+  EXPECT_EQ(again.substr(0, 12), "HTTP/1.1 200") << again;
+  EXPECT_EQ(again.substr(again.size() - 10), "xxxxxxxxxx");
 }
 
 TEST(TlsListener, redirect_to_https_uses_the_tls_listen_port) {
