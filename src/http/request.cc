@@ -125,6 +125,12 @@ uint64_t load8(const char* p) {
   return v;
 }
 
+uint64_t load4(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
 }  // namespace
 
 bool iequals_bytes(const char* a, const char* b, size_t n) {
@@ -134,6 +140,11 @@ bool iequals_bytes(const char* a, const char* b, size_t n) {
       if (lower8(load8(a + i)) != lower8(load8(b + i))) return false;
     }
     return lower8(load8(a + n - 8)) == lower8(load8(b + n - 8));
+  }
+  if (n >= 4) {
+    // The first and the last four bytes (overlapping) as one word.
+    return lower8(load4(a) | (load4(a + n - 4) << 32)) ==
+           lower8(load4(b) | (load4(b + n - 4) << 32));
   }
   for (size_t i = 0; i < n; ++i) {
     if (lower(a[i]) != lower(b[i])) return false;

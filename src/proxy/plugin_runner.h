@@ -48,6 +48,9 @@ enum class PhasesNow : uint8_t {
   kSuspend,   // call finish_request_phases()
 };
 PhasesNow run_request_phases_now(RequestContext& ctx, Chains chains);
+// Continues with the chains of `ctx` (Chains::of(ctx): the route's, or the
+// consumer's once joined), which must be the ones run_request_phases_now()
+// was given: the slot it stopped at indexes them.
 net::Task<bool> finish_request_phases(RequestContext& ctx);
 // before_proxy: may answer too (ctx.exit).
 net::Task<bool> run_before_proxy(RequestContext& ctx, Chains chains);

@@ -80,15 +80,12 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
   for (const http::Header& h : req.headers) {
     has_connection_list = has_connection_list || iequals(h.name, "connection");
   }
-  // X-Forwarded-For as received: each of the client's values, in order.
-  std::string_view xff_first;
-  bool xff_many = false;
+  bool has_xff = false;
   // From a trusted peer the first X-Forwarded-Proto/-Host/-Port are kept.
   std::optional<std::string_view> fwd_proto, fwd_host, fwd_port;
   for (const http::Header& h : req.headers) {
     if (iequals(h.name, "x-forwarded-for")) {
-      if (xff_first.empty()) xff_first = h.value;
-      else xff_many = true;
+      has_xff = true;
       continue;
     }
     if (p.trust_forwarded) {
@@ -122,18 +119,17 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
   }
   w.field("X-Real-IP", p.remote_addr);
   w.put("X-Forwarded-For: ");
-  if (xff_many) {
-    // Several X-Forwarded-For lines: one list, in the order received.
-    bool first = true;
+  if (has_xff) {
+    // The client's X-Forwarded-For lines joined in the order received, a
+    // separator only after something was written; then the client.
+    bool any = false;
     for (const http::Header& h : req.headers) {
       if (!iequals(h.name, "x-forwarded-for")) continue;
-      if (!first) w.put(", ");
+      if (any) w.put(", ");
       w.put(h.value);
-      first = false;
+      any = any || !h.value.empty();
     }
-    w.put(", ");
-  } else if (!xff_first.empty()) {
-    w.put(xff_first).put(", ");
+    if (any) w.put(", ");
   }
   w.put(p.remote_addr).put("\r\n");
   w.field("X-Forwarded-Proto", fwd_proto.value_or(p.scheme));

@@ -327,7 +327,8 @@ TEST(HttpRequestTest, iequals_matches_a_bytewise_reference_for_all_bytes) {
     }
     return true;
   };
-  for (const size_t len : {size_t{1}, size_t{7}, size_t{8}, size_t{11}, size_t{17}}) {
+  for (const size_t len : {size_t{1}, size_t{3}, size_t{4}, size_t{5}, size_t{7}, size_t{8},
+                           size_t{11}, size_t{17}}) {
     for (size_t pos = 0; pos < len; pos += (len > 8 ? 3 : 1)) {
       for (int x = 0; x < 256; ++x) {
         for (int y = 0; y < 256; ++y) {

@@ -87,6 +87,32 @@ TEST(SendNowTest, full_socket_buffer_reports_progress_not_an_error) {
   EXPECT_EQ(got, first + second + third);
 }
 
+// sendmsg takes at most 64 buffers at once: the rest is left for a second
+// call, from the right byte.
+TEST(SendNowTest, more_than_64_buffers_go_in_several_calls_in_order) {
+  SocketPair s;
+  std::vector<std::string> pieces;
+  for (int i = 0; i < 150; ++i) pieces.push_back(std::to_string(i) + ",");
+  std::vector<asio::const_buffer> bufs;
+  std::string expected;
+  for (const auto& p : pieces) {
+    bufs.push_back(asio::buffer(p));
+    expected += p;
+  }
+  WriteProgress p = send_now(s.a, bufs);
+  ASSERT_FALSE(p.error);
+  EXPECT_EQ(p.total, expected.size());
+  EXPECT_LT(p.written, p.total);
+  std::vector<asio::const_buffer> rest;
+  while (!p.finished()) {
+    remaining_after(bufs, p.written, rest);
+    const WriteProgress more = send_now(s.a, rest);
+    ASSERT_FALSE(more.error);
+    p.written += more.written;
+  }
+  EXPECT_EQ(s.read_all_available(), expected);
+}
+
 TEST(SendNowTest, a_closed_peer_is_an_error) {
   SocketPair s;
   ::close(s.b);

@@ -286,27 +286,40 @@ TEST(PluginPrometheusTest, cached_and_uncached_workers_render_the_same_lines) {
   EXPECT_EQ(cached, scrape_lines_of("prom-unit-11"));
 }
 
-// Worker 0 remembers its last few label sets: requests cycling over more
-// nodes than it remembers, and back, must each count into their own series.
+// Worker 0 remembers its last few label sets, as pointers into a map that
+// moves its elements when it grows: requests cycling over more nodes than it
+// remembers, a burst of new label sets that makes the map grow, then the
+// first nodes again must each count into their own series.
 TEST(PluginPrometheusTest, label_sets_cycling_past_the_recent_ones_count_apart) {
   auto plugin = make("{}");
   const std::string route = "prom-unit-recent";
-  const char* nodes[] = {"10.1.0.1:80", "10.1.0.2:80", "10.1.0.3:80", "10.1.0.4:80",
-                         "10.1.0.5:80", "10.1.0.6:80", "10.1.0.7:80"};
-  for (int round = 0; round < 5; ++round) {
-    for (int i = 0; i < 7; ++i) {
-      for (int k = 0; k <= i % 3; ++k) {
-        FakePluginContext ctx = proxied(route);
-        ctx.vars["upstream_addr"] = nodes[i];
-        plugin->log(ctx);
-      }
+  auto log_node = [&](const std::string& node, int times) {
+    for (int k = 0; k < times; ++k) {
+      FakePluginContext ctx = proxied(route);
+      ctx.vars["upstream_addr"] = node + ":80";
+      plugin->log(ctx);
     }
+  };
+  auto node = [](int i) { return "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1); };
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 7; ++i) log_node(node(i), i % 3 + 1);
   }
-  for (int i = 0; i < 7; ++i) {
-    const std::string node = std::string(nodes[i]).substr(0, std::string(nodes[i]).find(':'));
-    EXPECT_EQ(status().value(Values{"200", route, "", "", "", "", node, "traditional_http", "", ""}),
-              static_cast<uint64_t>(5 * (i % 3 + 1)))
-        << node;
+  // Each new set is inserted while node 0's is remembered; some of these
+  // insertions grow the map, and node 0's next request must not go through
+  // its old place.
+  for (int i = 7; i < 507; ++i) {
+    log_node(node(0), 1);
+    log_node(node(i), 1);
+  }
+  for (int i = 0; i < 7; ++i) log_node(node(i), 1);
+  for (int i = 0; i < 507; ++i) {
+    const uint64_t expected = i == 0   ? 5u + 500u + 1u
+                              : i < 7 ? static_cast<uint64_t>(5 * (i % 3 + 1) + 1)
+                                      : 1u;
+    ASSERT_EQ(status().value(Values{"200", route, "", "", "", "", node(i), "traditional_http", "",
+                                    ""}),
+              expected)
+        << node(i);
   }
 }
 

@@ -139,6 +139,19 @@ TEST(ProxyUpstreamRequestTest, multiple_x_forwarded_for_headers_are_joined) {
   EXPECT_EQ(count_prefix(ls, "x-forwarded-for:"), 1u);
 }
 
+// Empty X-Forwarded-For lines add nothing before the first value: the
+// leftmost entry an upstream reads stays an address.
+TEST(ProxyUpstreamRequestTest, empty_x_forwarded_for_lines_add_no_leading_separator) {
+  auto ls = lines(build(make_request({
+      {"X-Forwarded-For", ""},
+      {"X-Forwarded-For", "1.1.1.1"},
+      {"X-Forwarded-For", "2.2.2.2"},
+  })));
+  EXPECT_TRUE(has_line(ls, "X-Forwarded-For: 1.1.1.1, 2.2.2.2, 10.0.0.9"));
+  ls = lines(build(make_request({{"X-Forwarded-For", ""}})));
+  EXPECT_TRUE(has_line(ls, "X-Forwarded-For: 10.0.0.9"));
+}
+
 TEST(ProxyUpstreamRequestTest, x_forwarded_for_without_client_header_is_the_client) {
   const auto ls = lines(build(make_request({})));
   EXPECT_TRUE(has_line(ls, "X-Forwarded-For: 10.0.0.9"));
