@@ -2,6 +2,8 @@
 // See redis_client.h for the model.
 #include "net/redis_client.h"
 
+#include "net/per_worker_table.h"
+
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
 #include <openssl/evp.h>
@@ -10,7 +12,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/execution_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
@@ -18,7 +19,6 @@
 #include <deque>
 #include <functional>
 #include <new>
-#include <unordered_map>
 #include <utility>
 
 namespace torii::net::redis {
@@ -554,53 +554,8 @@ Task<core::Result<Reply>> Client::send(std::string encoded, size_t discard) {
   co_return std::move(call.result);
 }
 
-// ---- the per-worker table ----
-
-namespace {
-
-// One per io_context (= per worker): the clients of that worker, by
-// Options::table_key(). Destroyed with the io_context.
-class ClientTable : public boost::asio::execution_context::service {
- public:
-  using key_type = ClientTable;
-  static inline boost::asio::execution_context::id id;
-
-  explicit ClientTable(boost::asio::execution_context& ctx)
-      : boost::asio::execution_context::service(ctx) {
-    // Register the timer and socket services before this one, so they are
-    // shut down and destroyed after it: our shutdown still closes sockets
-    // and cancels timers.
-    auto& io = static_cast<boost::asio::io_context&>(ctx);
-    Timer t(io.get_executor());
-    TcpSocket s(io.get_executor());
-    TcpResolver r(io.get_executor());
-  }
-
-  Client& get(Executor ex, const Options& options, std::string_view key) {
-    auto it = clients_.find(key);
-    if (it == clients_.end()) {
-      it = clients_.emplace(std::string(key), std::make_unique<Client>(ex, options)).first;
-    }
-    return *it->second;
-  }
-
- private:
-  void shutdown() override {
-    for (auto& [key, client] : clients_) client->close();
-  }
-
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::unique_ptr<Client>, Hash, std::equal_to<>> clients_;
-};
-
-}  // namespace
-
 Client& client_for(Executor ex, const Options& options, std::string_view table_key) {
-  auto& ctx = static_cast<boost::asio::execution_context&>(ex.context());
-  return boost::asio::use_service<ClientTable>(ctx).get(ex, options, table_key);
+  return per_worker<Client>(ex, options, table_key);
 }
 
 Client& client_for(Executor ex, const Options& options) {

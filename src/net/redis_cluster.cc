@@ -2,9 +2,9 @@
 // See redis_cluster.h.
 #include "net/redis_cluster.h"
 
+#include "net/per_worker_table.h"
+
 #include <algorithm>
-#include <boost/asio/execution_context.hpp>
-#include <boost/asio/io_context.hpp>
 #include <charconv>
 #include <functional>
 #include <utility>
@@ -261,51 +261,9 @@ Task<core::Result<Reply>> ClusterClient::eval(const Script& script, std::string 
   return execute(std::move(op));
 }
 
-// ---- the per-worker table ----
-
-namespace {
-
-class ClusterTable : public boost::asio::execution_context::service {
- public:
-  using key_type = ClusterTable;
-  static inline boost::asio::execution_context::id id;
-
-  explicit ClusterTable(boost::asio::execution_context& ctx)
-      : boost::asio::execution_context::service(ctx) {
-    // Register the services our objects use before this one (see
-    // ClientTable in redis_client.cc).
-    auto& io = static_cast<boost::asio::io_context&>(ctx);
-    Timer t(io.get_executor());
-    TcpSocket s(io.get_executor());
-    TcpResolver r(io.get_executor());
-  }
-
-  ClusterClient& get(Executor ex, const ClusterOptions& options, std::string_view key) {
-    auto it = clients_.find(key);
-    if (it == clients_.end()) {
-      it = clients_.emplace(std::string(key), std::make_unique<ClusterClient>(ex, options)).first;
-    }
-    return *it->second;
-  }
-
- private:
-  void shutdown() override {
-    for (auto& [key, client] : clients_) client->close();
-  }
-
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::unique_ptr<ClusterClient>, Hash, std::equal_to<>> clients_;
-};
-
-}  // namespace
-
 ClusterClient& cluster_client_for(Executor ex, const ClusterOptions& options,
                                   std::string_view table_key) {
-  auto& ctx = static_cast<boost::asio::execution_context&>(ex.context());
-  return boost::asio::use_service<ClusterTable>(ctx).get(ex, options, table_key);
+  return per_worker<ClusterClient>(ex, options, table_key);
 }
 
 ClusterClient& cluster_client_for(Executor ex, const ClusterOptions& options) {
