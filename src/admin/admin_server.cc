@@ -22,6 +22,8 @@
 #include "http/local_reply.h"
 #include "http/request.h"
 #include "http/uri.h"
+#include "net/accept_loop.h"
+#include "net/io_timeout.h"
 #include "router/ip_matcher.h"
 
 namespace torii::admin {
@@ -177,7 +179,7 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   AdminConnection(std::shared_ptr<State> state, net::TcpSocket socket)
       : state_(std::move(state)),
         socket_(std::move(socket)),
-        timer_(socket_.get_executor()),
+        timeout_(socket_.get_executor()),
         in_(kInitialBuffer) {
     error_code ec;
     socket_.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -200,7 +202,7 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   // From AdminServer::stop(): every pending operation completes with an error.
   void close() {
     error_code ignored;
-    timer_.cancel();
+    timeout_.disarm();
     socket_.close(ignored);
   }
 
@@ -224,28 +226,15 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
                                    bool& viewer) const;
   std::string serialize(const Reply& reply) const;
 
-  // One timer per connection; a generation number makes a stale expiry (one
-  // that raced with the operation's completion) harmless.
+  // The timeout of the current socket operation (net/io_timeout.h).
   void arm(std::chrono::steady_clock::duration after) {
-    const uint64_t gen = ++timer_gen_;
-    timer_.expires_after(after);
-    timer_.async_wait([weak = weak_from_this(), gen](const error_code& ec) {
-      if (ec) return;
-      auto self = weak.lock();
-      if (!self || self->timer_gen_ != gen) return;
-      error_code ignored;
-      self->socket_.cancel(ignored);
-    });
+    timeout_.arm(after, weak_from_this(), socket_);
   }
-  void disarm() {
-    ++timer_gen_;
-    timer_.cancel();
-  }
+  void disarm() { timeout_.disarm(); }
 
   std::shared_ptr<State> state_;
   net::TcpSocket socket_;
-  net::Timer timer_;
-  uint64_t timer_gen_ = 0;
+  net::IoTimeout timeout_;
   std::optional<asio::ip::address> peer_;
   core::InputBuffer in_;
   size_t parsed_ = 0;
@@ -620,28 +609,20 @@ net::Task<void> AdminConnection::linger_close() {
 namespace {
 
 net::Task<void> accept_loop(std::shared_ptr<State> st) {
-  for (;;) {
-    auto [ec, socket] = co_await st->acceptor.async_accept(kNoThrow);
-    if (st->stopped) co_return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) co_return;
-      // Out of descriptors or memory: keep the listener, retry shortly.
-      spdlog::warn("admin_listen: accept: {}", ec.message());
-      net::Timer backoff(st->acceptor.get_executor());
-      backoff.expires_after(100ms);
-      co_await backoff.async_wait(kNoThrow);
-      continue;
-    }
+  const std::string what = "admin_listen";
+  const std::function<void(net::TcpSocket)> on_accept = [st](net::TcpSocket socket) {
+    if (st->stopped) return;
     if (st->conns.size() >= st->options.max_connections) {
       spdlog::warn("admin_listen: {} connections open, closing a new one", st->conns.size());
       error_code ignored;
       socket.close(ignored);
-      continue;
+      return;
     }
     auto conn = std::make_shared<AdminConnection>(st, std::move(socket));
     asio::co_spawn(st->acceptor.get_executor(), AdminConnection::serve(std::move(conn)),
                    asio::detached);
-  }
+  };
+  co_await net::accept_connections(st->acceptor, what, on_accept);
 }
 
 }  // namespace

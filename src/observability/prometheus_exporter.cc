@@ -17,6 +17,8 @@
 #include "http/h1_parser.h"
 #include "http/local_reply.h"
 #include "http/request.h"
+#include "net/accept_loop.h"
+#include "net/io_timeout.h"
 
 namespace torii::observability {
 
@@ -77,7 +79,7 @@ class ExportConnection : public std::enable_shared_from_this<ExportConnection> {
   ExportConnection(std::shared_ptr<State> state, net::TcpSocket socket)
       : state_(std::move(state)),
         socket_(std::move(socket)),
-        timer_(socket_.get_executor()),
+        timeout_(socket_.get_executor()),
         in_(kInitialBuffer) {
     error_code ignored;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -91,7 +93,7 @@ class ExportConnection : public std::enable_shared_from_this<ExportConnection> {
 
   void close() {
     error_code ignored;
-    timer_.cancel();
+    timeout_.disarm();
     socket_.close(ignored);
   }
 
@@ -103,25 +105,13 @@ class ExportConnection : public std::enable_shared_from_this<ExportConnection> {
   void respond(int status, std::string_view content_type, std::string body, bool close);
 
   void arm() {
-    const uint64_t gen = ++timer_gen_;
-    timer_.expires_after(kIoTimeout);
-    timer_.async_wait([weak = weak_from_this(), gen](const error_code& ec) {
-      if (ec) return;
-      auto self = weak.lock();
-      if (!self || self->timer_gen_ != gen) return;
-      error_code ignored;
-      self->socket_.cancel(ignored);
-    });
+    timeout_.arm(kIoTimeout, weak_from_this(), socket_);
   }
-  void disarm() {
-    ++timer_gen_;
-    timer_.cancel();
-  }
+  void disarm() { timeout_.disarm(); }
 
   std::shared_ptr<State> state_;
   net::TcpSocket socket_;
-  net::Timer timer_;
-  uint64_t timer_gen_ = 0;
+  net::IoTimeout timeout_;
   core::InputBuffer in_;
   size_t parsed_ = 0;
   http::H1Parser parser_{http::H1Parser::Kind::kRequest};
@@ -211,26 +201,19 @@ net::Task<bool> ExportConnection::serve_request() {
 namespace {
 
 net::Task<void> accept_loop(std::shared_ptr<State> st) {
-  for (;;) {
-    auto [ec, socket] = co_await st->acceptor.async_accept(kNoThrow);
-    if (st->stopped) co_return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("prometheus export_addr: accept: {}", ec.message());
-      net::Timer backoff(st->acceptor.get_executor());
-      backoff.expires_after(100ms);
-      co_await backoff.async_wait(kNoThrow);
-      continue;
-    }
+  const std::string what = "prometheus export_addr";
+  const std::function<void(net::TcpSocket)> on_accept = [st](net::TcpSocket socket) {
+    if (st->stopped) return;
     if (st->conns.size() >= kMaxConnections) {
       error_code ignored;
       socket.close(ignored);
-      continue;
+      return;
     }
     auto conn = std::make_shared<ExportConnection>(st, std::move(socket));
     asio::co_spawn(st->acceptor.get_executor(), ExportConnection::serve(std::move(conn)),
                    asio::detached);
-  }
+  };
+  co_await net::accept_connections(st->acceptor, what, on_accept);
 }
 
 }  // namespace

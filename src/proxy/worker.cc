@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "net/accept_loop.h"
 #include "net/listener.h"
 #include "proxy/client_guard.h"
 #include "proxy/http_session.h"
@@ -97,23 +98,16 @@ void Worker::join() {
 }
 
 net::Task<void> Worker::accept_loop(net::TcpAcceptor& acceptor, asio::ssl::context* tls) {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(net::kNoThrow);
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      // EMFILE and friends: back off briefly instead of spinning.
-      spdlog::error("worker {}: accept: {}", index_, ec.message());
-      net::Timer t(io_, std::chrono::milliseconds(50));
-      co_await t.async_wait(net::kNoThrow);
-      continue;
-    }
+  const std::string what = "worker " + std::to_string(index_);
+  const std::function<void(net::TcpSocket)> on_accept = [this, tls](net::TcpSocket socket) {
     // Refused clients are reset here, before any read; an admitted one's
     // admission lives in the completion handler, i.e. as long as the session.
     auto admission = admit_client(client_limits_.get(), socket, static_cast<unsigned>(index_));
-    if (!admission) continue;
+    if (!admission) return;
     asio::co_spawn(io_, HttpSession::serve(*this, std::move(socket), tls),
                    [held = std::move(admission)](const std::exception_ptr&) {});
-  }
+  };
+  co_await net::accept_connections(acceptor, what, on_accept);
 }
 
 void Worker::on_tick() {
