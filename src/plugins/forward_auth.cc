@@ -46,6 +46,7 @@
 #include "http/request.h"
 #include "plugins/auth_common.h"
 #include "plugins/forward_auth_client.h"
+#include "plugins/limit_key.h"
 #include "plugins/plugin.h"
 #include "plugins/plugin_registry.h"
 #include "plugins/var_template.h"
@@ -411,11 +412,6 @@ core::Result<std::vector<std::string>> header_list(const json::object& conf,
   return out;
 }
 
-int64_t conf_int(const json::object& conf, std::string_view key, int64_t fallback) {
-  const auto* v = conf.if_contains(key);
-  return v && v->is_number() ? core::saturate<int64_t>(v->to_number<double>()) : fallback;
-}
-
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, const PluginScope&) {
   Config c;
   // Newer APISIX (master) attaches a consumer named by the answer; refused
@@ -464,15 +460,15 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
       c.extra_headers.push_back({std::string(name), VarTemplate::compile(text)});
     }
   }
-  c.timeout = milliseconds(conf_int(conf, "timeout", 3000));
+  c.timeout = milliseconds(limits::conf_int(conf, "timeout", 3000));
   c.keepalive.enabled = conf_bool(conf, "keepalive", true);
   // No upper bound in the schema; a week keeps time arithmetic in range.
   c.keepalive.idle_timeout = milliseconds(
-      std::min<int64_t>(conf_int(conf, "keepalive_timeout", 60000), kMaxIdleTimeout.count()));
+      std::min<int64_t>(limits::conf_int(conf, "keepalive_timeout", 60000), kMaxIdleTimeout.count()));
   c.keepalive.pool_size = static_cast<uint32_t>(
-      std::min<int64_t>(conf_int(conf, "keepalive_pool", 5), std::numeric_limits<uint32_t>::max()));
+      std::min<int64_t>(limits::conf_int(conf, "keepalive_pool", 5), std::numeric_limits<uint32_t>::max()));
   c.allow_degradation = conf_bool(conf, "allow_degradation", false);
-  c.status_on_error = static_cast<int>(conf_int(conf, "status_on_error", 403));
+  c.status_on_error = static_cast<int>(limits::conf_int(conf, "status_on_error", 403));
   return std::shared_ptr<const Plugin>(std::make_shared<ForwardAuth>(std::move(c)));
 }
 

@@ -15,6 +15,7 @@
 #include "core/deadline.h"
 #include "http/h1_parser.h"
 #include "http/request.h"
+#include "net/per_worker_table.h"
 #include "upstream/upstream_conn.h"
 
 namespace torii::plugins::forward_auth {
@@ -102,37 +103,19 @@ struct WorkerState {
     keep_sweeping();
   }
 
+  // The io_context shuts down: idle connections go, the sweeper stops.
+  void shutdown() {
+    sweeper.stop();
+    sweeping = false;
+    pool.clear();
+  }
+
   asio::io_context& io;
   core::DeadlineSweeper sweeper;
   std::unique_ptr<asio::ssl::context> tls_ctx;
   boost::unordered_flat_map<std::string, std::vector<Idle>> pool;
   uint32_t in_flight = 0;
   bool sweeping = false;
-};
-
-class ClientService : public asio::execution_context::service {
- public:
-  using key_type = ClientService;
-  static inline asio::execution_context::id id;
-
-  explicit ClientService(asio::execution_context& ctx)
-      : asio::execution_context::service(ctx),
-        state(std::make_shared<WorkerState>(static_cast<asio::io_context&>(ctx))) {
-    // Registers the socket and resolver services before this one, so they
-    // are shut down and destroyed after it.
-    auto& io = static_cast<asio::io_context&>(ctx);
-    net::TcpSocket s(io.get_executor());
-    net::TcpResolver r(io.get_executor());
-  }
-
-  std::shared_ptr<WorkerState> state;
-
- private:
-  void shutdown() override {
-    state->sweeper.stop();
-    state->sweeping = false;
-    state->pool.clear();
-  }
 };
 
 // Keeps the in-flight count right however the call ends.
@@ -327,8 +310,7 @@ std::vector<std::string_view> Reply::header_values(std::string_view name) const 
 
 net::Task<core::Result<Reply>> send(Call call) {
   const net::Executor ex = co_await asio::this_coro::executor;
-  auto& ctx = static_cast<asio::execution_context&>(ex.context());
-  const std::shared_ptr<WorkerState> st = asio::use_service<ClientService>(ctx).state;
+  const std::shared_ptr<WorkerState> st = net::per_worker_state<WorkerState>(ex);
   InFlight guard(st.get());
   const auto give_up = core::Clock::now() + call.timeout;
   const Service& to = *call.service;

@@ -19,6 +19,7 @@
 
 #include "core/saturate.h"
 #include "net/redis_cluster.h"
+#include "plugins/limit_key.h"
 
 namespace torii::plugins::limit_count {
 
@@ -43,27 +44,6 @@ if left < 0 then return {-1, ttl} end
 if cost > 0 then redis.call('decrby', KEYS[1], cost) end
 return {left, ttl}
 )lua");
-
-int64_t int_field(const boost::json::object& conf, std::string_view name, int64_t fallback) {
-  const boost::json::value* v = conf.if_contains(name);
-  if (v == nullptr) return fallback;
-  if (v->is_int64()) return v->get_int64();
-  // The schema's "integer" takes any integral number (6e117 included).
-  if (v->is_uint64()) return core::saturate<int64_t>(v->get_uint64());
-  if (v->is_double()) return core::saturate<int64_t>(v->get_double());
-  return fallback;
-}
-
-std::string string_field(const boost::json::object& conf, std::string_view name) {
-  const boost::json::value* v = conf.if_contains(name);
-  if (v == nullptr || !v->is_string()) return {};
-  return std::string(v->get_string());
-}
-
-bool bool_field(const boost::json::object& conf, std::string_view name) {
-  const boost::json::value* v = conf.if_contains(name);
-  return v != nullptr && v->is_bool() && v->get_bool();
-}
 
 std::string decimal(int64_t v) {
   char buf[24];
@@ -148,7 +128,7 @@ class RedisClusterCountStore final : public CountStore {
 constexpr int64_t kMaxConnectionsPerWorker = 4;
 
 size_t pool_size(const boost::json::object& conf) {
-  const int64_t pool = int_field(conf, "redis_keepalive_pool", 100);
+  const int64_t pool = limits::conf_int(conf, "redis_keepalive_pool", 100);
   return static_cast<size_t>(std::clamp<int64_t>(pool, 1, kMaxConnectionsPerWorker));
 }
 
@@ -158,35 +138,35 @@ const net::redis::Script& redis_count_script() { return kScript; }
 
 net::redis::Options redis_options_from_conf(const boost::json::object& conf) {
   net::redis::Options o;
-  o.host = string_field(conf, "redis_host");
-  o.port = core::saturate<uint16_t>(int_field(conf, "redis_port", 6379));
-  o.username = string_field(conf, "redis_username");
-  o.password = string_field(conf, "redis_password");
-  o.database = int_field(conf, "redis_database", 0);
-  o.timeout = std::chrono::milliseconds(int_field(conf, "redis_timeout", 1000));
+  o.host = limits::conf_string(conf, "redis_host", "");
+  o.port = core::saturate<uint16_t>(limits::conf_int(conf, "redis_port", 6379));
+  o.username = limits::conf_string(conf, "redis_username", "");
+  o.password = limits::conf_string(conf, "redis_password", "");
+  o.database = limits::conf_int(conf, "redis_database", 0);
+  o.timeout = std::chrono::milliseconds(limits::conf_int(conf, "redis_timeout", 1000));
   o.keepalive_timeout =
-      std::chrono::milliseconds(int_field(conf, "redis_keepalive_timeout", 10000));
+      std::chrono::milliseconds(limits::conf_int(conf, "redis_keepalive_timeout", 10000));
   o.max_connections = pool_size(conf);
   return o;
 }
 
 core::Result<std::unique_ptr<CountStore>> make_redis_count_store(const boost::json::object& conf) {
-  const std::string policy = string_field(conf, "policy");
+  const std::string policy = limits::conf_string(conf, "policy", "");
   if (policy != "redis" && policy != "redis-cluster") {
     return core::config_error("policy \"" + policy +
                               "\" is not supported by torii yet");
   }
-  if (string_field(conf, "window_type") == "sliding") {
+  if (limits::conf_string(conf, "window_type", "") == "sliding") {
     return core::config_error(
         "window_type \"sliding\" is not supported with policy \"" + policy + "\" yet");
   }
   if (policy == "redis-cluster") {
-    if (bool_field(conf, "redis_cluster_ssl")) {
+    if (limits::conf_bool(conf, "redis_cluster_ssl", false)) {
       return core::config_error(
           "redis_cluster_ssl is not supported by torii yet (TLS to Redis)");
     }
     net::redis::ClusterOptions o;
-    o.name = string_field(conf, "redis_cluster_name");
+    o.name = limits::conf_string(conf, "redis_cluster_name", "");
     if (const boost::json::value* nodes = conf.if_contains("redis_cluster_nodes");
         nodes != nullptr && nodes->is_array()) {
       for (const auto& n : nodes->get_array()) {
@@ -199,20 +179,20 @@ core::Result<std::unique_ptr<CountStore>> make_redis_count_store(const boost::js
       }
     }
     if (o.seeds.empty()) return core::config_error("redis_cluster_nodes is empty");
-    o.node.password = string_field(conf, "redis_password");
-    o.node.timeout = std::chrono::milliseconds(int_field(conf, "redis_timeout", 1000));
+    o.node.password = limits::conf_string(conf, "redis_password", "");
+    o.node.timeout = std::chrono::milliseconds(limits::conf_int(conf, "redis_timeout", 1000));
     o.node.keepalive_timeout =
-        std::chrono::milliseconds(int_field(conf, "redis_keepalive_timeout", 10000));
+        std::chrono::milliseconds(limits::conf_int(conf, "redis_keepalive_timeout", 10000));
     o.node.max_connections = pool_size(conf);
     return std::unique_ptr<CountStore>(new RedisClusterCountStore(std::move(o)));
   }
-  if (bool_field(conf, "redis_ssl")) {
+  if (limits::conf_bool(conf, "redis_ssl", false)) {
     return core::config_error(
         "redis_ssl is not supported by torii yet (TLS to Redis)");
   }
   // APISIX's schema bounds redis_port only from below; a port that does not
   // fit is refused rather than wrapped onto another port.
-  if (const int64_t port = int_field(conf, "redis_port", 6379); port > 65535) {
+  if (const int64_t port = limits::conf_int(conf, "redis_port", 6379); port > 65535) {
     return core::config_error("redis_port: a TCP port is at most 65535");
   }
   net::redis::Options o = redis_options_from_conf(conf);

@@ -14,6 +14,7 @@
 
 #include "core/deadline.h"
 #include "http/h1_parser.h"
+#include "net/per_worker_table.h"
 #include "observability/metrics.h"
 #include "upstream/upstream_conn.h"
 
@@ -79,6 +80,9 @@ struct WorkerState {
     unlogged = 0;
   }
 
+  // The io_context shuts down.
+  void shutdown() { sweeper.stop(); }
+
   asio::io_context& io;
   // Runs only while a mirror is in flight, so an idle worker's loop has no
   // extra timer.
@@ -87,27 +91,6 @@ struct WorkerState {
   uint32_t in_flight = 0;
   core::Clock::time_point last_log{};
   uint64_t unlogged = 0;
-};
-
-class MirrorService : public asio::execution_context::service {
- public:
-  using key_type = MirrorService;
-  static inline asio::execution_context::id id;
-
-  explicit MirrorService(asio::execution_context& ctx)
-      : asio::execution_context::service(ctx),
-        state(std::make_shared<WorkerState>(static_cast<asio::io_context&>(ctx))) {
-    // Registers the socket and resolver services before this one: they are
-    // shut down after it and destroyed after it.
-    auto& io = static_cast<asio::io_context&>(ctx);
-    net::TcpSocket s(io.get_executor());
-    net::TcpResolver r(io.get_executor());
-  }
-
-  std::shared_ptr<WorkerState> state;
-
- private:
-  void shutdown() override { state->sweeper.stop(); }
 };
 
 // Keeps the in-flight count right however the coroutine ends (completion,
@@ -234,8 +217,7 @@ bool launch(net::Executor ex, Request req) {
     sink(std::move(req));
     return true;
   }
-  auto& ctx = static_cast<asio::execution_context&>(ex.context());
-  const std::shared_ptr<WorkerState>& st = asio::use_service<MirrorService>(ctx).state;
+  const std::shared_ptr<WorkerState>& st = net::per_worker_state<WorkerState>(ex);
   if (st->in_flight >= settings_slot().max_inflight) {
     count(req.worker, req.route, kResultDropped);
     return false;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/saturate.h"
+#include "plugins/limit_key.h"
 
 namespace torii::plugins::nonce {
 
@@ -15,20 +16,6 @@ using net::redis::Reply;
 constexpr int64_t kDefaultTimeoutMs = 100;
 // Commands are pipelined: a few connections per worker are plenty.
 constexpr size_t kConnectionsPerWorker = 2;
-
-int64_t int_field(const boost::json::object& conf, std::string_view name, int64_t fallback) {
-  const boost::json::value* v = conf.if_contains(name);
-  if (v == nullptr) return fallback;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return core::saturate<int64_t>(v->get_uint64());
-  if (v->is_double()) return core::saturate<int64_t>(v->get_double());
-  return fallback;
-}
-
-std::string string_field(const boost::json::object& conf, std::string_view name) {
-  const boost::json::value* v = conf.if_contains(name);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 core::Error bad_reply(const std::string& peer, std::string what) {
   return core::Error{core::ErrorKind::kBadResponse, core::ErrorSource::kUpstream, false,
@@ -57,15 +44,15 @@ net::Task<core::Result<bool>> RedisNonceStore::insert(std::string key, int64_t t
 
 core::Result<net::redis::Options> redis_options_from_conf(const boost::json::object& conf) {
   net::redis::Options o;
-  o.host = string_field(conf, "redis_host");
+  o.host = limits::conf_string(conf, "redis_host", "");
   if (o.host.empty()) return core::config_error("redis_host is required with policy \"redis\"");
-  const int64_t port = int_field(conf, "redis_port", 6379);
+  const int64_t port = limits::conf_int(conf, "redis_port", 6379);
   if (port < 1 || port > 65535) return core::config_error("redis_port: a TCP port is 1..65535");
   o.port = static_cast<uint16_t>(port);
-  o.username = string_field(conf, "redis_username");
-  o.password = string_field(conf, "redis_password");
-  o.database = int_field(conf, "redis_database", 0);
-  o.timeout = std::chrono::milliseconds(int_field(conf, "redis_timeout", kDefaultTimeoutMs));
+  o.username = limits::conf_string(conf, "redis_username", "");
+  o.password = limits::conf_string(conf, "redis_password", "");
+  o.database = limits::conf_int(conf, "redis_database", 0);
+  o.timeout = std::chrono::milliseconds(limits::conf_int(conf, "redis_timeout", kDefaultTimeoutMs));
   o.max_connections = kConnectionsPerWorker;
   return o;
 }
