@@ -57,7 +57,7 @@ const std::set<std::string>& known_keys() {
       "deployment.etcd.prefix", "deployment.etcd.timeout", "deployment.etcd.user",
       "deployment.etcd.password", "deployment.sqlite", "deployment.sqlite.path",
       "deployment.standalone.*", "plugins", "plugin_attr.*", "discovery.*",
-      "stream_plugins", "torii", "torii.client_limits",
+      "stream_plugins", "torii", "torii.client_limits", "torii.splice_response_body",
       "torii.client_limits.max_connections", "torii.client_limits.max_connections_per_ip",
       "torii.client_limits.requests_per_second_per_ip", "torii.client_limits.burst",
       "torii.client_limits.max_tracked_ips", "torii.client_limits.ban",
@@ -280,6 +280,11 @@ core::Status apply(const YAML::Node& root, ServerConfig& c) {
   if (const YAML::Node t = root["torii"]; t && !t.IsNull()) {
     if (!t.IsMap()) return config_error("config.yaml: torii: expected a map");
     if (auto st = apply_client_limits(t["client_limits"], c); !st) return st;
+    if (const YAML::Node sp = t["splice_response_body"]) {
+      auto v = scalar<bool>(sp, "torii.splice_response_body");
+      if (!v) return v.error();
+      c.http.splice_response_body = *v;
+    }
   }
   if (const YAML::Node pa = root["plugin_attr"]; pa && pa.IsMap() && pa["redirect"] &&
                                                   pa["redirect"]["https_port"]) {

@@ -39,6 +39,9 @@ struct HttpSettings {
   // Forwarded) are passed upstream as sent; from anyone else they are replaced.
   std::vector<std::string> trusted_addresses;
   std::string server_header = "APISIX";  // `Server:` value ("APISIX" for compatibility)
+  // torii.splice_response_body: plain-HTTP Content-Length bodies move from
+  // the upstream to the client with splice(2) (proxy/splice_body.cc).
+  bool splice_response_body = true;
 };
 
 enum class ConfigProvider : uint8_t { kYaml, kJson, kSqlite, kEtcd };

@@ -45,6 +45,19 @@ void H1Parser::reset() {
   keep_alive_ = until_close_ = no_body_ = false;
 }
 
+uint64_t H1Parser::body_left() const {
+  if (!head_complete_ || message_complete_ || !content_length_) return 0;
+  return p_.content_length;  // llhttp counts it down as body bytes pass
+}
+
+void H1Parser::skip_body(uint64_t n) {
+  const uint64_t left = body_left();
+  if (n > left) n = left;
+  p_.content_length -= n;
+  body_bytes_ += n;
+  if (n == left && left > 0) message_complete_ = true;
+}
+
 bool H1Parser::extend(Span& s, const char* at, size_t len) {
   const auto off = static_cast<uint32_t>(at - base_);
   if (s.len == 0) {

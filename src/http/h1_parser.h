@@ -82,6 +82,14 @@ class H1Parser {
   // Offset (in the caller's buffer) just past the end of the head.
   uint32_t head_end() const { return head_end_; }
 
+  // Body bytes a Content-Length message still expects (0 when complete or
+  // not framed by Content-Length).
+  uint64_t body_left() const;
+  // The caller moved `n` of those bytes itself, past the parser (splice(2)
+  // of a response body, proxy/splice_body.cc): they count as read, and the
+  // message completes when none are left. Precondition: n <= body_left().
+  void skip_body(uint64_t n);
+
   std::vector<Span>& body() { return body_; }
   void clear_body() { body_.clear(); }
   uint64_t body_bytes() const { return body_bytes_; }

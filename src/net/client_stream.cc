@@ -139,6 +139,17 @@ Task<std::tuple<error_code>> ClientStream::tls_handshake() {
   }
 }
 
+int ClientStream::plain_fd() {
+  if (ssl_ != nullptr || !socket_.is_open()) return -1;
+  boost::system::error_code ec;
+  if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
+  return ec ? -1 : socket_.native_handle();
+}
+
+Task<std::tuple<boost::system::error_code>> ClientStream::wait_writable() {
+  return socket_.async_wait(TcpSocket::wait_write, kNoThrow);
+}
+
 Task<ClientStream::IoResult> ClientStream::read_some(std::span<char> into) {
   if (ssl_ == nullptr) return socket_.async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
   return tls_read_some(into);

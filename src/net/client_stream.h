@@ -61,6 +61,11 @@ class ClientStream {
   // IoResult counts all bytes written.
   WriteProgress write_now(std::span<const boost::asio::const_buffer> bufs);
   Task<IoResult> write_rest(std::span<const boost::asio::const_buffer> bufs, WriteProgress done);
+  // For moving a body with splice(2) (net/splice_pipe.h), plain TCP only:
+  // the socket's descriptor, non-blocking (-1 once closed), and a wait until
+  // it takes more bytes (or failed, or was cancelled).
+  int plain_fd();
+  Task<std::tuple<boost::system::error_code>> wait_writable();
   // TLS: sends close_notify if the socket takes it now (never waits, never
   // reads the client's), so the client can tell a complete response from a
   // cut one and the session stays resumable. Plain: nothing.

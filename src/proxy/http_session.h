@@ -123,6 +123,22 @@ class HttpSession final : private RequestBodySource {
   net::Task<bool> send_request_rest(upstream::UpstreamConn& conn, Attempt& attempt);
   net::Task<bool> read_response_head(upstream::UpstreamConn& conn, Attempt& attempt);
   net::Task<bool> forward_response(upstream::UpstreamConn& conn, Attempt& attempt);
+  // A Content-Length body can move from the upstream to the client with
+  // splice(2), never entering user space (proxy/splice_body.cc): both
+  // connections plain TCP, the body passed on unchanged, and enough of it
+  // left after the first read.
+  bool may_splice_response(upstream::UpstreamConn& conn) const;
+  // How splice_body() ended.
+  enum class SpliceEnd : uint8_t {
+    kDone,         // all `length` bytes reached the client
+    kUnavailable,  // no pipe, or no splice(2) here: nothing moved, read the body as usual
+    kFailed,       // attempt.error says which side failed; the connections are unusable
+  };
+  // Moves the next `length` body bytes of `conn` to the client, adding the
+  // bytes the client got to `sent`. Waits with the route's read timeout for
+  // the upstream and the send timeout for the client.
+  net::Task<SpliceEnd> splice_body(upstream::UpstreamConn& conn, uint64_t length,
+                                   Attempt& attempt, uint64_t& sent);
   net::Task<void> tunnel(upstream::UpstreamConn& conn, std::chrono::milliseconds idle);
   net::Task<void> pump_to_upstream(upstream::UpstreamConn& conn,
                                                 std::chrono::milliseconds idle);

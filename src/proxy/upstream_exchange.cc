@@ -19,6 +19,7 @@
 #include "http/head_writer.h"
 #include "proxy/http_session.h"
 #include "proxy/plugin_runner.h"
+#include "proxy/upstream_attempt.h"
 #include "proxy/upstream_request.h"
 #include "proxy/worker.h"
 
@@ -34,6 +35,8 @@ namespace {
 using net::kNoThrow;
 constexpr size_t kBodyWindow = 16384;      // bytes read per client body read
 constexpr size_t kMinResponseWindow = 16384;  // least free space for an upstream body read
+// The first read of a response whose body may be spliced (splice_body.cc).
+constexpr size_t kSpliceFirstRead = 16384;
 
 core::Error upstream_error(ErrorKind kind, bool retryable, std::string message) {
   return core::Error{kind, ErrorSource::kUpstream, retryable, std::move(message)};
@@ -64,15 +67,6 @@ int status_for(const core::Error& e) {
 }
 
 }  // namespace
-
-struct HttpSession::Attempt {
-  const upstream::Upstream* up = nullptr;
-  const upstream::Node* node = nullptr;
-  upstream::Timeouts timeouts;
-  bool sent_any = false;      // request bytes reached the upstream socket
-  bool received_any = false;  // response bytes came back
-  std::optional<core::Error> error;
-};
 
 std::string HttpSession::hash_key_for(const upstream::Upstream& u) const {
   if (u.type != upstream::BalancerType::kChash) return {};
@@ -490,6 +484,11 @@ net::Task<bool> HttpSession::read_response_head(upstream::UpstreamConn& conn,
   http::H1Parser& p = conn.parser();
   in.truncate(0);
   size_t parsed = 0;
+  // When the body may be spliced, the first read takes the head and only
+  // the start of the body: the rest stays in the socket for splice(2).
+  const bool short_first_read = ctx_.snapshot().http->splice_response_body &&
+                                worker_.pipes().available() && !stream_.is_tls() &&
+                                !conn.is_tls() && req_.method != http::Method::kHead;
   for (;;) {
     if (in.free_space() == 0 && !in.grow(65536)) {
       attempt.error = upstream_error(ErrorKind::kBadResponse, false,
@@ -497,6 +496,9 @@ net::Task<bool> HttpSession::read_response_head(upstream::UpstreamConn& conn,
       co_return false;
     }
     auto area = in.write_area();
+    if (short_first_read && in.size() == 0 && area.size() > kSpliceFirstRead) {
+      area = area.first(kSpliceFirstRead);
+    }
     conn.arm(attempt.timeouts.read);
     auto [ec, n] = co_await conn.read_some(area);
     conn.disarm();
@@ -680,13 +682,30 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
   }
 
   const size_t body_base = p.head_end();
-  if (!done) {
+  bool failed = false;
+  if (!done && !upgrade && !replace_body && !filter_body && may_splice_response(conn)) {
+    const uint64_t left = p.body_left();
+    const SpliceEnd end = co_await splice_body(conn, left, attempt, body_sent);
+    switch (end) {
+      case SpliceEnd::kDone:
+        p.skip_body(left);
+        done = true;
+        break;
+      case SpliceEnd::kFailed:
+        keep_alive = false;
+        failed = true;
+        break;
+      case SpliceEnd::kUnavailable:
+        break;  // the copying loop below takes the body
+    }
+  }
+  if (!done && !failed) {
     // More of the body is coming: ACK what arrived now. Otherwise the
     // kernel may delay the ACK up to 40 ms, and an upstream whose last
     // segment waits for it (Nagle, TCP_CORK after sendfile) stalls with it.
     conn.ack_now();
   }
-  while (!done) {
+  while (!done && !failed) {
     // Body bytes already forwarded are dropped; the rest of the buffer
     // (most of kReadBufferSize) is the read window.
     in.truncate(body_base);

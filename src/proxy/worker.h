@@ -16,6 +16,7 @@
 
 #include "net/client_limits.h"
 #include "net/io.h"
+#include "net/splice_pipe.h"
 #include "config/snapshot.h"
 #include "core/deadline.h"
 #include "core/http_date.h"
@@ -68,6 +69,7 @@ class Worker {
   const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
   core::DeadlineSweeper& sweeper() { return sweeper_; }
   upstream::ConnPool& pool() { return pool_; }
+  net::PipePool& pipes() { return pipes_; }
   core::HttpDate& date() { return date_; }
   observability::AccessLogBuffer* access_log() { return access_log_.get(); }
   bool draining() const { return draining_; }
@@ -92,6 +94,7 @@ class Worker {
   std::shared_ptr<const config::Snapshot> snapshot_;
   core::DeadlineSweeper sweeper_;
   upstream::ConnPool pool_;
+  net::PipePool pipes_;  // splice(2) pipes for response bodies (proxy/splice_body.cc)
   core::HttpDate date_;
   std::unique_ptr<observability::AccessLogBuffer> access_log_;
   struct BalancerEntry {

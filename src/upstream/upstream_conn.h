@@ -53,6 +53,13 @@ class UpstreamConn {
   net::WriteProgress write_now(std::span<const asio::const_buffer> bufs);
   net::Task<IoResult> write_rest(std::span<const asio::const_buffer> bufs, net::WriteProgress done);
 
+  // For moving the body with splice(2) (net/splice_pipe.h), plain TCP only:
+  // the socket's descriptor, non-blocking (-1 once closed), and a wait until
+  // it has bytes to read (or failed, or was cancelled by the deadline).
+  bool is_tls() const { return tls_ != nullptr; }
+  int plain_fd();
+  net::Task<std::tuple<error_code>> wait_readable();
+
   void arm(std::chrono::milliseconds timeout) { deadline_.arm(timeout); }
   void disarm() { deadline_.disarm(); }
   bool timed_out() const { return deadline_.expired(); }

@@ -11,8 +11,10 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
-#include <vector>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "etcd_process.h"
 #include "harness.h"
@@ -90,14 +92,22 @@ TEST(AdminEtcd, an_outage_fails_no_request_and_everything_converges) {
 
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, failed{0};
+  std::mutex first_failure_mu;
+  std::string first_failure;  // what the first failed request got, for the report
   std::vector<std::thread> traffic;
   for (const Torii* t : {&a, &b}) {
     traffic.emplace_back([&, t] {
       while (!stop) {
-        if (http_get(t->url("/live")).status == 200) {
+        const HttpResponse r = http_get(t->url("/live"));
+        if (r.status == 200) {
           ++ok;
-        } else {
-          ++failed;
+          continue;
+        }
+        ++failed;
+        std::lock_guard lock(first_failure_mu);
+        if (first_failure.empty()) {
+          first_failure = "status " + std::to_string(r.status) + " error '" + r.error +
+                          "' body '" + r.body.substr(0, 200) + "'";
         }
       }
     });
@@ -123,7 +133,8 @@ TEST(AdminEtcd, an_outage_fails_no_request_and_everything_converges) {
   }
   stop = true;
   for (auto& th : traffic) th.join();
-  EXPECT_EQ(failed.load(), 0) << "requests to an existing route failed during the outage";
+  EXPECT_EQ(failed.load(), 0) << "requests to an existing route failed during the outage; the first: "
+                              << first_failure;
   EXPECT_GT(ok.load(), 100);
   EXPECT_EQ(http_get(a.url("/during")).status, 404) << "a refused write must not appear";
   std::printf("etcd outage: %d requests served, %d failed\n", ok.load(), failed.load());

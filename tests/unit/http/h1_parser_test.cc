@@ -427,5 +427,50 @@ TEST(HttpH1ParserTest, request_upgrade_stops_before_tunnel_data) {
   EXPECT_EQ(p.head_end(), head.size());
 }
 
+// ------------------------------------------------- bodies moved past the parser
+
+TEST(HttpH1ParserTest, body_left_counts_down_and_skip_body_completes_the_message) {
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n";
+  const std::string start(1000, 'a');
+  const std::string buf = head + start;
+  H1Parser p(H1Parser::Kind::kResponse);
+  EXPECT_EQ(p.body_left(), 0u) << "nothing is owed before the head";
+  EXPECT_EQ(p.feed(buf.data(), 0, buf.size()), buf.size());
+  ASSERT_TRUE(p.head_complete());
+  EXPECT_EQ(p.body_left(), 9000u);
+  // What the caller moves itself (splice) counts as read.
+  p.skip_body(8990);
+  EXPECT_EQ(p.body_left(), 10u);
+  EXPECT_FALSE(p.message_complete());
+  // The parser goes on where the skipped bytes end.
+  const std::string tail(10, 'z');
+  EXPECT_EQ(p.feed(tail.data(), 0, tail.size()), tail.size());
+  EXPECT_TRUE(p.message_complete());
+  EXPECT_EQ(p.body_bytes(), 10000u);
+  EXPECT_TRUE(p.keep_alive());
+
+  H1Parser q(H1Parser::Kind::kResponse);
+  q.feed(buf.data(), 0, buf.size());
+  q.skip_body(9000);
+  EXPECT_TRUE(q.message_complete()) << "skipping the last byte completes the message";
+  EXPECT_EQ(q.body_left(), 0u);
+  EXPECT_TRUE(q.keep_alive());
+  q.skip_body(5);  // past the end: nothing more is owed, nothing changes
+  EXPECT_EQ(q.body_bytes(), 10000u);
+}
+
+TEST(HttpH1ParserTest, body_left_is_zero_without_a_content_length) {
+  const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
+  H1Parser p(H1Parser::Kind::kResponse);
+  p.feed(chunked.data(), 0, chunked.size());
+  ASSERT_TRUE(p.head_complete());
+  EXPECT_EQ(p.body_left(), 0u);
+  const std::string until_close = "HTTP/1.1 200 OK\r\n\r\nabc";
+  H1Parser q(H1Parser::Kind::kResponse);
+  q.feed(until_close.data(), 0, until_close.size());
+  ASSERT_TRUE(q.head_complete());
+  EXPECT_EQ(q.body_left(), 0u);
+}
+
 }  // namespace
 }  // namespace torii::http

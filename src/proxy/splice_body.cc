@@ -1,0 +1,133 @@
+// A response body moved from the upstream socket to the client socket with
+// splice(2) through a pipe (net/splice_pipe.h): the kernel passes page
+// references along, and the bytes are never copied into torii or back.
+//
+// The loop alternates: fill the pipe from the upstream with whatever has
+// arrived, drain the pipe into the client as far as it takes. When neither
+// moves a byte it waits for the side that holds things up: the client when
+// the pipe holds bytes (it is full, or the upstream has nothing more yet
+// and the client is the slower one), the upstream when the pipe is empty.
+// So at most one pipe's worth (256 KiB) sits between the two sockets, and a
+// slow client slows the upstream through TCP flow control, as the read and
+// write loop of forward_response() does.
+//
+// Timeouts as on the copying path: the route's read timeout for each wait
+// on the upstream, the send timeout for each wait on the client (nginx's
+// proxy_read_timeout and send_timeout: between two successive operations).
+#include <boost/asio/error.hpp>
+#include <cerrno>
+#include <system_error>
+
+#include "proxy/http_session.h"
+#include "proxy/upstream_attempt.h"
+#include "proxy/worker.h"
+
+namespace torii::proxy {
+
+namespace {
+
+using core::ErrorKind;
+using core::ErrorSource;
+
+// Less than this left after the first read: the copying path (the pipe's
+// two calls would not save a copy worth having).
+constexpr uint64_t kMinSpliceBody = 4096;
+
+core::Error upstream_failure(ErrorKind kind, std::string message) {
+  return core::Error{kind, ErrorSource::kUpstream, false, std::move(message)};
+}
+
+core::Error client_gone() {
+  return core::Error{ErrorKind::kReset, ErrorSource::kDownstream, false,
+                     "client closed during the response"};
+}
+
+std::string errno_text(int error) { return std::generic_category().message(error); }
+
+}  // namespace
+
+bool HttpSession::may_splice_response(upstream::UpstreamConn& conn) const {
+  return ctx_.snapshot().http->splice_response_body && worker_.pipes().available() &&
+         !stream_.is_tls() && !conn.is_tls() &&
+         conn.parser().body_left() >= kMinSpliceBody;
+}
+
+net::Task<HttpSession::SpliceEnd> HttpSession::splice_body(upstream::UpstreamConn& conn,
+                                                           uint64_t length, Attempt& attempt,
+                                                           uint64_t& sent) {
+  net::PipePool& pipes = worker_.pipes();
+  std::unique_ptr<net::SplicePipe> pipe = pipes.acquire();
+  if (!pipe) co_return SpliceEnd::kUnavailable;
+  const std::string& node = attempt.node->name;
+  uint64_t left = length;
+  SpliceEnd end = SpliceEnd::kDone;
+  while (left > 0 || pipe->buffered() > 0) {
+    bool moved = false;
+    if (left > 0 && pipe->room() > 0) {
+      const net::SpliceStep in = pipe->fill(conn.plain_fd(), left);
+      if (in.result == net::SpliceStep::Result::kMoved) {
+        left -= in.bytes;
+        moved = true;
+      } else if (in.result == net::SpliceStep::Result::kEndOfStream) {
+        attempt.error = upstream_failure(ErrorKind::kReset, "upstream " + node +
+                                                                " closed mid-response");
+        end = SpliceEnd::kFailed;
+        break;
+      } else if (in.result == net::SpliceStep::Result::kFailed && left == length &&
+                 net::splice_unsupported(in.error)) {
+        // Nothing moved yet: the copying path takes this body and the next.
+        pipes.mark_unsupported(in.error);
+        end = SpliceEnd::kUnavailable;
+        break;
+      } else if (in.result == net::SpliceStep::Result::kFailed) {
+        attempt.error = upstream_failure(ErrorKind::kReset, "upstream " + node +
+                                                                " failed mid-response: " +
+                                                                errno_text(in.error));
+        end = SpliceEnd::kFailed;
+        break;
+      }
+    }
+    if (pipe->buffered() > 0) {
+      const net::SpliceStep out = pipe->drain(stream_.plain_fd());
+      if (out.result == net::SpliceStep::Result::kMoved) {
+        sent += out.bytes;
+        moved = moved || out.bytes > 0;
+      } else if (out.result == net::SpliceStep::Result::kFailed) {
+        attempt.error = client_gone();
+        end = SpliceEnd::kFailed;
+        break;
+      }
+    }
+    if (moved) continue;
+    if (pipe->buffered() > 0) {
+      // The client holds things up.
+      deadline_.arm(ctx_.snapshot().http->send_timeout);
+      auto [ec] = co_await stream_.wait_writable();
+      deadline_.disarm();
+      if (ec) {
+        attempt.error = client_gone();
+        end = SpliceEnd::kFailed;
+        break;
+      }
+    } else {
+      // Nothing has arrived from the upstream yet.
+      conn.arm(attempt.timeouts.read);
+      auto [ec] = co_await conn.wait_readable();
+      conn.disarm();
+      if (ec) {
+        const bool timeout = conn.timed_out();
+        attempt.error = upstream_failure(
+            timeout ? ErrorKind::kTimeout : ErrorKind::kReset,
+            "upstream " + node + (timeout ? " timed out mid-response" : " failed mid-response: ") +
+                (timeout ? std::string() : ec.message()));
+        end = SpliceEnd::kFailed;
+        break;
+      }
+    }
+  }
+  // A pipe still holding bytes is closed by release(), not reused.
+  pipes.release(std::move(pipe));
+  co_return end;
+}
+
+}  // namespace torii::proxy
