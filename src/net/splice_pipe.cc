@@ -74,12 +74,30 @@ SpliceStep SplicePipe::drain(int to) {
 }
 
 std::unique_ptr<SplicePipe> PipePool::acquire() {
+  if (in_use_ >= kMaxInUse) return nullptr;
+  std::unique_ptr<SplicePipe> pipe;
   if (!idle_.empty()) {
-    std::unique_ptr<SplicePipe> pipe = std::move(idle_.back());
+    pipe = std::move(idle_.back());
     idle_.pop_back();
-    return pipe;
+  } else {
+    pipe = SplicePipe::open(kPipeCapacity);
+    const int error = errno;
+    const bool too_small = pipe && pipe->capacity() < kMinCapacity;
+    if (!pipe || too_small) {
+      pipe.reset();
+      if (!open_failure_logged_) {
+        open_failure_logged_ = true;
+        spdlog::warn("no pipe of {} KiB for splice(2) ({}): response bodies are copied until one "
+                     "can be opened",
+                     kMinCapacity / 1024,
+                     too_small ? std::string("the user's pipe quota, fs.pipe-user-pages-soft, is used up")
+                               : std::generic_category().message(error));
+      }
+      return nullptr;
+    }
   }
-  return SplicePipe::open(kPipeCapacity);
+  ++in_use_;
+  return pipe;
 }
 
 void PipePool::mark_unsupported(int error) {
@@ -91,7 +109,9 @@ void PipePool::mark_unsupported(int error) {
 }
 
 void PipePool::release(std::unique_ptr<SplicePipe> pipe) {
-  if (!pipe || unsupported_ || pipe->buffered() != 0 || idle_.size() >= kMaxIdle) return;
+  if (!pipe) return;
+  --in_use_;
+  if (unsupported_ || pipe->buffered() != 0 || idle_.size() >= kMaxIdle) return;
   idle_.push_back(std::move(pipe));
 }
 

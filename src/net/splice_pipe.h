@@ -76,14 +76,23 @@ class SplicePipe {
 class PipePool {
  public:
   static constexpr size_t kPipeCapacity = 256 * 1024;
-  static constexpr size_t kMaxIdle = 64;
+  // A pipe the kernel grants less than this (the user's pipe quota is used
+  // up) would take more calls than copying: it is not used.
+  static constexpr size_t kMinCapacity = 64 * 1024;
+  // Pipes per worker: lent out at once (each holds two descriptors and up to
+  // kPipeCapacity of socket pages), and kept idle between responses.
+  static constexpr size_t kMaxInUse = 256;
+  static constexpr size_t kMaxIdle = 16;
 
-  // An empty pipe: an idle one, or a new one. Null when none can be opened.
+  // An empty pipe: an idle one, or a new one. Null when kMaxInUse are lent
+  // out or none can be opened (the caller copies the body instead).
   std::unique_ptr<SplicePipe> acquire();
-  // Keeps an empty pipe for the next acquire(); closes one that holds bytes
-  // (they belong to a transfer that failed) or one too many.
+  // Takes back a pipe from acquire() (null is fine): keeps an empty one for
+  // the next acquire(), closes one that holds bytes (they belong to a
+  // transfer that failed) or one too many.
   void release(std::unique_ptr<SplicePipe> pipe);
   size_t idle() const { return idle_.size(); }
+  size_t in_use() const { return in_use_; }
   // After splice_unsupported(): every later body takes the copying path
   // (logged once per worker).
   void mark_unsupported(int error);
@@ -91,7 +100,9 @@ class PipePool {
 
  private:
   std::vector<std::unique_ptr<SplicePipe>> idle_;
+  size_t in_use_ = 0;
   bool unsupported_ = false;
+  bool open_failure_logged_ = false;
 };
 
 }  // namespace torii::net

@@ -130,15 +130,21 @@ class HttpSession final : private RequestBodySource {
   bool may_splice_response(upstream::UpstreamConn& conn) const;
   // How splice_body() ended.
   enum class SpliceEnd : uint8_t {
-    kDone,         // all `length` bytes reached the client
-    kUnavailable,  // no pipe, or no splice(2) here: nothing moved, read the body as usual
-    kFailed,       // attempt.error says which side failed; the connections are unusable
+    kDone,      // all `length` bytes reached the client
+    kCopyRest,  // splice(2) cannot move this body (no pipe, not supported here,
+                // or readiness it cannot use): `taken` bytes went, the pipe is
+                // empty, and the copying loop reads the rest as usual
+    kFailed,    // attempt.error says which side failed; the connections are unusable
+  };
+  struct SpliceOutcome {
+    SpliceEnd end;
+    uint64_t taken;  // body bytes read from the upstream
   };
   // Moves the next `length` body bytes of `conn` to the client, adding the
   // bytes the client got to `sent`. Waits with the route's read timeout for
   // the upstream and the send timeout for the client.
-  net::Task<SpliceEnd> splice_body(upstream::UpstreamConn& conn, uint64_t length,
-                                   Attempt& attempt, uint64_t& sent);
+  net::Task<SpliceOutcome> splice_body(upstream::UpstreamConn& conn, uint64_t length,
+                                       Attempt& attempt, uint64_t& sent);
   net::Task<void> tunnel(upstream::UpstreamConn& conn, std::chrono::milliseconds idle);
   net::Task<void> pump_to_upstream(upstream::UpstreamConn& conn,
                                                 std::chrono::milliseconds idle);

@@ -16,6 +16,7 @@ struct HttpSession::Attempt {
   upstream::Timeouts timeouts;
   bool sent_any = false;      // request bytes reached the upstream socket
   bool received_any = false;  // response bytes came back
+  bool keep_upstream = true;  // false: the connection must not go back to the pool
   std::optional<core::Error> error;
 };
 

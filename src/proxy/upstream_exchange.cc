@@ -313,8 +313,8 @@ net::Task<bool> HttpSession::proxy() {
       const auto elapsed = core::Clock::now() - attempt_start;
       balancer.on_finish(idx, elapsed, attempt.error.has_value());
       ctx_.upstream_response_time = elapsed;
-      if (!attempt.error && conn->parser().message_complete() && conn->parser().keep_alive() &&
-          !req_.websocket_upgrade) {
+      if (!attempt.error && attempt.keep_upstream && conn->parser().message_complete() &&
+          conn->parser().keep_alive() && !req_.websocket_upgrade) {
         ++conn->requests;
         worker_.pool().release(&node, up, std::move(conn));
       }
@@ -488,7 +488,8 @@ net::Task<bool> HttpSession::read_response_head(upstream::UpstreamConn& conn,
   // the start of the body: the rest stays in the socket for splice(2).
   const bool short_first_read = ctx_.snapshot().http->splice_response_body &&
                                 worker_.pipes().available() && !stream_.is_tls() &&
-                                !conn.is_tls() && req_.method != http::Method::kHead;
+                                !conn.is_tls() && req_.method != http::Method::kHead &&
+                                !Chains::of(ctx_).has(plugins::Phase::kBodyFilter);
   for (;;) {
     if (in.free_space() == 0 && !in.grow(65536)) {
       attempt.error = upstream_error(ErrorKind::kBadResponse, false,
@@ -683,27 +684,32 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
 
   const size_t body_base = p.head_end();
   bool failed = false;
-  if (!done && !upgrade && !replace_body && !filter_body && may_splice_response(conn)) {
+  if (!done) {
+    // More of the body is coming: ACK what arrived now. Otherwise the
+    // kernel may delay the ACK up to 40 ms, and an upstream whose last
+    // segment waits for it (Nagle, TCP_CORK after sendfile) stalls with it.
+    conn.ack_now();
+  }
+  if (!done && !upgrade && !bodyless && !replace_body && !filter_body &&
+      may_splice_response(conn)) {
     const uint64_t left = p.body_left();
-    const SpliceEnd end = co_await splice_body(conn, left, attempt, body_sent);
-    switch (end) {
+    const SpliceOutcome spliced = co_await splice_body(conn, left, attempt, body_sent);
+    switch (spliced.end) {
       case SpliceEnd::kDone:
         p.skip_body(left);
         done = true;
+        // Bytes past Content-Length stay in the socket (the copying path
+        // would have read and dropped them): such a connection is not reused.
+        if (!conn.still_usable()) attempt.keep_upstream = false;
+        break;
+      case SpliceEnd::kCopyRest:
+        p.skip_body(spliced.taken);  // the copying loop below reads the rest
         break;
       case SpliceEnd::kFailed:
         keep_alive = false;
         failed = true;
         break;
-      case SpliceEnd::kUnavailable:
-        break;  // the copying loop below takes the body
     }
-  }
-  if (!done && !failed) {
-    // More of the body is coming: ACK what arrived now. Otherwise the
-    // kernel may delay the ACK up to 40 ms, and an upstream whose last
-    // segment waits for it (Nagle, TCP_CORK after sendfile) stalls with it.
-    conn.ack_now();
   }
   while (!done && !failed) {
     // Body bytes already forwarded are dropped; the rest of the buffer

@@ -56,14 +56,16 @@ bool read_head(TestConn& c, std::string& buf, std::string& head) {
 // A keep-alive upstream (RFC 9112 framing only) that answers every request
 // with Content-Length `declared` and a pattern body, of which it sends
 // `sent` bytes. Short of `declared` it then closes the connection, or, with
-// `stall`, keeps it open and silent until the test ends. The harness's
+// `stall`, keeps it open and silent until the test ends. `trailing` bytes
+// are sent after a whole body: bytes no response declared. The harness's
 // readiness probe gets a small answer, so it opens no pipe.
 class BodyUpstream {
  public:
-  BodyUpstream(size_t declared, size_t sent, bool stall = false)
+  BodyUpstream(size_t declared, size_t sent, bool stall = false, std::string trailing = "")
       : body_(pattern_body(sent, 7)),
         declared_(declared),
         stall_(stall),
+        trailing_(std::move(trailing)),
         server_([this](TestConn& c) { serve(c); }) {}
   ~BodyUpstream() { server_.stop(); }
 
@@ -83,7 +85,7 @@ class BodyUpstream {
       ++requests_;
       const std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
                                "Content-Length: " + std::to_string(declared_) + "\r\n\r\n";
-      if (!c.send_all(answer + body_)) return;
+      if (!c.send_all(answer + body_ + trailing_)) return;
       if (body_.size() == declared_) continue;
       if (!stall_) return;  // closes mid-body
       while (!server_.stopping()) std::this_thread::sleep_for(20ms);
@@ -94,12 +96,15 @@ class BodyUpstream {
   std::string body_;
   size_t declared_;
   bool stall_;
+  std::string trailing_;
   std::atomic<int> requests_{0};
   TestServer server_;  // last: its connection threads use the members above
 };
 
-std::string route_to(const BodyUpstream& up, const std::string& timeouts = "") {
-  return "routes:\n  - id: r1\n    uri: \"/*\"\n    upstream:\n" + timeouts +
+// `extra`: lines under the route (plugins), indented by 4.
+std::string route_to(const BodyUpstream& up, const std::string& timeouts = "",
+                     const std::string& extra = "") {
+  return "routes:\n  - id: r1\n    uri: \"/*\"\n" + extra + "    upstream:\n" + timeouts +
          "      nodes:\n        \"" + up.node() + "\": 1\n";
 }
 
@@ -215,13 +220,21 @@ TEST(SpliceBody, ASlowClientGetsTheWholeBodyAndKeepsTheConnection) {
 }
 
 TEST(SpliceBody, UpstreamClosingMidBodyEndsTheClientConnection) {
-  BodyUpstream up(kBody, 200000);
+  // 6 MiB of 8 come, then the upstream closes while the client is not
+  // reading: the pipe and the client's socket hold bytes when torii sees
+  // the end, and they must still be delivered before the connection ends.
+  constexpr size_t kSent = 6 * 1024 * 1024;
+  BodyUpstream up(8 * 1024 * 1024, kSent);
   Torii t(route_to(up), "", 1);
   Conn c(t.port());
+  const int small = 16 * 1024;
+  ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
   ASSERT_TRUE(c.send("GET /cut HTTP/1.1\r\nHost: a\r\n\r\n"));
-  const RawResponse r = read_raw(c, kBody, 10s);
+  std::this_thread::sleep_for(500ms);
+  const RawResponse r = read_raw(c, kBody * 3, 30s);
   ASSERT_NE(r.head.find("HTTP/1.1 200"), std::string::npos) << r.head;
-  EXPECT_EQ(r.body, up.body()) << "the bytes that came must pass, and nothing else";
+  EXPECT_EQ(r.body.size(), kSent) << "the bytes that came must pass, and nothing else";
+  EXPECT_TRUE(r.body == up.body());
   EXPECT_TRUE(c.eof()) << "a cut body must end the client connection";
   EXPECT_TRUE(wait_until([&] { return t.error_log().find("closed mid-response") != std::string::npos; },
                          5s))
@@ -271,6 +284,53 @@ TEST(SpliceBody, AClientLeavingMidBodyLeavesTheGatewayServing) {
   ASSERT_EQ(r2.body.size(), kHuge) << r2.head;
   EXPECT_TRUE(r2.body == up.body());
   EXPECT_EQ(up.connections(), 2);
+}
+
+TEST(SpliceBody, BytesPastContentLengthKeepTheConnectionOutOfThePool) {
+  BodyUpstream up(kBody, kBody, false, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nforge");
+  Torii t(route_to(up), "", 1);
+  const int before = up.connections();
+  Conn c(t.port());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(c.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n"));
+    const RawResponse r = read_raw(c, kBody, 20s);
+    ASSERT_EQ(r.body.size(), kBody) << "response " << i << ": " << r.head;
+    EXPECT_TRUE(r.body == up.body()) << "response " << i;
+  }
+  // The trailing bytes (a forged response) were never taken for the second
+  // response: the first request's connection (the readiness probe's, reused)
+  // was not pooled again, so the second needed a new one.
+  EXPECT_EQ(up.connections() - before, 1);
+  EXPECT_EQ(up.requests(), 2);
+}
+
+TEST(SpliceBody, AStatusRewrittenTo204SendsNoBody) {
+  BodyUpstream up(kBody, kBody);
+  Torii t(route_to(up, "", "    plugins:\n      response-rewrite:\n        status_code: 204\n"), "", 1);
+  Conn c(t.port());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(c.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n"));
+    const RawResponse r = read_raw(c, 0, 20s);
+    ASSERT_EQ(r.head.rfind("HTTP/1.1 204", 0), 0u)
+        << "response " << i << " does not start where the head should: " << r.head.substr(0, 80);
+  }
+  // Nothing follows the second head.
+  EXPECT_FALSE(c.fill(SteadyClock::now() + 300ms));
+  EXPECT_TRUE(c.pending().empty()) << c.pending().size() << " stray bytes";
+}
+
+TEST(SpliceBody, ABodyFilterGetsTheWholeBodyAndNothingIsSpliced) {
+  BodyUpstream up(kBody, kBody);
+  Torii t(route_to(up, "",
+                   "    plugins:\n      response-rewrite:\n        filters:\n"
+                   "          - regex: \"^\"\n            replace: \"filtered:\"\n"),
+          "", 1);
+  const int pipes_before = open_pipes(t.pid());
+  auto r = http_get(t.url("/big"));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == "filtered:" + up.body()) << r.body.size();
+  EXPECT_EQ(open_pipes(t.pid()), pipes_before);
 }
 
 }  // namespace
