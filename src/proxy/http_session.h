@@ -123,6 +123,9 @@ class HttpSession final : private RequestBodySource {
   net::Task<bool> send_request_rest(upstream::UpstreamConn& conn, Attempt& attempt);
   net::Task<bool> read_response_head(upstream::UpstreamConn& conn, Attempt& attempt);
   net::Task<bool> forward_response(upstream::UpstreamConn& conn, Attempt& attempt);
+  // forward_response()'s head, out of its coroutine frame (see splice_body()).
+  struct ResponseFraming;
+  void build_response_head(upstream::UpstreamConn& conn, const ResponseFraming& f);
   // A Content-Length body can move from the upstream to the client with
   // splice(2), never entering user space (proxy/splice_body.cc): both
   // connections plain TCP, the body passed on unchanged, and enough of it
@@ -130,21 +133,20 @@ class HttpSession final : private RequestBodySource {
   bool may_splice_response(upstream::UpstreamConn& conn) const;
   // How splice_body() ended.
   enum class SpliceEnd : uint8_t {
-    kDone,      // all `length` bytes reached the client
+    kDone,      // the whole body reached the client; the parser saw it complete
     kCopyRest,  // splice(2) cannot move this body (no pipe, not supported here,
-                // or readiness it cannot use): `taken` bytes went, the pipe is
-                // empty, and the copying loop reads the rest as usual
+                // or readiness it cannot use): what went is counted in the
+                // parser, the pipe is empty, and the copying loop reads the rest
     kFailed,    // attempt.error says which side failed; the connections are unusable
   };
-  struct SpliceOutcome {
-    SpliceEnd end;
-    uint64_t taken;  // body bytes read from the upstream
-  };
-  // Moves the next `length` body bytes of `conn` to the client, adding the
-  // bytes the client got to `sent`. Waits with the route's read timeout for
-  // the upstream and the send timeout for the client.
-  net::Task<SpliceOutcome> splice_body(upstream::UpstreamConn& conn, uint64_t length,
-                                       Attempt& attempt, uint64_t& sent);
+  // Moves the rest of `conn`'s Content-Length body to the client, adding the
+  // bytes the client got to `sent`, and tells the parser about the bytes it
+  // took. Waits with the route's read timeout for the upstream and the send
+  // timeout for the client. A connection with bytes past the body is marked
+  // not to be pooled (attempt.keep_upstream). A coroutine of its own: asio
+  // recycles coroutine frames only up to 1020 bytes, and forward_response()'s
+  // is close to that.
+  net::Task<SpliceEnd> splice_body(upstream::UpstreamConn& conn, Attempt& attempt, uint64_t& sent);
   net::Task<void> tunnel(upstream::UpstreamConn& conn, std::chrono::milliseconds idle);
   net::Task<void> pump_to_upstream(upstream::UpstreamConn& conn,
                                                 std::chrono::milliseconds idle);

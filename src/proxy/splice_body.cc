@@ -61,12 +61,13 @@ bool HttpSession::may_splice_response(upstream::UpstreamConn& conn) const {
          !stream_.is_tls() && !conn.is_tls() && conn.parser().body_left() >= kMinSpliceBody;
 }
 
-net::Task<HttpSession::SpliceOutcome> HttpSession::splice_body(upstream::UpstreamConn& conn,
-                                                               uint64_t length, Attempt& attempt,
-                                                               uint64_t& sent) {
+net::Task<HttpSession::SpliceEnd> HttpSession::splice_body(upstream::UpstreamConn& conn,
+                                                           Attempt& attempt, uint64_t& sent) {
+  http::H1Parser& parser = conn.parser();
+  const uint64_t length = parser.body_left();
   net::PipePool& pipes = worker_.pipes();
   std::unique_ptr<net::SplicePipe> pipe = pipes.acquire();
-  if (!pipe) co_return SpliceOutcome{SpliceEnd::kCopyRest, 0};
+  if (!pipe) co_return SpliceEnd::kCopyRest;
   const std::string& node = attempt.node->name;
   uint64_t left = length;
   uint64_t since_yield = 0;
@@ -163,7 +164,12 @@ net::Task<HttpSession::SpliceOutcome> HttpSession::splice_body(upstream::Upstrea
   }
   // A pipe still holding bytes is closed by release(), not reused.
   pipes.release(std::move(pipe));
-  co_return SpliceOutcome{end, length - left};
+  if (end == SpliceEnd::kFailed) co_return end;
+  parser.skip_body(length - left);  // kCopyRest: the copying loop reads the rest
+  // Bytes past Content-Length stay in the socket (the copying path would
+  // have read and dropped them): such a connection is not reused.
+  if (end == SpliceEnd::kDone && !conn.still_usable()) attempt.keep_upstream = false;
+  co_return end;
 }
 
 }  // namespace torii::proxy

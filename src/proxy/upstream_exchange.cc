@@ -527,14 +527,78 @@ net::Task<bool> HttpSession::read_response_head(upstream::UpstreamConn& conn,
   }
 }
 
+struct HttpSession::ResponseFraming {
+  int status;
+  bool upgrade, replace_body, filter_body, bodyless, head_request, chunk_out, keep_alive, client_11;
+};
+
+// The response head for the client: the upstream's head as it came, plus
+// what torii adds or edits (header_filter's edits, Date, Server,
+// X-APISIX-Upstream-Status) and the framing `f` decided. Into scratch_.
+void HttpSession::build_response_head(upstream::UpstreamConn& conn, const ResponseFraming& f) {
+  core::InputBuffer& in = conn.in();
+  http::H1Parser& p = conn.parser();
+  const config::HttpSettings& s = *ctx_.snapshot().http;
+  std::string& h = scratch_;
+  h.clear();
+  // The upstream's head as it came, plus what torii adds or edits.
+  size_t estimate = p.head_end() + 160 + s.server_header.size() + ctx_.upstream_status.size();
+  for (const auto& e : ctx_.response_edits.edits()) estimate += e.name.size() + e.value.size() + 4;
+  http::HeadWriter w(h, estimate);
+  w.put("HTTP/1.1 ").put_uint(static_cast<uint64_t>(f.status)).put(" ");
+  w.put(http::reason_phrase(f.status)).put("\r\n");
+  bool has_date = false;
+  for (const http::HeaderSpan& hs : p.headers()) {
+    const std::string_view name = in.view(hs.name.off, hs.name.len);
+    if (is_hop_by_hop_response_header(name) && !(f.upgrade && http::iequals(name, "upgrade"))) {
+      continue;
+    }
+    if (!ctx_.response_edits.empty() && ctx_.response_edits.drops(name)) continue;
+    if (!has_date && http::iequals(name, "date")) has_date = true;
+    w.field(name, in.view(hs.value.off, hs.value.len));
+  }
+  for (const auto& e : ctx_.response_edits.edits()) {
+    if (!e.adds() || is_framing_header(e.name)) continue;
+    if (http::iequals(e.name, "date")) has_date = true;
+    w.field(e.name, e.value);
+  }
+  if (!has_date) w.field("Date", worker_.date().now());
+  w.field("Server", s.server_header);
+  if (f.status >= 500 || s.show_upstream_status_in_response_header) {
+    w.field("X-APISIX-Upstream-Status", ctx_.upstream_status);
+  }
+  if (f.upgrade) {
+    w.put("Connection: upgrade\r\n");
+  } else {
+    if (f.replace_body && (!f.bodyless || f.head_request)) {
+      w.put("Content-Length: ").put_uint(ctx_.replaced_body->size()).put("\r\n");
+    } else if (p.content_length() && !f.filter_body && (!f.bodyless || f.head_request)) {
+      w.put("Content-Length: ").put_uint(*p.content_length()).put("\r\n");
+    } else if (f.chunk_out) {
+      w.put("Transfer-Encoding: chunked\r\n");
+    }
+    if (!f.keep_alive)
+      w.put("Connection: close\r\n");
+    else if (!f.client_11)
+      w.put("Connection: keep-alive\r\n");
+  }
+  w.put("\r\n");
+  w.finish();
+}
+
 // Streams the response to the client. Returns whether the client connection
 // may stay open. After the head is written, failures close the connection:
 // the client has seen a status and cannot be told otherwise.
+//
+// Mind the size of this coroutine's frame (GCC keeps every local in it):
+// asio recycles frames of up to 1020 bytes only (thread_info_base: 255
+// chunks of 4), and a larger one costs a malloc and a free per response,
+// ~900 instructions (bench/instructions). It is 848 bytes; work that needs
+// locals of its own goes to a function (build_response_head, splice_body).
 net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
                                                     Attempt& attempt) {
   core::InputBuffer& in = conn.in();
   http::H1Parser& p = conn.parser();
-  const config::HttpSettings& s = *ctx_.snapshot().http;
   ctx_.status = p.status_code();
   const Chains chains = Chains::of(ctx_);
   if (chains.has(plugins::Phase::kHeaderFilter)) {
@@ -563,53 +627,9 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
   bool keep_alive = client_may_keep_alive() && request_body_done_ && !upgrade &&
                     (bodyless || replace_body || (p.content_length() && !filter_body) || client_11);
 
+  build_response_head(conn, ResponseFraming{status, upgrade, replace_body, filter_body, bodyless,
+                                            head_request, chunk_out, keep_alive, client_11});
   std::string& h = scratch_;
-  h.clear();
-  {
-    // The upstream's head as it came, plus what torii adds or edits.
-    size_t estimate = p.head_end() + 160 + s.server_header.size() + ctx_.upstream_status.size();
-    for (const auto& e : ctx_.response_edits.edits()) estimate += e.name.size() + e.value.size() + 4;
-    http::HeadWriter w(h, estimate);
-    w.put("HTTP/1.1 ").put_uint(static_cast<uint64_t>(status)).put(" ");
-    w.put(http::reason_phrase(status)).put("\r\n");
-    bool has_date = false;
-    for (const http::HeaderSpan& hs : p.headers()) {
-      const std::string_view name = in.view(hs.name.off, hs.name.len);
-      if (is_hop_by_hop_response_header(name) && !(upgrade && http::iequals(name, "upgrade"))) {
-        continue;
-      }
-      if (!ctx_.response_edits.empty() && ctx_.response_edits.drops(name)) continue;
-      if (!has_date && http::iequals(name, "date")) has_date = true;
-      w.field(name, in.view(hs.value.off, hs.value.len));
-    }
-    for (const auto& e : ctx_.response_edits.edits()) {
-      if (!e.adds() || is_framing_header(e.name)) continue;
-      if (http::iequals(e.name, "date")) has_date = true;
-      w.field(e.name, e.value);
-    }
-    if (!has_date) w.field("Date", worker_.date().now());
-    w.field("Server", s.server_header);
-    if (status >= 500 || s.show_upstream_status_in_response_header) {
-      w.field("X-APISIX-Upstream-Status", ctx_.upstream_status);
-    }
-    if (upgrade) {
-      w.put("Connection: upgrade\r\n");
-    } else {
-      if (replace_body && (!bodyless || head_request)) {
-        w.put("Content-Length: ").put_uint(ctx_.replaced_body->size()).put("\r\n");
-      } else if (p.content_length() && !filter_body && (!bodyless || head_request)) {
-        w.put("Content-Length: ").put_uint(*p.content_length()).put("\r\n");
-      } else if (chunk_out) {
-        w.put("Transfer-Encoding: chunked\r\n");
-      }
-      if (!keep_alive)
-        w.put("Connection: close\r\n");
-      else if (!client_11)
-        w.put("Connection: keep-alive\r\n");
-    }
-    w.put("\r\n");
-    w.finish();
-  }
   const size_t head_size = h.size();
 
   bufs_.clear();
@@ -686,24 +706,10 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
   bool failed = false;
   if (!done && !upgrade && !bodyless && !replace_body && !filter_body &&
       may_splice_response(conn)) {
-    const uint64_t left = p.body_left();
-    const SpliceOutcome spliced = co_await splice_body(conn, left, attempt, body_sent);
-    switch (spliced.end) {
-      case SpliceEnd::kDone:
-        p.skip_body(left);
-        done = true;
-        // Bytes past Content-Length stay in the socket (the copying path
-        // would have read and dropped them): such a connection is not reused.
-        if (!conn.still_usable()) attempt.keep_upstream = false;
-        break;
-      case SpliceEnd::kCopyRest:
-        p.skip_body(spliced.taken);  // the copying loop below reads the rest
-        break;
-      case SpliceEnd::kFailed:
-        keep_alive = false;
-        failed = true;
-        break;
-    }
+    const SpliceEnd spliced = co_await splice_body(conn, attempt, body_sent);
+    done = spliced == SpliceEnd::kDone;
+    failed = spliced == SpliceEnd::kFailed;
+    if (failed) keep_alive = false;
   }
   if (!done && !failed) {
     // More of the body is coming: ACK what arrived now. Otherwise the
