@@ -131,6 +131,8 @@ class HttpSession final : private RequestBodySource {
   // connections plain TCP, the body passed on unchanged, and enough of it
   // left after the first read.
   bool may_splice_response(upstream::UpstreamConn& conn) const;
+  // The connection-level half of that, known before the response head.
+  bool splice_possible(const upstream::UpstreamConn& conn) const;
   // How splice_body() ended.
   enum class SpliceEnd : uint8_t {
     kDone,      // the whole body reached the client; the parser saw it complete

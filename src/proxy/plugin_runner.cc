@@ -116,32 +116,30 @@ PhasesNow run_phase_now(RequestContext& ctx, const Chains& c, Phase phase, bool 
   return PhasesNow::kPassed;
 }
 
-// One request phase from chain slot `from`; a coroutine only because some
-// plugins are asynchronous.
+// One request phase from chain slot `from`: the synchronous entries through
+// run_phase_now(), each asynchronous one awaited where it stopped.
 net::Task<bool> run_phase(RequestContext& ctx, Chains c, Phase phase, bool only_consumer = false,
                           size_t from = 0) {
-  const uint8_t bit = plugins::Plugin::bit(phase);
   const size_t g = global_size(c);
-  const size_t n = chain_size(c);
-  for (size_t i = from; i < n; ++i) {
-    const ChainEntry& e = entry_at(c, i, g);
-    if (!runs_in(ctx, e, i, g, bit, only_consumer)) continue;
-    ctx.plugin_slot = i;
+  for (;;) {
+    size_t at = 0;
+    const PhasesNow now = run_phase_now(ctx, c, phase, only_consumer, from, at);
+    if (now != PhasesNow::kSuspend) co_return now == PhasesNow::kAnswered;
+    const ChainEntry& e = entry_at(c, at, g);
+    ctx.plugin_slot = at;
     plugins::Step step;
     // No co_await inside ?: or &&: GCC 12 miscompiles them.
-    if (e.plugin->is_async(phase) && phase == Phase::kRewrite) {
+    if (phase == Phase::kRewrite) {
       step = co_await e.plugin->rewrite_async(ctx);
-    } else if (e.plugin->is_async(phase)) {
-      step = co_await e.plugin->access_async(ctx);
     } else {
-      step = run_step(ctx, e, phase);
+      step = co_await e.plugin->access_async(ctx);
     }
     if (step) {
       take_exit(ctx, e, std::move(*step));
       co_return true;
     }
+    from = at + 1;
   }
-  co_return false;
 }
 
 // An auth plugin identified a consumer with plugins of its own: the request

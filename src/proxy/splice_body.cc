@@ -19,6 +19,8 @@
 // writes what it has read.
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <optional>
+#include <string>
 #include <system_error>
 
 #include "proxy/http_session.h"
@@ -56,9 +58,13 @@ std::string errno_text(int error) { return std::generic_category().message(error
 
 }  // namespace
 
-bool HttpSession::may_splice_response(upstream::UpstreamConn& conn) const {
+bool HttpSession::splice_possible(const upstream::UpstreamConn& conn) const {
   return ctx_.snapshot().http->splice_response_body && worker_.pipes().available() &&
-         !stream_.is_tls() && !conn.is_tls() && conn.parser().body_left() >= kMinSpliceBody;
+         !stream_.is_tls() && !conn.is_tls();
+}
+
+bool HttpSession::may_splice_response(upstream::UpstreamConn& conn) const {
+  return splice_possible(conn) && conn.parser().body_left() >= kMinSpliceBody;
 }
 
 net::Task<HttpSession::SpliceEnd> HttpSession::splice_body(upstream::UpstreamConn& conn,

@@ -486,9 +486,7 @@ net::Task<bool> HttpSession::read_response_head(upstream::UpstreamConn& conn,
   size_t parsed = 0;
   // When the body may be spliced, the first read takes the head and only
   // the start of the body: the rest stays in the socket for splice(2).
-  const bool short_first_read = ctx_.snapshot().http->splice_response_body &&
-                                worker_.pipes().available() && !stream_.is_tls() &&
-                                !conn.is_tls() && req_.method != http::Method::kHead &&
+  const bool short_first_read = splice_possible(conn) && req_.method != http::Method::kHead &&
                                 !Chains::of(ctx_).has(plugins::Phase::kBodyFilter);
   for (;;) {
     if (in.free_space() == 0 && !in.grow(65536)) {
@@ -704,8 +702,7 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
 
   const size_t body_base = p.head_end();
   bool failed = false;
-  if (!done && !upgrade && !bodyless && !replace_body && !filter_body &&
-      may_splice_response(conn)) {
+  if (!done && !bodyless && !replace_body && !filter_body && may_splice_response(conn)) {
     const SpliceEnd spliced = co_await splice_body(conn, attempt, body_sent);
     done = spliced == SpliceEnd::kDone;
     failed = spliced == SpliceEnd::kFailed;

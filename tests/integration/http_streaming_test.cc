@@ -16,6 +16,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using wire::Conn;
+using wire::pattern_body;
 
 std::string route_to(const Upstream& up, const std::string& extra = "") {
   return "routes:\n  - id: r1\n    uri: \"/*\"\n" + extra +
@@ -44,17 +45,6 @@ bool has_field(const std::string& head, const std::string& lower_name) {
     if (n == lower_name) return true;
   }
   return false;
-}
-
-// A deterministic, non-repetitive body.
-std::string pattern_body(size_t n, uint32_t seed = 1) {
-  std::string s(n, '\0');
-  uint32_t x = seed;
-  for (size_t i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    s[i] = static_cast<char>(x >> 24);
-  }
-  return s;
 }
 
 // ------------------------------------------------------------ keep-alive

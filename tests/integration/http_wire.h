@@ -1,7 +1,8 @@
 // A byte-exact HTTP/1.x client for integration tests that need what libcurl
 // hides: malformed requests, slow or partial sends, interim 1xx responses,
 // the exact response framing and whether the server closed the connection.
-// Used by http_strictness_test.cc and http_streaming_test.cc.
+// Used by http_strictness_test.cc, http_streaming_test.cc, upstream_test.cc
+// and splice_body_test.cc, with the helpers below for scripted peers.
 #pragma once
 
 #include <arpa/inet.h>
@@ -220,6 +221,35 @@ inline std::string echo_field(const std::string& body, const std::string& key) {
   }
   pos += k.size();
   return body.substr(pos, body.find('\n', pos) - pos);
+}
+
+// A deterministic, non-repetitive body: a byte out of place shows.
+inline std::string pattern_body(size_t n, uint32_t seed = 1) {
+  std::string s(n, '\0');
+  uint32_t x = seed;
+  for (size_t i = 0; i < n; ++i) {
+    x = x * 1664525u + 1013904223u;
+    s[i] = static_cast<char>(x >> 24);
+  }
+  return s;
+}
+
+// For a scripted server: reads one request head (no body expected) from
+// `fd` into `head`; `buf` keeps bytes read past it for the next call.
+// False on EOF or error.
+inline bool read_request_head(int fd, std::string& buf, std::string& head) {
+  for (;;) {
+    const size_t end = buf.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      head = buf.substr(0, end + 4);
+      buf.erase(0, end + 4);
+      return true;
+    }
+    char tmp[4096];
+    const ssize_t n = ::recv(fd, tmp, sizeof(tmp), 0);
+    if (n <= 0) return false;
+    buf.append(tmp, static_cast<size_t>(n));
+  }
 }
 
 }  // namespace torii::testing::wire

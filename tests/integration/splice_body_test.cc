@@ -23,35 +23,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using wire::Conn;
-using SteadyClock = std::chrono::steady_clock;
-
-// A deterministic, non-repetitive body: a byte out of place shows.
-std::string pattern_body(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  uint32_t x = seed;
-  for (size_t i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    s[i] = static_cast<char>(x >> 24);
-  }
-  return s;
-}
-
-// Reads one request head into `head` (bodies are not expected); `buf`
-// keeps bytes read past it.
-bool read_head(TestConn& c, std::string& buf, std::string& head) {
-  for (;;) {
-    const size_t end = buf.find("\r\n\r\n");
-    if (end != std::string::npos) {
-      head = buf.substr(0, end + 4);
-      buf.erase(0, end + 4);
-      return true;
-    }
-    char tmp[4096];
-    const long n = c.recv_some(tmp, sizeof(tmp));
-    if (n <= 0) return false;
-    buf.append(tmp, static_cast<size_t>(n));
-  }
-}
+using wire::pattern_body;
+using wire::SteadyClock;
 
 // A keep-alive upstream (RFC 9112 framing only) that answers every request
 // with Content-Length `declared` and a pattern body, of which it sends
@@ -77,7 +50,7 @@ class BodyUpstream {
  private:
   void serve(TestConn& c) {
     std::string buf, head;
-    while (read_head(c, buf, head)) {
+    while (wire::read_request_head(c.fd(), buf, head)) {
       if (head.find(" /__torii_ready ") != std::string::npos) {
         if (!c.send_all("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) return;
         continue;

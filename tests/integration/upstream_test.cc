@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "http_wire.h"
 #include "test_server.h"
 
 namespace torii::testing {
@@ -116,22 +117,6 @@ bool send_all(int fd, const std::string& s) {
   return true;
 }
 
-// Reads one request head (bodies are not expected). False on EOF or error.
-bool read_head(int fd, std::string& buf, std::string& head) {
-  for (;;) {
-    const size_t end = buf.find("\r\n\r\n");
-    if (end != std::string::npos) {
-      head = buf.substr(0, end + 4);
-      buf.erase(0, end + 4);
-      return true;
-    }
-    char tmp[4096];
-    const ssize_t n = ::recv(fd, tmp, sizeof(tmp), 0);
-    if (n <= 0) return false;
-    buf.append(tmp, static_cast<size_t>(n));
-  }
-}
-
 std::string path_of(const std::string& head) {
   const size_t sp1 = head.find(' ');
   const size_t sp2 = head.find(' ', sp1 + 1);
@@ -142,7 +127,7 @@ std::string path_of(const std::string& head) {
 // closes the connection), anything else at once; the body is the port.
 void serve_http(ScriptedServer& s, int fd) {
   std::string buf, head;
-  while (read_head(fd, buf, head)) {
+  while (wire::read_request_head(fd, buf, head)) {
     s.count_request();
     const std::string path = path_of(head);
     if (path.rfind("/sleep/", 0) == 0) {
@@ -642,7 +627,7 @@ TEST(UpstreamKeepalive, ConnectionWithinIdleTimeoutIsReused) {
 TEST(UpstreamBadResponses, NonHttpAnswerGives502) {
   ScriptedServer garbage([](ScriptedServer& s, int fd) {
     std::string buf, head;
-    if (!read_head(fd, buf, head)) return;
+    if (!wire::read_request_head(fd, buf, head)) return;
     s.count_request();
     send_all(fd, "SSH-2.0-OpenSSH_9.6\r\n\x01\x02garbage\r\n\r\n");
     ::shutdown(fd, SHUT_WR);
@@ -662,7 +647,7 @@ TEST(UpstreamBadResponses, NonHttpAnswerGives502) {
 TEST(UpstreamBadResponses, UpstreamClosingMidBodyCutsTheClientResponse) {
   ScriptedServer cut([](ScriptedServer& s, int fd) {
     std::string buf, head;
-    if (!read_head(fd, buf, head)) return;
+    if (!wire::read_request_head(fd, buf, head)) return;
     s.count_request();
     send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + std::string(1000, 'z'));
   });
@@ -676,7 +661,7 @@ TEST(UpstreamBadResponses, UpstreamClosingMidBodyCutsTheClientResponse) {
 TEST(UpstreamBadResponses, UpstreamClosingMidChunkedBodyCutsTheClientResponse) {
   ScriptedServer cut([](ScriptedServer& s, int fd) {
     std::string buf, head;
-    if (!read_head(fd, buf, head)) return;
+    if (!wire::read_request_head(fd, buf, head)) return;
     s.count_request();
     send_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" +
                      std::string(1000, 'z') + "\r\n3e8\r\nzz");

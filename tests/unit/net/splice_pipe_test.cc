@@ -161,9 +161,11 @@ TEST(PipePool, KeepsEmptyPipesAndClosesOnesHoldingBytes) {
   PipePool pool;
   auto p = pool.acquire();
   ASSERT_NE(p, nullptr);
+  EXPECT_EQ(pool.in_use(), 1u);
   const SplicePipe* first = p.get();
   pool.release(std::move(p));
   EXPECT_EQ(pool.idle(), 1u);
+  EXPECT_EQ(pool.in_use(), 0u);
   auto again = pool.acquire();
   EXPECT_EQ(again.get(), first) << "an idle pipe is reused";
   EXPECT_EQ(pool.idle(), 0u);
