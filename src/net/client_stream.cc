@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "net/draining_read.h"
 #include "net/transfer.h"
 
 namespace torii::net {
@@ -116,9 +117,9 @@ error_code ClientStream::feed(error_code ec, size_t n) {
 
 // The loops below wait in place (co_await on the socket itself) rather than
 // through a helper coroutine: one coroutine frame per operation, not two.
-// Bytes for OpenSSL come through asio's own read: it knows whether the
-// socket was drained last time and then waits for the next edge instead of
-// trying a read that fails (and re-arming epoll) on every request.
+// Bytes for OpenSSL come through asio's reactor with a draining read
+// (net/draining_read.h): after a short read the next one waits for the next
+// edge instead of trying a read that fails on every request.
 
 Task<std::tuple<error_code>> ClientStream::tls_handshake() {
   for (;;) {
@@ -130,7 +131,7 @@ Task<std::tuple<error_code>> ClientStream::tls_handshake() {
     if (need == Need::kFailed) co_return std::tuple<error_code>{failure};
     if (need == Need::kRead) {
       const std::span<char> area = read_area();
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+      auto [ec, n] = co_await socket_.async_read_some(draining_buffer(area.data(), area.size()), kNoThrow);
       if (const error_code fed = feed(ec, n)) co_return std::tuple<error_code>{fed};
     } else {
       auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
@@ -151,7 +152,7 @@ Task<std::tuple<boost::system::error_code>> ClientStream::wait_writable() {
 }
 
 Task<ClientStream::IoResult> ClientStream::read_some(std::span<char> into) {
-  if (ssl_ == nullptr) return socket_.async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
+  if (ssl_ == nullptr) return socket_.async_read_some(draining_buffer(into.data(), into.size()), kNoThrow);
   return tls_read_some(into);
 }
 
@@ -167,7 +168,7 @@ Task<ClientStream::IoResult> ClientStream::tls_read_some(std::span<char> into) {
     if (need == Need::kFailed) co_return IoResult{failure, 0};
     if (need == Need::kRead) {
       const std::span<char> area = read_area();
-      auto [ec, got] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+      auto [ec, got] = co_await socket_.async_read_some(draining_buffer(area.data(), area.size()), kNoThrow);
       if (const error_code fed = feed(ec, got)) co_return IoResult{fed, 0};
     } else {
       auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
@@ -264,7 +265,7 @@ Task<ClientStream::IoResult> ClientStream::tls_write_rest(std::span<const asio::
       if (ec) co_return IoResult{ec, written};
     } else {
       const std::span<char> area = read_area();
-      auto [ec, got] = co_await socket_.async_read_some(asio::buffer(area.data(), area.size()), kNoThrow);
+      auto [ec, got] = co_await socket_.async_read_some(draining_buffer(area.data(), area.size()), kNoThrow);
       if (const error_code fed = feed(ec, got)) co_return IoResult{fed, written};
     }
   }

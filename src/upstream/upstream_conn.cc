@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "net/draining_read.h"
 #include "net/transfer.h"
 
 namespace torii::upstream {
@@ -80,9 +81,8 @@ net::Task<error_code> UpstreamConn::connect(asio::ip::tcp::endpoint ep,
 }
 
 net::Task<UpstreamConn::IoResult> UpstreamConn::read_some(std::span<char> into) {
-  const auto buf = asio::buffer(into.data(), into.size());
-  if (tls_) return tls_->async_read_some(buf, kNoThrow);
-  return plain_->async_read_some(buf, kNoThrow);
+  if (tls_) return tls_->async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
+  return plain_->async_read_some(net::draining_buffer(into.data(), into.size()), kNoThrow);
 }
 
 net::Task<UpstreamConn::IoResult> UpstreamConn::write(
