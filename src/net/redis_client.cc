@@ -2,6 +2,7 @@
 // See redis_client.h for the model.
 #include "net/redis_client.h"
 
+#include "net/draining_read.h"
 #include "net/per_worker_table.h"
 
 #include <hiredis/hiredis.h>
@@ -337,8 +338,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Task<void> read_replies() {
     while (state_ == State::kOpen) {
-      auto [ec, n] = co_await socket_.async_read_some(
-          boost::asio::buffer(read_buf_.get(), kReadChunk), kNoThrow);
+      auto [ec, n] = co_await socket_.async_read_some(draining_buffer(read_buf_.get(), kReadChunk), kNoThrow);
       if (state_ == State::kBroken) co_return;
       if (ec) {
         fail(io_error("read: ", ec));
