@@ -22,26 +22,35 @@ void HeaderEdits::push(Op op, std::string_view name, std::string_view value) {
 
 void HeaderEdits::replace_named(size_t end) {
   const std::string_view name = edits_[end].name;
+  if ((named_lengths_ & length_bit(name)) == 0) return;  // no earlier edit names it
   for (size_t i = 0; i < end; ++i) {
     if (edits_[i].op != Op::kReplaced && iequals(edits_[i].name, name)) edits_[i].op = Op::kReplaced;
   }
 }
 
 void HeaderEdits::set(std::string_view name, std::string_view value) {
+  const uint64_t bit = length_bit(name);
   push(Op::kSet, name, value);
   replace_named(count_ - 1);
+  named_lengths_ |= bit;
+  dropping_lengths_ |= bit;
 }
 
 void HeaderEdits::add(std::string_view name, std::string_view value) {
+  named_lengths_ |= length_bit(name);
   push(Op::kAdd, name, value);
 }
 
 void HeaderEdits::remove(std::string_view name) {
+  const uint64_t bit = length_bit(name);
   push(Op::kRemove, name, {});
   replace_named(count_ - 1);
+  named_lengths_ |= bit;
+  dropping_lengths_ |= bit;
 }
 
 bool HeaderEdits::drops(std::string_view name) const {
+  if ((dropping_lengths_ & length_bit(name)) == 0) return false;
   for (size_t i = 0; i < count_; ++i) {
     const Edit& e = edits_[i];
     if ((e.op == Op::kSet || e.op == Op::kRemove) && iequals(e.name, name)) return true;
@@ -51,6 +60,7 @@ bool HeaderEdits::drops(std::string_view name) const {
 
 std::optional<std::string_view> HeaderEdits::value(std::string_view name, bool& decided) const {
   decided = false;
+  if ((named_lengths_ & length_bit(name)) == 0) return std::nullopt;
   for (size_t i = count_; i-- > 0;) {
     const Edit& e = edits_[i];
     if (e.op == Op::kReplaced || !iequals(e.name, name)) continue;

@@ -10,6 +10,7 @@
 // object's own entries.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,7 +39,10 @@ class HeaderEdits {
   void set(std::string_view name, std::string_view value);
   void add(std::string_view name, std::string_view value);
   void remove(std::string_view name);
-  void clear() { count_ = 0; }
+  void clear() {
+    count_ = 0;
+    named_lengths_ = dropping_lengths_ = 0;
+  }
   bool empty() const { return count_ == 0; }
 
   // True when an original header of this name must not be copied (it was
@@ -58,8 +62,16 @@ class HeaderEdits {
   // kReplaced.
   void replace_named(size_t end);
 
+  // Bit (length % 64) of a header name. A name whose bit is clear in
+  // named_lengths_ has no edit (set() has nothing to replace); clear in
+  // dropping_lengths_, no set or remove (drops() is false). Most upstream
+  // headers and most sets are answered so, without comparing names.
+  static uint64_t length_bit(std::string_view name) { return uint64_t{1} << (name.size() % 64); }
+
   std::vector<Edit> edits_;  // the first count_ are this request's; the rest are spare buffers
   size_t count_ = 0;
+  uint64_t named_lengths_ = 0;     // every edit's name
+  uint64_t dropping_lengths_ = 0;  // the names of sets and removes
 };
 
 }  // namespace torii::http

@@ -288,9 +288,9 @@ class LimitCount final : public Plugin {
     for (const Quota& q : static_cast<QuotaHeaders*>(state)->quotas) {
       char buf[24];
       auto end = std::to_chars(buf, buf + sizeof buf, q.count).ptr;
-      ctx.set_response_header(q.rule->limit_header, std::string(buf, end));
+      ctx.set_response_header(q.rule->limit_header, std::string_view(buf, end - buf));
       end = std::to_chars(buf, buf + sizeof buf, q.remaining).ptr;
-      ctx.set_response_header(q.rule->remaining_header, std::string(buf, end));
+      ctx.set_response_header(q.rule->remaining_header, std::string_view(buf, end - buf));
       ctx.set_response_header(q.rule->reset_header, reset_text(q.reset_seconds));
     }
   }

@@ -222,31 +222,31 @@ class Prometheus final : public Plugin {
   uint8_t phases() const override { return bit(Phase::kLog); }
 
   void log(PluginContext& ctx) const override {
+    const auto label = [&ctx](const http::VarRef& ref, std::string_view fallback) {
+      return ctx.get(ref).value_or(fallback);
+    };
     std::string_view route = ctx.route_id();
     std::string_view service = ctx.service_id();
     if (conf_.prefer_name) {
-      if (!route.empty()) route = ctx.get(route_name_).value_or(route);
-      if (!service.empty()) service = ctx.get(service_name_).value_or(service);
+      if (!route.empty()) route = label(route_name_, route);
+      if (!service.empty()) service = label(service_name_, service);
     }
-    const std::string_view consumer = ctx.get(consumer_name_).value_or("");
-    std::string_view node = ctx.get(balancer_ip_).value_or("");
+    const std::string_view consumer = label(consumer_name_, "");
+    std::string_view node = label(balancer_ip_, "");
     if (node.empty()) {
       if (auto addr = ctx.get(upstream_addr_)) node = node_of(*addr);
     }
-    const std::string_view request_type = ctx.get(request_type_).value_or("traditional_http");
-    const std::string_view request_llm_model = ctx.get(request_llm_model_).value_or("");
-    const std::string_view llm_model = ctx.get(llm_model_).value_or("");
+    const std::string_view request_type = label(request_type_, "traditional_http");
+    const std::string_view request_llm_model = label(request_llm_model_, "");
+    const std::string_view llm_model = label(llm_model_, "");
 
+    // $status without its text round trip through the context: the status
+    // sent (0 before one was chosen, as nginx prints it).
     char code_buf[8];
-    std::string_view code;
-    if (auto s = ctx.get(status_)) {
-      code = *s;
-    } else {
-      const auto [end, ec] = std::to_chars(code_buf, code_buf + sizeof(code_buf), ctx.response_status());
-      code = std::string_view(code_buf, static_cast<size_t>(end - code_buf));
-    }
-    const std::string_view matched_uri = ctx.get(matched_uri_).value_or("");
-    const std::string_view matched_host = ctx.get(matched_host_).value_or("");
+    const auto [code_end, ec] = std::to_chars(code_buf, code_buf + sizeof(code_buf), ctx.response_status());
+    const std::string_view code(code_buf, static_cast<size_t>(code_end - code_buf));
+    const std::string_view matched_uri = label(matched_uri_, "");
+    const std::string_view matched_host = label(matched_host_, "");
     const unsigned w = ctx.worker();
     SeriesSet* set = nullptr;
     if (w < cache_slots_) {
@@ -295,7 +295,6 @@ class Prometheus final : public Plugin {
   const std::unique_ptr<std::unique_ptr<WorkerCache>[]> caches_;
   // Parsed once. Names the runtime does not provide yet resolve to nil and
   // fall back as documented in docs/plugins/prometheus.md.
-  http::VarRef status_ = http::VarRef::parse("status");
   http::VarRef route_name_ = http::VarRef::parse("route_name");
   http::VarRef service_name_ = http::VarRef::parse("service_name");
   http::VarRef consumer_name_ = http::VarRef::parse("consumer_name");

@@ -65,5 +65,29 @@ TEST(HeaderEditsTest, a_view_into_its_own_entries_is_copied_safely) {
   EXPECT_EQ(*e.value("X-Copy-0", decided), "v");
 }
 
+// drops(), set() and value() skip names whose length no edit has; names
+// that share a length (or a length modulo 64) are still told apart.
+TEST(HeaderEditsTest, names_of_the_same_length_are_told_apart) {
+  HeaderEdits e;
+  const std::string long_name(67, 'y');  // 67 % 64 == 3, as "X-A"
+  e.set("X-A", "1");
+  EXPECT_TRUE(e.drops("x-a"));
+  EXPECT_FALSE(e.drops("X-B"));
+  EXPECT_FALSE(e.drops(long_name));
+  EXPECT_FALSE(e.drops("X-AB"));
+  e.add(long_name, "2");
+  EXPECT_FALSE(e.drops(long_name));  // an add drops nothing
+  e.set("X-B", "3");                 // same length as X-A: X-A stays
+  EXPECT_EQ(applied(e), "X-A: 1\r\n" + long_name + ": 2\r\nX-B: 3\r\n");
+  bool decided = true;
+  EXPECT_EQ(e.value("X-C", decided), std::nullopt);
+  EXPECT_FALSE(decided);
+  EXPECT_EQ(e.value("X-Long", decided), std::nullopt);
+  EXPECT_FALSE(decided);
+  e.remove(long_name);
+  EXPECT_TRUE(e.drops(long_name));
+  EXPECT_EQ(applied(e), "X-A: 1\r\nX-B: 3\r\n");
+}
+
 }  // namespace
 }  // namespace torii::http

@@ -127,6 +127,7 @@ TEST(PluginPrometheusTest, early_answer_without_upstream_has_no_upstream_latency
   auto plugin = make("{}");
   FakePluginContext ctx;
   ctx.route_id_ = "prom-unit-2";
+  ctx.response_status_ = 401;
   ctx.vars = {{"status", "401"}, {"request_time", "0.001"}, {"request_length", "80"},
               {"body_bytes_sent", "50"}};
   plugin->log(ctx);
@@ -275,6 +276,7 @@ TEST(PluginPrometheusTest, cached_and_uncached_workers_render_the_same_lines) {
       FakePluginContext denied;
       denied.route_id_ = route;
       denied.worker_ = w;
+      denied.response_status_ = 401;
       denied.vars = {{"status", "401"}, {"request_time", "0.002"}, {"request_length", "80"},
                      {"body_bytes_sent", "50"}};
       denied.vars["consumer_name"] = i == 2 ? "jack" : "";
