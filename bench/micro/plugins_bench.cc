@@ -22,6 +22,7 @@
 
 #include "config/consumer_builder.h"
 #include "plugin_bench_fixture.h"
+#include "plugins/limit_count_local.h"
 #include "plugins/nonce_store.h"
 #include "plugins/signed_request.h"
 
@@ -361,6 +362,18 @@ void BM_AntiReplayLocalInsert(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_AntiReplayLocalInsert)->Threads(1)->Threads(2);
+
+// limit-count's local store (policy local, fixed window): every thread
+// counts one key, as every worker does for a route limited by a constant
+// key or by one busy client. With 2 threads the key's state moves between
+// cores on every call: what the count costs a node's workers together.
+void BM_LimitCountLocalOneKey(benchmark::State& state) {
+  static plugins::limit_count::LocalCountStore store(plugins::limit_count::LocalCountStore::Window::kFixed);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(store.incoming_now("127.0.0.1", 1'000'000'000'000, std::chrono::seconds(60), 1));
+  }
+}
+BENCHMARK(BM_LimitCountLocalOneKey)->Threads(1)->Threads(2);
 
 }  // namespace
 }  // namespace torii::bench
