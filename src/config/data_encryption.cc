@@ -86,11 +86,16 @@ std::string DataEncryption::encrypt(std::string_view plain) const {
 }
 
 core::Result<std::string> DataEncryption::decrypt(std::string_view b64) const {
+  return decrypt_if(b64, [](std::string_view) { return true; });
+}
+
+core::Result<std::string> DataEncryption::decrypt_if(std::string_view b64,
+                                                     bool (*accept)(std::string_view)) const {
   if (!enabled()) return std::string(b64);
   const auto raw = base64_decode(b64);
   if (!raw) return core::config_error("base64 decode failed");
   for (const auto& key : keyring_) {
-    if (auto plain = aes_128_cbc(false, key, *raw)) {
+    if (auto plain = aes_128_cbc(false, key, *raw); plain && accept(*plain)) {
       ERR_clear_error();
       return std::move(*plain);
     }
@@ -109,7 +114,7 @@ std::string DataEncryption::encrypt_ssl_key(std::string_view key) const {
 core::Result<std::string> DataEncryption::decrypt_ssl_key(std::string_view stored) const {
   if (!enabled() || has_prefix(stored, "---")) return std::string(stored);
   if (!base64_decode(stored)) return core::config_error("base64 decode ssl key failed");
-  auto plain = decrypt(stored);
+  auto plain = decrypt_if(stored, [](std::string_view p) { return has_prefix(p, "---"); });
   if (!plain) return core::config_error("decrypt ssl key failed");
   return plain;
 }

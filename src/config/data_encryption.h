@@ -62,7 +62,11 @@ class DataEncryption {
   // The inverse, as APISIX aes_decrypt_pkey(v): a value that starts with
   // "---" is plaintext PEM and returned unchanged, as is any value when
   // disabled; otherwise decrypt(), failing with "base64 decode ssl key
-  // failed" or "decrypt ssl key failed" (APISIX's words).
+  // failed" or "decrypt ssl key failed" (APISIX's words). Unlike APISIX, a
+  // keyring entry counts only when what it decrypts is a PEM block: a wrong
+  // key passes the padding check about once in 256, and its garbage would
+  // otherwise end the search before the right key (a rotated keyring) or
+  // read as "failed to parse key".
   core::Result<std::string> decrypt_ssl_key(std::string_view stored) const;
 
   // Encrypts, in place, `key` and every string in `keys` of an ssls object
@@ -79,6 +83,8 @@ class DataEncryption {
 
  private:
   explicit DataEncryption(std::vector<std::string> keyring) : keyring_(std::move(keyring)) {}
+  // decrypt(), taking the first keyring entry whose plaintext `accept`s.
+  core::Result<std::string> decrypt_if(std::string_view b64, bool (*accept)(std::string_view)) const;
 
   std::vector<std::string> keyring_;  // each exactly 16 bytes
 };

@@ -192,6 +192,28 @@ TEST(DataEncryptTest, decrypt_ssl_leaves_plain_pem_and_names_the_failing_key) {
   EXPECT_EQ(st.error().message, "failed to decrypt ssl key: base64 decode ssl key failed");
 }
 
+// A wrong key passes the padding check about once in 256 values. For an
+// SSL key only a PEM block counts, so a rotated keyring still finds the
+// right entry behind such a key (and a lone wrong key still reads as a
+// decryption failure, not as garbage).
+TEST(DataEncryptTest, a_wrong_key_that_passes_padding_does_not_end_the_search) {
+  const auto right = make({kTestKey});
+  const std::string stored = right.encrypt_ssl_key(kPem);
+  std::string wrong;
+  for (int i = 0; i < 20000 && wrong.empty(); ++i) {
+    char candidate[17];
+    std::snprintf(candidate, sizeof(candidate), "wrongkey%08d", i);
+    if (make({candidate}).decrypt(stored)) wrong = candidate;  // valid padding, garbage
+  }
+  ASSERT_FALSE(wrong.empty()) << "no key among 20000 passed the padding check";
+  auto plain = make({wrong, kTestKey}).decrypt_ssl_key(stored);
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(*plain, kPem);
+  auto alone = make({wrong}).decrypt_ssl_key(stored);
+  ASSERT_FALSE(alone);
+  EXPECT_EQ(alone.error().message, "decrypt ssl key failed");
+}
+
 TEST(DataEncryptTest, ssl_key_written_by_apisix_reads_back) {
   // What APISIX's Admin API stores for a PEM key with keyring [edd1...]:
   // base64(AES-128-CBC(key, iv = key, PEM)), the same as encrypt().
