@@ -1,38 +1,54 @@
-// Reads that remember a drained socket, as nginx does (ngx_unix_recv: a
-// read that returns less than it asked for clears `rev->ready`), so a
-// request/response connection makes no failed read per message.
+// Reads that know when they drained a TCP socket, so a request/response
+// connection makes no failed read per message.
 //
 // Asio's reactor keeps one flag per descriptor, "try a speculative read":
 // set by every epoll edge, it lets the next async_read_some try recv() at
-// once before waiting. Asio clears it only when a read returns 0 bytes. On
-// a keep-alive connection that means every wait for the next message
-// starts with a recv() that fails with EAGAIN, twice per proxied request
-// (client side and upstream side): measured 3.85 recvfrom per request
-// against nginx's 2.00.
+// once before waiting. Asio clears it only when a read returns 0 bytes (end
+// of stream or an error). On a keep-alive connection that means every wait
+// for the next message starts with a recv() that fails with EAGAIN, twice
+// per proxied request (client side and upstream side): measured 3.85
+// recvfrom per request against nginx's 2.00.
 //
 // `socket.async_read_some(draining_buffer(p, n), token)` reads like
-// `asio::buffer(p, n)`, except that a read returning fewer than `n` bytes
-// also clears the flag: the next read waits for the next edge without
-// trying first. The flag is cleared under the descriptor's lock in the
-// same step as the recv() that saw the short read, so no edge can slip in
-// between: bytes arriving after that recv() raise a new edge (the socket is
-// registered edge-triggered), which sets the flag again and performs the
-// waiting read. A short read means the receive queue was empty at that
-// moment: TCP's recvmsg copies everything queued up to the size asked for.
+// `asio::buffer(p, n)`, except that it also clears the flag when the kernel
+// says the socket has nothing left to read: the next read then waits for
+// the next edge without trying first. The kernel says so through TCP_INQ
+// (Linux >= 4.18; enable_drain_hint() turns it on for a socket): every read
+// carries a control message with the bytes still queued, and that count is
+// 1, not 0, once the peer's FIN has arrived, so an end of stream that came
+// with the last bytes is still read at once. A read of a socket without the
+// hint keeps asio's behaviour.
+//
+// Why no wake-up is lost: the flag is cleared under the descriptor's lock
+// in the same step as the recvmsg() that saw the queue empty, and bytes or
+// a FIN arriving after it raise a new edge (sockets are registered
+// edge-triggered), which sets the flag again and performs the waiting read.
+// One case is only bounded by timeouts: a reset (RST) that the kernel
+// processed together with the last bytes, before the reactor picked up
+// their edge. TCP_INQ does not count a reset, so the next read waits for
+// the operation's deadline (the route's timeout.read, the keep-alive
+// timeout) instead of failing at once. nginx sees that case in the epoll
+// event (EPOLLRDHUP); asio does not hand the event to the operation.
 //
 // How: asio builds its read operation from
 // detail::reactive_socket_recv_op_base<Buffers>, and its perform step
 // decides what the reactor does with the flag. The specialisation below,
-// for our own buffer type only, is asio 1.81's (Boost 1.81, the version
-// DESIGN.md fixes) with one changed condition. Any other Boost version, or
-// a reactor other than epoll, gets asio's unchanged operation (the reads
-// stay correct, they only try first again).
+// for our own buffer type only, is asio 1.26's (Boost 1.81, the version
+// DESIGN.md fixes) reading with recvmsg() and deciding "exhausted" from the
+// queued count. Any other Boost version, or a reactor other than epoll,
+// gets asio's unchanged operation (the reads stay correct, they only try
+// first again).
 #pragma once
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/socket_base.hpp>  // before the detail header, which needs it
 #include <boost/asio/detail/reactive_socket_recv_op.hpp>
 #include <boost/version.hpp>
+#include <cerrno>
 #include <cstddef>
 
 namespace torii::net {
@@ -51,9 +67,43 @@ class DrainingBuffer {
 
 inline DrainingBuffer draining_buffer(void* data, size_t size) { return {data, size}; }
 
+// Asks the kernel to report the bytes left after each read of this TCP
+// socket (TCP_INQ). Returns false where it cannot (an old kernel, not TCP):
+// draining reads of that socket then behave as asio's own.
+inline bool enable_drain_hint(int fd) {
+  const int on = 1;
+  return ::setsockopt(fd, IPPROTO_TCP, TCP_INQ, &on, sizeof(on)) == 0;
+}
+
+namespace detail {
+
+// One recvmsg() of `data`: bytes read (0 = end of stream) or -1 with errno;
+// `queued` is the kernel's TCP_INQ count after it, or -1 when the socket
+// does not report one.
+inline ssize_t recv_with_queued(int fd, void* data, size_t size, int flags, int& queued) {
+  iovec iov{data, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  queued = -1;
+  const ssize_t n = ::recvmsg(fd, &msg, flags);
+  if (n < 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      __builtin_memcpy(&queued, CMSG_DATA(c), sizeof(int));
+    }
+  }
+  return n;
+}
+
+}  // namespace detail
 }  // namespace torii::net
 
-#if BOOST_VERSION == 108100 && defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#if BOOST_VERSION == 108100 && defined(BOOST_ASIO_HAS_EPOLL) && \
+    !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 #define TORII_DRAINING_READ 1
 
 namespace boost::asio::detail {
@@ -62,7 +112,8 @@ template <>
 class reactive_socket_recv_op_base<torii::net::DrainingBuffer> : public reactor_op {
  public:
   reactive_socket_recv_op_base(const boost::system::error_code& success_ec, socket_type socket,
-                               socket_ops::state_type state, const torii::net::DrainingBuffer& buffers,
+                               socket_ops::state_type state,
+                               const torii::net::DrainingBuffer& buffers,
                                socket_base::message_flags flags, func_type complete_func)
       : reactor_op(success_ec, &reactive_socket_recv_op_base::do_perform, complete_func),
         socket_(socket),
@@ -70,20 +121,34 @@ class reactive_socket_recv_op_base<torii::net::DrainingBuffer> : public reactor_
         buffers_(buffers),
         flags_(flags) {}
 
-  // Returns not_done to keep waiting; done when the read finished with the
-  // buffer full; done_and_exhausted when it returned less (asio's own
-  // condition is "returned 0 bytes": end of stream or an error), which
-  // clears the reactor's speculative-read flag.
+  // Returns not_done to keep waiting (EAGAIN); done when the read finished
+  // and bytes may be left; done_and_exhausted when the kernel reported none
+  // left, or, as asio's own operation, when it returned 0 bytes (end of
+  // stream or an error). done_and_exhausted clears the reactor's flag.
   static status do_perform(reactor_op* base) {
     auto* o = static_cast<reactive_socket_recv_op_base*>(base);
     const mutable_buffer& b = o->buffers_.buffer();
-    const bool stream = (o->state_ & socket_ops::stream_oriented) != 0;
-    if (!socket_ops::non_blocking_recv1(o->socket_, b.data(), b.size(), o->flags_, stream, o->ec_,
-                                        o->bytes_transferred_)) {
-      return not_done;
+    for (;;) {
+      int queued = -1;
+      const ssize_t n = torii::net::detail::recv_with_queued(o->socket_, b.data(), b.size(), o->flags_, queued);
+      if (n > 0) {
+        o->ec_ = boost::system::error_code();
+        o->bytes_transferred_ = static_cast<size_t>(n);
+        return queued == 0 ? done_and_exhausted : done;
+      }
+      if (n == 0) {
+        o->bytes_transferred_ = 0;
+        if ((o->state_ & socket_ops::stream_oriented) == 0) return done;  // an empty datagram
+        // A stream read of 0 bytes into a non-empty buffer: end of stream.
+        o->ec_ = boost::asio::error::eof;
+        return done_and_exhausted;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
+      o->ec_ = boost::system::error_code(errno, boost::asio::error::get_system_category());
+      o->bytes_transferred_ = 0;
+      return done_and_exhausted;
     }
-    if (stream && o->bytes_transferred_ < b.size()) return done_and_exhausted;
-    return done;
   }
 
  private:

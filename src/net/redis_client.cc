@@ -311,6 +311,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       co_return;
     }
     socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+    enable_drain_hint(socket_.native_handle());
     state_ = State::kOpen;
     boost::asio::co_spawn(ex_, read_loop(shared_from_this()), boost::asio::detached);
 

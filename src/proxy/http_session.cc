@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "net/draining_read.h"
 #include "net/transfer.h"
 #include "proxy/client_guard.h"
 #include "proxy/plugin_runner.h"
@@ -45,6 +46,7 @@ HttpSession::HttpSession(Worker& worker, net::TcpSocket socket, asio::ssl::conte
   error_code ec;
   net::TcpSocket& sock = stream_.socket();
   sock.set_option(asio::ip::tcp::no_delay(true), ec);
+  net::enable_drain_hint(sock.native_handle());  // reads of the client: net/draining_read.h
   const auto remote = sock.remote_endpoint(ec);
   if (!ec) {
     conn_info_.remote_ip = remote.address();

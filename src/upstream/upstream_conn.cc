@@ -64,6 +64,7 @@ net::Task<error_code> UpstreamConn::connect(asio::ip::tcp::endpoint ep,
     co_return ec;
   }
   socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  if (!tls_) net::enable_drain_hint(socket().native_handle());  // plain reads: net/draining_read.h
   if (tls_) {
     SSL* ssl = tls_->native_handle();
     if (!sni.empty()) SSL_set_tlsext_host_name(ssl, sni.c_str());
