@@ -368,9 +368,11 @@ BENCHMARK(BM_AntiReplayLocalInsert)->Threads(1)->Threads(2);
 // key or by one busy client. With 2 threads the key's state moves between
 // cores on every call: what the count costs a node's workers together.
 void BM_LimitCountLocalOneKey(benchmark::State& state) {
-  static plugins::limit_count::LocalCountStore store(plugins::limit_count::LocalCountStore::Window::kFixed);
+  using plugins::limit_count::LocalCountStore;
+  static LocalCountStore store(LocalCountStore::Window::kFixed);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(store.incoming_now("127.0.0.1", 1'000'000'000'000, std::chrono::seconds(60), 1));
+    benchmark::DoNotOptimize(
+        store.incoming_now("127.0.0.1", 1'000'000'000'000, std::chrono::seconds(60), 1));
   }
 }
 BENCHMARK(BM_LimitCountLocalOneKey)->Threads(1)->Threads(2);

@@ -84,7 +84,8 @@ class DataEncryption {
  private:
   explicit DataEncryption(std::vector<std::string> keyring) : keyring_(std::move(keyring)) {}
   // decrypt(), taking the first keyring entry whose plaintext `accept`s.
-  core::Result<std::string> decrypt_if(std::string_view b64, bool (*accept)(std::string_view)) const;
+  core::Result<std::string> decrypt_if(std::string_view b64,
+                                       bool (*accept)(std::string_view)) const;
 
   std::vector<std::string> keyring_;  // each exactly 16 bytes
 };

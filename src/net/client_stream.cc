@@ -131,7 +131,8 @@ Task<std::tuple<error_code>> ClientStream::tls_handshake() {
     if (need == Need::kFailed) co_return std::tuple<error_code>{failure};
     if (need == Need::kRead) {
       const std::span<char> area = read_area();
-      auto [ec, n] = co_await socket_.async_read_some(draining_buffer(area.data(), area.size()), kNoThrow);
+      auto [ec, n] =
+          co_await socket_.async_read_some(draining_buffer(area.data(), area.size()), kNoThrow);
       if (const error_code fed = feed(ec, n)) co_return std::tuple<error_code>{fed};
     } else {
       auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
@@ -152,7 +153,9 @@ Task<std::tuple<boost::system::error_code>> ClientStream::wait_writable() {
 }
 
 Task<ClientStream::IoResult> ClientStream::read_some(std::span<char> into) {
-  if (ssl_ == nullptr) return socket_.async_read_some(draining_buffer(into.data(), into.size()), kNoThrow);
+  if (ssl_ == nullptr) {
+    return socket_.async_read_some(draining_buffer(into.data(), into.size()), kNoThrow);
+  }
   return tls_read_some(into);
 }
 
@@ -168,7 +171,8 @@ Task<ClientStream::IoResult> ClientStream::tls_read_some(std::span<char> into) {
     if (need == Need::kFailed) co_return IoResult{failure, 0};
     if (need == Need::kRead) {
       const std::span<char> area = read_area();
-      auto [ec, got] = co_await socket_.async_read_some(draining_buffer(area.data(), area.size()), kNoThrow);
+      auto [ec, got] =
+          co_await socket_.async_read_some(draining_buffer(area.data(), area.size()), kNoThrow);
       if (const error_code fed = feed(ec, got)) co_return IoResult{fed, 0};
     } else {
       auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, kNoThrow);
@@ -265,7 +269,8 @@ Task<ClientStream::IoResult> ClientStream::tls_write_rest(std::span<const asio::
       if (ec) co_return IoResult{ec, written};
     } else {
       const std::span<char> area = read_area();
-      auto [ec, got] = co_await socket_.async_read_some(draining_buffer(area.data(), area.size()), kNoThrow);
+      auto [ec, got] =
+          co_await socket_.async_read_some(draining_buffer(area.data(), area.size()), kNoThrow);
       if (const error_code fed = feed(ec, got)) co_return IoResult{fed, written};
     }
   }

@@ -45,11 +45,13 @@
 #include <sys/socket.h>
 
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/socket_base.hpp>  // before the detail header, which needs it
-#include <boost/asio/detail/reactive_socket_recv_op.hpp>
+#include <boost/asio/socket_base.hpp>
 #include <boost/version.hpp>
 #include <cerrno>
 #include <cstddef>
+
+// After socket_base.hpp, which it needs and does not include.
+#include <boost/asio/detail/reactive_socket_recv_op.hpp>
 
 namespace torii::net {
 
@@ -92,7 +94,8 @@ inline ssize_t recv_with_queued(int fd, void* data, size_t size, int flags, int&
   const ssize_t n = ::recvmsg(fd, &msg, flags);
   if (n < 0) return n;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ &&
+        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
       __builtin_memcpy(&queued, CMSG_DATA(c), sizeof(int));
     }
   }
@@ -130,7 +133,8 @@ class reactive_socket_recv_op_base<torii::net::DrainingBuffer> : public reactor_
     const mutable_buffer& b = o->buffers_.buffer();
     for (;;) {
       int queued = -1;
-      const ssize_t n = torii::net::detail::recv_with_queued(o->socket_, b.data(), b.size(), o->flags_, queued);
+      const ssize_t n =
+          torii::net::detail::recv_with_queued(o->socket_, b.data(), b.size(), o->flags_, queued);
       if (n > 0) {
         o->ec_ = boost::system::error_code();
         o->bytes_transferred_ = static_cast<size_t>(n);

@@ -339,7 +339,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Task<void> read_replies() {
     while (state_ == State::kOpen) {
-      auto [ec, n] = co_await socket_.async_read_some(draining_buffer(read_buf_.get(), kReadChunk), kNoThrow);
+      auto [ec, n] =
+          co_await socket_.async_read_some(draining_buffer(read_buf_.get(), kReadChunk), kNoThrow);
       if (state_ == State::kBroken) co_return;
       if (ec) {
         fail(io_error("read: ", ec));

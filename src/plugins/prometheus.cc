@@ -243,7 +243,8 @@ class Prometheus final : public Plugin {
     // $status without its text round trip through the context: the status
     // sent (0 before one was chosen, as nginx prints it).
     char code_buf[8];
-    const auto [code_end, ec] = std::to_chars(code_buf, code_buf + sizeof(code_buf), ctx.response_status());
+    const auto [code_end, ec] =
+        std::to_chars(code_buf, code_buf + sizeof(code_buf), ctx.response_status());
     const std::string_view code(code_buf, static_cast<size_t>(code_end - code_buf));
     const std::string_view matched_uri = label(matched_uri_, "");
     const std::string_view matched_host = label(matched_host_, "");

@@ -27,7 +27,8 @@ std::atomic<int> g_counted_fd{-1};
 std::atomic<int> g_reads{0};
 
 void count(int fd) {
-  if (fd == g_counted_fd.load(std::memory_order_relaxed)) g_reads.fetch_add(1, std::memory_order_relaxed);
+  if (fd == g_counted_fd.load(std::memory_order_relaxed))
+    g_reads.fetch_add(1, std::memory_order_relaxed);
 }
 }  // namespace
 
