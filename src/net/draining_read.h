@@ -73,8 +73,13 @@ inline DrainingBuffer draining_buffer(void* data, size_t size) { return {data, s
 // socket (TCP_INQ). Returns false where it cannot (an old kernel, not TCP):
 // draining reads of that socket then behave as asio's own.
 inline bool enable_drain_hint(int fd) {
+#ifdef TCP_INQ
   const int on = 1;
   return ::setsockopt(fd, IPPROTO_TCP, TCP_INQ, &on, sizeof(on)) == 0;
+#else
+  (void)fd;
+  return false;
+#endif
 }
 
 namespace detail {
@@ -84,6 +89,8 @@ namespace detail {
 // does not report one.
 inline ssize_t recv_with_queued(int fd, void* data, size_t size, int flags, int& queued) {
   iovec iov{data, size};
+  // Room for TCP_INQ's message only: these sockets enable no other control
+  // message (one more would truncate it, and the count would read as -1).
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -94,10 +101,12 @@ inline ssize_t recv_with_queued(int fd, void* data, size_t size, int flags, int&
   const ssize_t n = ::recvmsg(fd, &msg, flags);
   if (n < 0) return n;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+#ifdef TCP_CM_INQ
     if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ &&
         c->cmsg_len >= CMSG_LEN(sizeof(int))) {
       __builtin_memcpy(&queued, CMSG_DATA(c), sizeof(int));
     }
+#endif
   }
   return n;
 }

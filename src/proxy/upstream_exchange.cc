@@ -724,7 +724,7 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
     in.reserve(body_base + kMinResponseWindow);
     auto area = in.write_area();
     conn.arm(attempt.timeouts.read);
-    auto [rec, n] = co_await conn.read_some(area);
+    auto [rec, n] = co_await conn.read_some(area, p.body_until_close());
     conn.disarm();
     if (rec || n == 0) {
       if (p.body_until_close() && !conn.timed_out() &&

@@ -81,8 +81,9 @@ net::Task<error_code> UpstreamConn::connect(asio::ip::tcp::endpoint ep,
   co_return ec;
 }
 
-net::Task<UpstreamConn::IoResult> UpstreamConn::read_some(std::span<char> into) {
+net::Task<UpstreamConn::IoResult> UpstreamConn::read_some(std::span<char> into, bool until_close) {
   if (tls_) return tls_->async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
+  if (until_close) return plain_->async_read_some(asio::buffer(into.data(), into.size()), kNoThrow);
   return plain_->async_read_some(net::draining_buffer(into.data(), into.size()), kNoThrow);
 }
 

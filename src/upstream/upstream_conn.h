@@ -46,7 +46,11 @@ class UpstreamConn {
   // coroutine frame of their own on the per-request path. `into` and
   // `bufs` must stay valid until the await completes.
   using IoResult = std::tuple<error_code, size_t>;
-  net::Task<IoResult> read_some(std::span<char> into);
+  // Plain TCP reads are draining reads (net/draining_read.h) unless
+  // `until_close`: for a body that ends with the connection, asio's own read,
+  // which tries again at once and so sees a reset that came with the last
+  // bytes without waiting for timeout.read.
+  net::Task<IoResult> read_some(std::span<char> into, bool until_close = false);
   net::Task<IoResult> write(std::span<const asio::const_buffer> bufs);
   // write() in two steps, as net::ClientStream has them: what the socket
   // takes now (nothing over TLS), then the remainder, waiting for room.

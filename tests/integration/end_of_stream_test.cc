@@ -25,10 +25,12 @@ using wire::Conn;
 
 // An upstream that answers with a body delimited by its close (no
 // Content-Length, no chunking): the head and the first part, then, once
-// torii is waiting for more, the last part and the FIN back to back.
+// torii is waiting for more, the last part and the FIN back to back, or,
+// with `reset`, the last part and a reset (RST).
 class CloseDelimitedUpstream {
  public:
-  CloseDelimitedUpstream() : server_([this](TestConn& c) { serve(c); }) {}
+  explicit CloseDelimitedUpstream(bool reset = false)
+      : reset_(reset), server_([this](TestConn& c) { serve(c); }) {}
   ~CloseDelimitedUpstream() { server_.stop(); }
   std::string node() const { return "127.0.0.1:" + std::to_string(server_.port()); }
 
@@ -48,9 +50,18 @@ class CloseDelimitedUpstream {
     }
     std::this_thread::sleep_for(200ms);  // torii reads the first part and waits
     c.send_all(kLast);
-    ::shutdown(c.fd(), SHUT_WR);  // the FIN right behind the last bytes
+    if (reset_) {
+      // On loopback the bytes are in torii's queue when send() returns; a
+      // zero linger turns TestServer's close, as this returns, into a reset
+      // right behind them.
+      const linger zero{1, 0};
+      ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &zero, sizeof(zero));
+    } else {
+      ::shutdown(c.fd(), SHUT_WR);  // the FIN right behind the last bytes
+    }
   }
 
+  bool reset_;
   TestServer server_;
 };
 
@@ -72,6 +83,25 @@ TEST(EndOfStream, ABodyEndingWithTheUpstreamCloseIsFinishedAtOnce) {
     EXPECT_EQ(r->body, std::string(CloseDelimitedUpstream::kFirst) + CloseDelimitedUpstream::kLast);
   }
   EXPECT_EQ(t.error_log().find("mid-response"), std::string::npos) << t.error_log();
+}
+
+// A reset that comes with the last bytes of such a body ends the response
+// at once (as an upstream failure), not when timeout.read runs out.
+TEST(EndOfStream, ABodyCutByAResetEndsAtOnce) {
+  CloseDelimitedUpstream up(/*reset=*/true);
+  Torii t(
+      "routes:\n  - id: r1\n    uri: \"/*\"\n    upstream:\n      timeout:\n"
+      "        connect: 5\n        send: 5\n        read: 60\n      nodes:\n        \"" +
+          up.node() + "\": 1\n",
+      "", 1);
+  Conn c(t.port());
+  ASSERT_TRUE(c.send("GET /cut HTTP/1.1\r\nHost: a\r\n\r\n"));
+  EXPECT_TRUE(c.closed_within(15s)) << "the cut response did not end; pending: " << c.pending();
+  EXPECT_NE(c.pending().find(CloseDelimitedUpstream::kFirst), std::string::npos) << c.pending();
+  EXPECT_TRUE(wait_until(
+      [&] { return t.error_log().find("failed mid-response") != std::string::npos; }, 5s))
+      << t.error_log();
+  EXPECT_EQ(t.error_log().find("timed out"), std::string::npos) << t.error_log();
 }
 
 TEST(EndOfStream, AClientThatHalfClosesGetsItsAnswerAndTheEnd) {
