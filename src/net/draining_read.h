@@ -28,7 +28,9 @@
 // their edge. TCP_INQ does not count a reset, so the next read waits for
 // the operation's deadline (the route's timeout.read, the keep-alive
 // timeout) instead of failing at once. nginx sees that case in the epoll
-// event (EPOLLRDHUP); asio does not hand the event to the operation.
+// event (EPOLLRDHUP); asio does not hand the event to the operation. Where
+// the end of the connection ends the message (an upstream body delimited
+// by its close), the caller reads with asio's own buffer instead.
 //
 // How: asio builds its read operation from
 // detail::reactive_socket_recv_op_base<Buffers>, and its perform step
