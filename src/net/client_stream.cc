@@ -118,8 +118,9 @@ error_code ClientStream::feed(error_code ec, size_t n) {
 // The loops below wait in place (co_await on the socket itself) rather than
 // through a helper coroutine: one coroutine frame per operation, not two.
 // Bytes for OpenSSL come through asio's reactor with a draining read
-// (net/draining_read.h): after a short read the next one waits for the next
-// edge instead of trying a read that fails on every request.
+// (net/draining_read.h): after a read that drained the socket the next one
+// waits for the next edge instead of trying a read that fails on every
+// request.
 
 Task<std::tuple<error_code>> ClientStream::tls_handshake() {
   for (;;) {
@@ -141,12 +142,7 @@ Task<std::tuple<error_code>> ClientStream::tls_handshake() {
   }
 }
 
-int ClientStream::plain_fd() {
-  if (ssl_ != nullptr || !socket_.is_open()) return -1;
-  boost::system::error_code ec;
-  if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
-  return ec ? -1 : socket_.native_handle();
-}
+int ClientStream::plain_fd() { return ssl_ != nullptr ? -1 : nonblocking_fd(socket_); }
 
 Task<std::tuple<boost::system::error_code>> ClientStream::wait_writable() {
   return socket_.async_wait(TcpSocket::wait_write, kNoThrow);

@@ -5,8 +5,8 @@
 //
 // TLS writes go from OpenSSL straight to the socket's descriptor (one
 // write() per record, as nginx does). Reads, plain or TLS, are draining
-// reads (net/draining_read.h): after a short read a keep-alive connection
-// waits for the next request with no failed read and no epoll re-arm; TLS
+// reads (net/draining_read.h): after a read that drained the socket, a
+// keep-alive connection waits for the next request with no failed read; TLS
 // bytes are handed to OpenSSL through a memory BIO (one small copy).
 // I/O is returned unstarted; buffers must stay valid until the await
 // completes. Cancelling socket() aborts a pending operation, TLS or not

@@ -27,4 +27,14 @@ using Timer = boost::asio::basic_waitable_timer<
 // Completion token: await an operation and get (error_code, ...) back, no throw.
 inline constexpr auto kNoThrow = boost::asio::as_tuple(boost::asio::use_awaitable_t<Executor>{});
 
+// The socket's descriptor in non-blocking mode, for system calls made
+// outside asio (splice(2)); -1 when the socket is closed or cannot be
+// switched.
+inline int nonblocking_fd(TcpSocket& s) {
+  if (!s.is_open()) return -1;
+  boost::system::error_code ec;
+  if (!s.native_non_blocking()) s.native_non_blocking(true, ec);
+  return ec ? -1 : s.native_handle();
+}
+
 }  // namespace torii::net

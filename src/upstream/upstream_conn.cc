@@ -32,13 +32,7 @@ net::TcpSocket& UpstreamConn::socket() {
   return tls_ ? tls_->next_layer() : *plain_;
 }
 
-int UpstreamConn::plain_fd() {
-  net::TcpSocket& s = socket();
-  if (!s.is_open()) return -1;
-  error_code ec;
-  if (!s.native_non_blocking()) s.native_non_blocking(true, ec);
-  return ec ? -1 : s.native_handle();
-}
+int UpstreamConn::plain_fd() { return net::nonblocking_fd(socket()); }
 
 net::Task<std::tuple<error_code>> UpstreamConn::wait_readable() {
   return socket().async_wait(net::TcpSocket::wait_read, kNoThrow);
