@@ -316,10 +316,7 @@ net::Task<Next> AdminConnection::serve_request() {
 
   if (const auto err = http::build_request(parser_, in_, 0, req_);
       err != http::RequestError::kNone) {
-    const int status = err == http::RequestError::kNotImplemented     ? 501
-                       : err == http::RequestError::kMethodNotAllowed ? 405
-                                                                      : 400;
-    const Next next = prepare(Reply{html(status), true});
+    const Next next = prepare(Reply{html(http::reply_status(err)), true});
     co_return co_await flush(next);
   }
 

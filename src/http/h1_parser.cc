@@ -18,6 +18,7 @@ const llhttp_settings_t* H1Parser::settings() {
     st.on_url_complete = &H1Parser::on_url_complete;
     st.on_headers_complete = &H1Parser::on_headers_complete;
     st.on_body = &H1Parser::on_body;
+    st.on_chunk_header = &H1Parser::on_chunk_header;
     st.on_message_complete = &H1Parser::on_message_complete;
     return st;
   }();
@@ -38,9 +39,12 @@ void H1Parser::reset() {
   body_.clear();
   content_length_.reset();
   body_bytes_ = 0;
+  chunk_left_ = 0;
+  crlf_left_ = 0;
   head_end_ = 0;
   last_ = Last::kNone;
   error_ = ParseError::kNone;
+  reason_ = nullptr;
   head_complete_ = message_complete_ = upgraded_ = url_complete_ = false;
   keep_alive_ = until_close_ = no_body_ = false;
 }
@@ -129,7 +133,33 @@ int H1Parser::on_body(llhttp_t* p, const char* at, size_t len) {
   H1Parser* s = self(p);
   s->body_.push_back(Span{static_cast<uint32_t>(at - s->base_), static_cast<uint32_t>(len)});
   s->body_bytes_ += len;
+  if (s->chunk_left_ > 0) {
+    s->chunk_left_ -= len;
+    if (s->chunk_left_ == 0) {
+      s->crlf_left_ = 2;
+      if (!s->check_chunk_crlf(at + len, s->feed_end_)) return -1;
+    }
+  }
   return 0;
+}
+
+// The chunk's size is in content_length once its size line is parsed. The
+// last chunk (size 0) has no data and no CRLF of its own: what follows it is
+// the trailer section, which llhttp parses as a head.
+int H1Parser::on_chunk_header(llhttp_t* p) {
+  self(p)->chunk_left_ = p->content_length;
+  return 0;
+}
+
+bool H1Parser::check_chunk_crlf(const char* from, const char* end) {
+  for (; crlf_left_ > 0 && from < end; ++from, --crlf_left_) {
+    if (*from != (crlf_left_ == 2 ? '\r' : '\n')) {
+      error_ = kind_ == Kind::kRequest ? ParseError::kBadRequest : ParseError::kBadResponse;
+      reason_ = "Expected CRLF after chunk data";
+      return false;
+    }
+  }
+  return true;
 }
 
 int H1Parser::on_message_complete(llhttp_t* p) {
@@ -146,9 +176,18 @@ int H1Parser::on_message_complete(llhttp_t* p) {
   return HPE_PAUSED;
 }
 
+const char* H1Parser::error_reason() const {
+  if (reason_ != nullptr) return reason_;
+  const char* r = llhttp_get_error_reason(&p_);
+  return r != nullptr ? r : "invalid message";
+}
+
 size_t H1Parser::feed(const char* base, size_t off, size_t len) {
   base_ = base;
   const char* start = base + off;
+  feed_end_ = start + len;
+  // The end of a chunk's CRLF that the previous feed() did not have.
+  if (crlf_left_ > 0 && !check_chunk_crlf(start, feed_end_)) return 0;
   size_t done = 0;
   for (;;) {
     const llhttp_errno_t err = llhttp_execute(&p_, start + done, len - done);

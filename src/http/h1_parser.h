@@ -1,4 +1,11 @@
-// HTTP/1.x message parsing on llhttp (strict mode: no lenient flags).
+// HTTP/1.x message parsing on llhttp: its default build, no lenient flags.
+//
+// Not llhttp's strict build (LLHTTP_STRICT_MODE): it refuses bytes >= 0x80 in
+// a request target, which nginx, and so APISIX, accept (raw UTF-8 paths). The
+// checks the strict build adds that matter for framing are made here and in
+// build_request() instead: the CRLF after each chunk's data (the default
+// build skips those two bytes unread), field names (request.cc), control
+// characters in the target and stray CR/LF in the head (request.cc).
 //
 // One H1Parser per connection direction: kRequest on client connections,
 // kResponse on upstream connections. The caller owns the bytes; the parser
@@ -64,7 +71,8 @@ class H1Parser {
   bool upgraded() const { return upgraded_ || (message_complete_ && p_.upgrade); }
   bool url_complete() const { return url_complete_; }
   ParseError error() const { return error_; }
-  const char* error_reason() const { return llhttp_get_error_reason(&p_); }
+  // Why the message was refused (never null).
+  const char* error_reason() const;
 
   // Head fields (valid once head_complete()).
   Span method() const { return method_; }
@@ -102,24 +110,33 @@ class H1Parser {
   static int on_url_complete(llhttp_t* p);
   static int on_headers_complete(llhttp_t* p);
   static int on_body(llhttp_t* p, const char* at, size_t len);
+  static int on_chunk_header(llhttp_t* p);
   static int on_message_complete(llhttp_t* p);
   static const llhttp_settings_t* settings();
 
   // Appends [at, at+len) to `s`; false when not contiguous (cannot happen
   // when the caller only appends to its buffer during the head).
   bool extend(Span& s, const char* at, size_t len);
+  // Checks the CRLF due after a chunk's data against the bytes in
+  // [from, end); what is not there yet is checked at the next feed().
+  // False on any other byte.
+  bool check_chunk_crlf(const char* from, const char* end);
 
   llhttp_t p_;
   Kind kind_;
   const char* base_ = nullptr;
+  const char* feed_end_ = nullptr;  // end of the bytes of the current feed()
   Span method_, url_;
   std::vector<HeaderSpan> headers_;
   std::vector<Span> body_;
   std::optional<uint64_t> content_length_;
   uint64_t body_bytes_ = 0;
+  uint64_t chunk_left_ = 0;  // data bytes of the current chunk not seen yet
+  uint8_t crlf_left_ = 0;    // bytes of the CRLF after chunk data not checked yet
   uint32_t head_end_ = 0;
   enum class Last : uint8_t { kNone, kField, kValue } last_ = Last::kNone;
   ParseError error_ = ParseError::kNone;
+  const char* reason_ = nullptr;  // set by our own checks; else llhttp's reason
   bool head_complete_ = false;
   bool message_complete_ = false;
   bool upgraded_ = false;

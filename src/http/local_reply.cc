@@ -33,6 +33,7 @@ std::string_view reason_phrase(int status) {
     case 502: return "Bad Gateway";
     case 503: return "Service Temporarily Unavailable";
     case 504: return "Gateway Time-out";
+    case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
 }

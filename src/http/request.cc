@@ -96,6 +96,17 @@ constexpr std::array<bool, 256> kTokenChars = [] {
   return t;
 }();
 
+// llhttp's default build lets HT and FF into a request target; nginx
+// (1.21.1+) refuses every control character there, and so do we: an
+// upstream may split the request line at a tab.
+bool target_is_clean(std::string_view target) {
+  for (const char c : target) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b <= 0x20 || b == 0x7f) return false;
+  }
+  return true;
+}
+
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (const char c : s) {
@@ -169,12 +180,27 @@ void Request::clear() {
   host_header = {};
 }
 
+int reply_status(RequestError e) {
+  switch (e) {
+    case RequestError::kNone: return 200;
+    case RequestError::kBadRequest: return 400;
+    case RequestError::kNotImplemented: return 501;
+    case RequestError::kMethodNotAllowed: return 405;
+    case RequestError::kVersionNotSupported: return 505;
+  }
+  return 400;
+}
+
 RequestError build_request(const H1Parser& parser, const core::InputBuffer& buf,
                            size_t head_start, Request& req) {
   req.clear();
   if (!head_is_clean(buf.view(head_start, parser.head_end() - head_start))) {
     return RequestError::kBadRequest;
   }
+  // llhttp passes 0.9, 1.0, 1.1 and 2.0. nginx answers "HTTP/0.9" (a version
+  // token HTTP/0.9 never had) with 400 and a major above 1 with 505.
+  if (parser.http_major() == 0) return RequestError::kBadRequest;
+  if (parser.http_major() > 1) return RequestError::kVersionNotSupported;
   req.method_token = buf.view(parser.method().off, parser.method().len);
   const auto method = parse_method(req.method_token);
   req.method = method.value_or(Method::kOther);
@@ -217,6 +243,7 @@ RequestError build_request(const H1Parser& parser, const core::InputBuffer& buf,
   req.websocket_upgrade = connection_upgrade && iequals(upgrade, "websocket") && !req.has_body();
 
   std::string_view target = buf.view(parser.url().off, parser.url().len);
+  if (!target_is_clean(target)) return RequestError::kBadRequest;
   // Absolute-form (RFC 9112 3.2.2): the authority replaces Host.
   if (target.size() > 7 && (target[0] == 'h' || target[0] == 'H')) {
     const size_t scheme_end = target.find("://");

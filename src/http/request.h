@@ -58,12 +58,17 @@ enum class RequestError : uint8_t {
   kBadRequest,         // 400
   kNotImplemented,     // 501: unsupported Transfer-Encoding / method
   kMethodNotAllowed,   // 405: CONNECT
+  kVersionNotSupported,  // 505: HTTP/2.0 in an HTTP/1 request line
 };
+
+// The status of the local reply for a refused head, as nginx answers it.
+int reply_status(RequestError e);
 
 // Fills `req` from a parser whose head is complete, reading header bytes
 // from `buf`. Also enforces what llhttp leaves to us: bare LF and obs-fold
-// in the head, a missing or duplicate Host, an absolute-form target, a path
-// that does not normalise.
+// in the head, field names that are not tokens, control characters in the
+// target, an HTTP version other than 1.x, a missing or duplicate Host, an
+// absolute-form target, a path that does not normalise.
 RequestError build_request(const H1Parser& parser, const core::InputBuffer& buf,
                            size_t head_start, Request& req);
 

@@ -250,9 +250,7 @@ net::Task<HttpSession::HeadResult> HttpSession::read_head() {
   ctx_.request_length = parser_.head_end();
   const http::RequestError err = http::build_request(parser_, in_, 0, req_);
   if (err != http::RequestError::kNone) {
-    const int status = err == http::RequestError::kNotImplemented     ? 501
-                       : err == http::RequestError::kMethodNotAllowed ? 405
-                                                                      : 400;
+    const int status = http::reply_status(err);
     {
       const bool keep = prepare_reply(
           {status}, false, downstream_error(core::ErrorKind::kInvalid, "invalid request head"));

@@ -75,6 +75,10 @@ std::vector<BadRequest> bad_requests() {
       {"chunk_data_longer_than_size", chunked + "3\r\nhello\r\n0\r\n\r\n" + kSmuggled, 400},
       {"chunk_size_line_bare_lf", chunked + "5\nhello\r\n0\r\n\r\n", 400},
       {"chunk_data_bare_lf", chunked + "5\r\nhello\n0\r\n\r\n", 400},
+      // llhttp's default build skips the two bytes after chunk data unread.
+      {"chunk_data_then_junk", chunked + "5\r\nhelloXX0\r\n\r\n" + kSmuggled, 400},
+      {"chunk_data_then_cr_junk", chunked + "5\r\nhello\rX0\r\n\r\n", 400},
+      {"chunk_data_then_lf_cr", chunked + "5\r\nhello\n\r0\r\n\r\n", 400},
       // Unsupported transfer codings (nginx: "client sent unknown Transfer-Encoding").
       {"te_gzip", post + "Transfer-Encoding: gzip\r\n\r\nabc", 501},
       {"te_gzip_chunked", post + "Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
@@ -85,6 +89,14 @@ std::vector<BadRequest> bad_requests() {
       // Request line.
       {"space_in_target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"ctl_in_target", "GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      // The two control characters llhttp's default build lets into a target
+      // (nginx >= 1.21.1 refuses them: an upstream could split the line there).
+      {"tab_in_target", "GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"tab_in_query", "GET /a?x=\t HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"form_feed_in_target", "GET /a\fb HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      // Versions llhttp passes that are not HTTP/1.x (nginx: 400 and 505).
+      {"version_0_9", "GET /echo HTTP/0.9\r\nHost: a\r\n\r\n", 400},
+      {"version_2_0", "GET /echo HTTP/2.0\r\nHost: a\r\n\r\n", 505},
       {"connect_method", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405},
       // Line shapes RFC 9112 forbids.
       {"obs_fold", "GET /echo HTTP/1.1\r\nHost: a\r\nX-A: a\r\n folded\r\n\r\n", 400},
@@ -273,6 +285,32 @@ TEST(HttpStrictnessLimits, BadChunkMidStreamGets400AndCloses) {
   ASSERT_TRUE(wait_until([&] { return up.last_head().rfind("POST /echo", 0) == 0; }, 3s));
   ASSERT_TRUE(c.send("zz\r\nworld\r\n0\r\n\r\n" + kSmuggled));
   expect_refused_and_closed(c, 400);
+}
+
+// The CRLF after a chunk's data arrives in a later read than the data.
+TEST(HttpStrictnessLimits, ChunkDataWithoutItsCrlfInALaterReadGets400AndCloses) {
+  Upstream up;
+  Torii t(route_to(up));
+  Conn c(t.port());
+  ASSERT_TRUE(
+      c.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "5\r\nhello\r"));
+  ASSERT_TRUE(wait_until([&] { return up.last_head().rfind("POST /echo", 0) == 0; }, 3s));
+  ASSERT_TRUE(c.send("X0\r\n\r\n" + kSmuggled));
+  expect_refused_and_closed(c, 400);
+}
+
+// nginx accepts raw bytes >= 0x80 in a target (UTF-8 paths); so does Torii.
+TEST(HttpStrictnessLimits, Utf8BytesInTheTargetAreProxied) {
+  Upstream up;
+  Torii t(route_to(up));
+  Conn c(t.port());
+  ASSERT_TRUE(c.send("GET /echo/caf\xc3\xa9?q=\xe4\xb8\xad HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto r = c.read_response(5s);
+  ASSERT_TRUE(r.has_value()) << c.pending();
+  EXPECT_EQ(r->status, 200) << r->head;
+  EXPECT_EQ(up.last_head().rfind("GET /echo/caf\xc3\xa9?q=\xe4\xb8\xad HTTP/1.1\r\n", 0), 0u)
+      << up.last_head();
 }
 
 // ------------------------------------------------------------ timeouts

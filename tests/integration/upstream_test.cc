@@ -672,5 +672,24 @@ TEST(UpstreamBadResponses, UpstreamClosingMidChunkedBodyCutsTheClientResponse) {
   EXPECT_LT(r.body.size(), 2000u);
 }
 
+// The upstream's chunk data is not followed by CRLF: the response is refused
+// (502 when nothing was sent yet), never passed on as a complete one.
+TEST(UpstreamBadResponses, ChunkDataWithoutCrlfIsNotPassedOnAsComplete) {
+  ScriptedServer bad([](ScriptedServer& s, int fd) {
+    std::string buf, head;
+    if (!wire::read_request_head(fd, buf, head)) return;
+    s.count_request();
+    send_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n");
+    char tmp[256];
+    while (::recv(fd, tmp, sizeof(tmp), 0) > 0) {
+    }
+  });
+  Torii t(route_with(map_nodes({{bad.port(), 1}})));
+  auto r = http_get(t.url("/x"));
+  EXPECT_TRUE(r.status == 502 || r.error != "") << r.status << " " << r.body;
+  EXPECT_NE(t.error_log().find("Expected CRLF after chunk data"), std::string::npos)
+      << t.error_log();
+}
+
 }  // namespace
 }  // namespace torii::testing

@@ -364,6 +364,69 @@ TEST(HttpH1ParserTest, bad_chunk_size_is_a_bad_request) {
   EXPECT_EQ(r.error, ParseError::kBadRequest);
 }
 
+// llhttp's default build skips the two bytes after a chunk's data without
+// reading them; the parser checks they are CRLF, wherever the reads split.
+TEST(HttpH1ParserTest, chunk_data_not_followed_by_crlf_is_refused_however_split) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const std::string bad : {"5\r\nhelloXX0\r\n\r\n", "5\r\nhello\rX0\r\n\r\n",
+                                "5\r\nhello\n\r0\r\n\r\n", "5\r\nhello\r\r0\r\n\r\n",
+                                "2\r\nab\r\n3\r\nabc\n\n0\r\n\r\n"}) {
+    const std::string buf = head + bad;
+    H1Parser whole(H1Parser::Kind::kRequest);
+    EXPECT_EQ(parse_whole(whole, buf).error, ParseError::kBadRequest) << bad;
+    EXPECT_STREQ(whole.error_reason(), "Expected CRLF after chunk data");
+    H1Parser bytewise(H1Parser::Kind::kRequest);
+    EXPECT_EQ(parse_bytewise(bytewise, buf).error, ParseError::kBadRequest) << bad;
+    // Split once at every position: the CRLF may straddle two reads.
+    for (size_t cut = head.size(); cut < buf.size(); ++cut) {
+      H1Parser p(H1Parser::Kind::kRequest);
+      size_t n = p.feed(buf.data(), 0, cut);
+      if (p.error() == ParseError::kNone) n += p.feed(buf.data(), n, buf.size() - n);
+      EXPECT_EQ(p.error(), ParseError::kBadRequest) << bad << " cut at " << cut;
+      EXPECT_FALSE(p.message_complete()) << bad << " cut at " << cut;
+    }
+  }
+}
+
+TEST(HttpH1ParserTest, well_formed_chunks_pass_however_split) {
+  const std::string buf =
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n1;e=1\r\n!\r\n0\r\nX-T: 1\r\n\r\n";
+  for (size_t cut = 1; cut < buf.size(); ++cut) {
+    H1Parser p(H1Parser::Kind::kRequest);
+    std::string body;
+    size_t n = p.feed(buf.data(), 0, cut);
+    collect_body(p, buf, body);
+    n += p.feed(buf.data(), n, buf.size() - n);
+    collect_body(p, buf, body);
+    EXPECT_EQ(p.error(), ParseError::kNone) << "cut at " << cut;
+    EXPECT_TRUE(p.message_complete()) << "cut at " << cut;
+    EXPECT_EQ(n, buf.size());
+    EXPECT_EQ(body, "hello!");
+  }
+}
+
+TEST(HttpH1ParserTest, upstream_chunk_without_crlf_is_a_bad_response) {
+  const std::string buf = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n";
+  H1Parser p(H1Parser::Kind::kResponse);
+  EXPECT_EQ(parse_whole(p, buf).error, ParseError::kBadResponse);
+  H1Parser q(H1Parser::Kind::kResponse);
+  EXPECT_EQ(parse_bytewise(q, buf).error, ParseError::kBadResponse);
+}
+
+TEST(HttpH1ParserTest, reset_forgets_a_pending_chunk_crlf) {
+  // A message that stopped right after chunk data, then a new message.
+  const std::string first =
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc";
+  H1Parser p(H1Parser::Kind::kRequest);
+  p.feed(first.data(), 0, first.size());
+  ASSERT_EQ(p.error(), ParseError::kNone);
+  p.reset();
+  const std::string next = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  EXPECT_EQ(parse_whole(p, next).error, ParseError::kNone) << p.error_reason();
+  EXPECT_TRUE(p.message_complete());
+}
+
 TEST(HttpH1ParserTest, more_than_128_headers_is_too_many) {
   auto request = [](int n) {
     std::string buf = "GET / HTTP/1.1\r\n";

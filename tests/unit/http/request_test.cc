@@ -1,7 +1,8 @@
 // build_request: what a request head becomes once the parser accepted it:
 // host normalisation, absolute-form targets, Host rules, the head shapes
 // RFC 9112 forbids (bare LF, obs-fold, bare CR, bad field names), Expect,
-// Transfer-Encoding, WebSocket upgrade detection and CONNECT.
+// Transfer-Encoding, WebSocket upgrade detection, CONNECT, control
+// characters in the target, HTTP versions and the status each refusal gets.
 #include "http/request.h"
 
 #include <gtest/gtest.h>
@@ -259,6 +260,40 @@ TEST(HttpRequestTest, connect_is_method_not_allowed) {
   auto p = parse("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
   ASSERT_TRUE(p->parser_ok);
   EXPECT_EQ(p->error, RequestError::kMethodNotAllowed);
+}
+
+// llhttp's default build lets HT and FF into the target; nginx refuses every
+// control character there.
+TEST(HttpRequestTest, control_characters_in_the_target_are_refused) {
+  for (const char* target : {"/a\tb", "/a?x=\t", "/a\fb", "/a?x=\f", "/a#\t"}) {
+    auto p = parse(std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_FALSE(p->accepted()) << target;
+  }
+}
+
+TEST(HttpRequestTest, utf8_bytes_in_the_target_are_accepted_as_nginx_does) {
+  auto p = parse("GET /caf\xc3\xa9?q=\xe4\xb8\xad HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(p->accepted());
+  EXPECT_EQ(p->req.path, "/caf\xc3\xa9");
+  EXPECT_EQ(p->req.query, "q=\xe4\xb8\xad");
+}
+
+TEST(HttpRequestTest, versions_other_than_1x_are_refused_as_nginx_does) {
+  auto v09 = parse("GET / HTTP/0.9\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(v09->parser_ok);
+  EXPECT_EQ(v09->error, RequestError::kBadRequest);
+  auto v20 = parse("GET / HTTP/2.0\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(v20->parser_ok);
+  EXPECT_EQ(v20->error, RequestError::kVersionNotSupported);
+  EXPECT_TRUE(parse("GET / HTTP/1.0\r\n\r\n")->accepted());
+  EXPECT_TRUE(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n")->accepted());
+}
+
+TEST(HttpRequestTest, each_refusal_has_nginx_status) {
+  EXPECT_EQ(reply_status(RequestError::kBadRequest), 400);
+  EXPECT_EQ(reply_status(RequestError::kMethodNotAllowed), 405);
+  EXPECT_EQ(reply_status(RequestError::kNotImplemented), 501);
+  EXPECT_EQ(reply_status(RequestError::kVersionNotSupported), 505);
 }
 
 TEST(HttpRequestTest, path_that_does_not_normalise_is_refused) {
