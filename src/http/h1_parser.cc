@@ -1,5 +1,7 @@
 #include "http/h1_parser.h"
 
+#include <cstring>
+
 namespace torii::http {
 namespace {
 
@@ -41,6 +43,7 @@ void H1Parser::reset() {
   body_bytes_ = 0;
   chunk_left_ = 0;
   crlf_left_ = 0;
+  cr_pending_ = false;
   head_end_ = 0;
   last_ = Last::kNone;
   error_ = ParseError::kNone;
@@ -182,6 +185,41 @@ const char* H1Parser::error_reason() const {
   return r != nullptr ? r : "invalid message";
 }
 
+// llhttp's default build takes any byte after a CR as the LF that must
+// follow it: at the end of the head, of a chunk-size line, of the trailer
+// section. Outside body data every CR must end a line.
+bool H1Parser::crs_end_lines(const char* from, const char* to) {
+  if (cr_pending_ && from < to) {
+    if (*from != '\n') return false;
+    cr_pending_ = false;
+    ++from;
+  }
+  while (from < to) {
+    const auto* cr = static_cast<const char*>(std::memchr(from, '\r', static_cast<size_t>(to - from)));
+    if (cr == nullptr) return true;
+    if (cr + 1 == to) {
+      cr_pending_ = true;  // its LF comes with the next bytes
+      return true;
+    }
+    if (cr[1] != '\n') return false;
+    from = cr + 2;
+  }
+  return true;
+}
+
+bool H1Parser::check_framing(const char* from, const char* to, size_t first_span) {
+  bool clean = true;
+  for (size_t i = first_span; clean && i < body_.size(); ++i) {
+    const char* data = base_ + body_[i].off;
+    clean = crs_end_lines(from, data);
+    from = data + body_[i].len;
+  }
+  if (clean && crs_end_lines(from, to)) return true;
+  error_ = kind_ == Kind::kRequest ? ParseError::kBadRequest : ParseError::kBadResponse;
+  reason_ = "CR not followed by LF";
+  return false;
+}
+
 size_t H1Parser::feed(const char* base, size_t off, size_t len) {
   base_ = base;
   const char* start = base + off;
@@ -190,9 +228,13 @@ size_t H1Parser::feed(const char* base, size_t off, size_t len) {
   if (crlf_left_ > 0 && !check_chunk_crlf(start, feed_end_)) return 0;
   size_t done = 0;
   for (;;) {
-    const llhttp_errno_t err = llhttp_execute(&p_, start + done, len - done);
+    const char* from = start + done;
+    const size_t spans_before = body_.size();
+    const llhttp_errno_t err = llhttp_execute(&p_, from, len - done);
+    const char* pos = err == HPE_OK ? start + len : llhttp_get_error_pos(&p_);
+    const bool parsed = err == HPE_OK || err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE;
+    if (parsed && !check_framing(from, pos, spans_before)) return static_cast<size_t>(pos - start);
     if (err == HPE_OK) return len;
-    const char* pos = llhttp_get_error_pos(&p_);
     done = pos ? static_cast<size_t>(pos - start) : len;
     if (err == HPE_PAUSED) {
       llhttp_resume(&p_);

@@ -1,11 +1,13 @@
 // HTTP/1.x message parsing on llhttp: its default build, no lenient flags.
 //
 // Not llhttp's strict build (LLHTTP_STRICT_MODE): it refuses bytes >= 0x80 in
-// a request target, which nginx, and so APISIX, accept (raw UTF-8 paths). The
-// checks the strict build adds that matter for framing are made here and in
-// build_request() instead: the CRLF after each chunk's data (the default
-// build skips those two bytes unread), field names (request.cc), control
-// characters in the target and stray CR/LF in the head (request.cc).
+// a request target, which nginx, and so APISIX, accept (raw UTF-8 paths).
+// Where the default build is lenient about framing, this class checks
+// itself: the CRLF after each chunk's data (skipped unread), and the LF
+// after every CR outside body data (the default build takes any byte there:
+// end of the head, of a chunk-size line, of the trailer section).
+// build_request() adds the request-only checks: field names, control
+// characters in the target, bare LF and obs-fold in the head.
 //
 // One H1Parser per connection direction: kRequest on client connections,
 // kResponse on upstream connections. The caller owns the bytes; the parser
@@ -121,6 +123,10 @@ class H1Parser {
   // [from, end); what is not there yet is checked at the next feed().
   // False on any other byte.
   bool check_chunk_crlf(const char* from, const char* end);
+  // Checks that every CR in [from, to) outside the body spans from
+  // body_[first_span] on is followed by LF; sets the error when not.
+  bool check_framing(const char* from, const char* to, size_t first_span);
+  bool crs_end_lines(const char* from, const char* to);
 
   llhttp_t p_;
   Kind kind_;
@@ -133,6 +139,7 @@ class H1Parser {
   uint64_t body_bytes_ = 0;
   uint64_t chunk_left_ = 0;  // data bytes of the current chunk not seen yet
   uint8_t crlf_left_ = 0;    // bytes of the CRLF after chunk data not checked yet
+  bool cr_pending_ = false;  // the last framing byte fed was a CR: the next must be LF
   uint32_t head_end_ = 0;
   enum class Last : uint8_t { kNone, kField, kValue } last_ = Last::kNone;
   ParseError error_ = ParseError::kNone;

@@ -79,6 +79,10 @@ std::vector<BadRequest> bad_requests() {
       {"chunk_data_then_junk", chunked + "5\r\nhelloXX0\r\n\r\n" + kSmuggled, 400},
       {"chunk_data_then_cr_junk", chunked + "5\r\nhello\rX0\r\n\r\n", 400},
       {"chunk_data_then_lf_cr", chunked + "5\r\nhello\n\r0\r\n\r\n", 400},
+      // ... and takes any byte after a CR as its LF.
+      {"chunk_size_line_cr_junk", chunked + "5\rXhello\r\n0\r\n\r\n", 400},
+      {"trailer_end_cr_junk", chunked + "0\r\n\rX" + kSmuggled, 400},
+      {"head_end_cr_junk", "GET /echo HTTP/1.1\r\nHost: a\r\n\rX" + kSmuggled, 400},
       // Unsupported transfer codings (nginx: "client sent unknown Transfer-Encoding").
       {"te_gzip", post + "Transfer-Encoding: gzip\r\n\r\nabc", 501},
       {"te_gzip_chunked", post + "Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",

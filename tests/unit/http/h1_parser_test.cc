@@ -427,6 +427,63 @@ TEST(HttpH1ParserTest, reset_forgets_a_pending_chunk_crlf) {
   EXPECT_TRUE(p.message_complete());
 }
 
+// The default build also takes any byte after a CR as its LF: at the end of
+// a chunk-size line, of the trailer section and of the head.
+TEST(HttpH1ParserTest, cr_not_followed_by_lf_in_framing_is_refused_however_split) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::vector<std::string> bad = {
+      head + "5\rXhello\r\n0\r\n\r\n",           // chunk-size line
+      head + "5;e=1\rXhello\r\n0\r\n\r\n",       // after an extension
+      head + "5\r\nhello\r\n0\r\n\rX",            // end of the trailer section
+      head + "5\r\nhello\r\n0\r\nT: 1\r\n\rX",   // end of real trailers
+      "GET / HTTP/1.1\r\nHost: x\r\n\rX",              // end of the head
+  };
+  for (const std::string& buf : bad) {
+    H1Parser whole(H1Parser::Kind::kRequest);
+    EXPECT_EQ(parse_whole(whole, buf).error, ParseError::kBadRequest) << buf;
+    EXPECT_STREQ(whole.error_reason(), "CR not followed by LF");
+    for (size_t cut = 1; cut < buf.size(); ++cut) {
+      H1Parser p(H1Parser::Kind::kRequest);
+      size_t n = p.feed(buf.data(), 0, cut);
+      if (p.error() == ParseError::kNone && !p.message_complete()) {
+        p.feed(buf.data(), n, buf.size() - n);
+      }
+      EXPECT_EQ(p.error(), ParseError::kBadRequest) << buf << " cut at " << cut;
+    }
+  }
+}
+
+TEST(HttpH1ParserTest, upstream_head_ending_in_cr_and_junk_is_a_bad_response) {
+  const std::string buf = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\rXhello";
+  H1Parser p(H1Parser::Kind::kResponse);
+  EXPECT_EQ(parse_whole(p, buf).error, ParseError::kBadResponse);
+  H1Parser q(H1Parser::Kind::kResponse);
+  EXPECT_EQ(parse_bytewise(q, buf).error, ParseError::kBadResponse);
+}
+
+// Body bytes are data: a CR in them is not a line end.
+TEST(HttpH1ParserTest, cr_in_body_data_is_not_checked) {
+  const std::vector<std::pair<std::string, std::string>> ok = {
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\na\rb\r", "a\rb\r"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "3\r\n\rX\r\r\n1\r\n\r\r\n0\r\n\r\n",
+       "\rX\r\r"},
+  };
+  for (const auto& [buf, body_expected] : ok) {
+    for (size_t cut = 1; cut < buf.size(); ++cut) {
+      H1Parser p(H1Parser::Kind::kRequest);
+      std::string body;
+      size_t n = p.feed(buf.data(), 0, cut);
+      collect_body(p, buf, body);
+      n += p.feed(buf.data(), n, buf.size() - n);
+      collect_body(p, buf, body);
+      EXPECT_EQ(p.error(), ParseError::kNone) << buf << " cut at " << cut << ": " << p.error_reason();
+      EXPECT_TRUE(p.message_complete()) << buf << " cut at " << cut;
+      EXPECT_EQ(body, body_expected);
+    }
+  }
+}
+
 TEST(HttpH1ParserTest, more_than_128_headers_is_too_many) {
   auto request = [](int n) {
     std::string buf = "GET / HTTP/1.1\r\n";
