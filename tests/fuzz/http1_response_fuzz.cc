@@ -3,8 +3,10 @@
 // move, each read parsed from where the last stopped).
 //
 // Input layout: byte 0 holds flags (bit 0: the request was HEAD, so the
-// response has no body); byte 1 seeds how the rest is cut into 1..8 reads.
-// The rest is what the upstream sends. Seeds: corpus/http1_response/.
+// response has no body; bit 1: parse the bytes as a request instead, the
+// same property for what clients send); byte 1 seeds how the rest is cut
+// into 1..8 reads. The rest is what the upstream sends. Seeds:
+// corpus/http1_response/.
 //
 // Besides ASan/UBSan findings, it traps when the parse depends on where the
 // reads were cut: the same bytes fed at once and in pieces must give the
@@ -55,8 +57,9 @@ std::string text(const std::string& buf, Span s) { return buf.substr(s.off, s.le
 // Feeds `input` to a response parser in reads ending at `cuts` (ascending,
 // the last one input.size()). Each read copies what arrived so far into a
 // new buffer, so spans must survive the buffer moving.
-Outcome parse(std::string_view input, bool head_request, const std::vector<size_t>& cuts) {
-  H1Parser p(H1Parser::Kind::kResponse);
+Outcome parse(std::string_view input, H1Parser::Kind kind, bool head_request,
+              const std::vector<size_t>& cuts) {
+  H1Parser p(kind);
   p.expect_no_body(head_request);
   Outcome o;
   std::string buf;
@@ -96,6 +99,8 @@ Outcome parse(std::string_view input, bool head_request, const std::vector<size_
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const bool head_request = (data[0] & 1) != 0;
+  const H1Parser::Kind kind =
+      (data[0] & 2) != 0 ? H1Parser::Kind::kRequest : H1Parser::Kind::kResponse;
   uint32_t seed = data[1] * 2654435761u + 1;
   const std::string_view input(reinterpret_cast<const char*>(data) + 2, size - 2);
   if (input.empty()) return 0;
@@ -109,14 +114,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cuts.push_back(input.size());
   std::sort(cuts.begin(), cuts.end());
 
-  const Outcome whole = parse(input, head_request, {input.size()});
-  const Outcome pieces_outcome = parse(input, head_request, cuts);
+  const Outcome whole = parse(input, kind, head_request, {input.size()});
+  const Outcome pieces_outcome = parse(input, kind, head_request, cuts);
   if (!(whole == pieces_outcome)) fail("the parse depends on where the reads were cut", input);
   // One byte per read: every boundary at once.
   if (input.size() <= 512) {
     std::vector<size_t> every;
     for (size_t i = 1; i <= input.size(); ++i) every.push_back(i);
-    if (!(whole == parse(input, head_request, every))) {
+    if (!(whole == parse(input, kind, head_request, every))) {
       fail("the parse differs when fed one byte per read", input);
     }
   }
