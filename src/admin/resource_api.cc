@@ -20,6 +20,7 @@
 #include "admin/resource_kinds.h"
 #include "admin/resource_target.h"
 #include "config/resource_schemas.h"
+#include "core/json_numbers.h"
 
 namespace torii::admin {
 namespace {
@@ -105,9 +106,10 @@ net::Task<AdminResponse> ResourceApi::dispatch(AdminRequest request) {
   if (!request.body.empty()) {
     boost::system::error_code ec;
     json::value parsed = json::parse(request.body, ec);
-    if (ec) {
+    if (ec || !core::json_numbers_finite(parsed)) {
       json::object out;
-      out["error_msg"] = "invalid request body: " + ec.message();
+      out["error_msg"] =
+          "invalid request body: " + (ec ? ec.message() : std::string("number out of range"));
       out["req_body"] = request.body;
       co_return json_reply(400, out);
     }

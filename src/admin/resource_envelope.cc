@@ -7,6 +7,7 @@
 
 #include "admin/admin_reply.h"
 #include "router/lua_number.h"
+#include "core/json_numbers.h"
 
 namespace torii::admin {
 
@@ -40,7 +41,8 @@ AdminResponse write_reply(int status, std::string_view key, json::value value) {
 json::value parse_stored(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec) return json::string(text);
+  // As text when unreadable, or when it would serialise to invalid JSON.
+  if (ec || !core::json_numbers_finite(v)) return json::string(text);
   return v;
 }
 

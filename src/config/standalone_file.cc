@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "config/yaml_json.h"
+#include "core/json_numbers.h"
 
 namespace torii::config {
 namespace {
@@ -60,6 +61,9 @@ core::Result<ResourceSet> parse_standalone(std::string_view content, FileFormat 
     boost::system::error_code ec;
     root = boost::json::parse(*text, ec);
     if (ec) return config_error("invalid JSON: " + ec.message());
+    if (!core::json_numbers_finite(root)) {
+      return config_error("invalid JSON: a number is out of range (larger than a double holds)");
+    }
   }
   ResourceSet set;
   if (root.is_null()) return set;

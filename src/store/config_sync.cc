@@ -1,6 +1,7 @@
 #include "store/config_sync.h"
 
 #include "config/consumer_builder.h"
+#include "core/json_numbers.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -71,6 +72,11 @@ bool parse_object(const KeyValue& kv, json::object& out) {
   json::value v = json::parse(kv.value, ec);
   if (ec || !v.is_object()) {
     spdlog::error("config store: {} at revision {} is not a JSON object; ignored", kv.key,
+                  kv.mod_revision);
+    return false;
+  }
+  if (!core::json_numbers_finite(v)) {
+    spdlog::error("config store: {} at revision {} holds a number out of range; ignored", kv.key,
                   kv.mod_revision);
     return false;
   }

@@ -249,6 +249,14 @@ TEST_P(AdminApiContract, auth_roles_and_unsupported_kinds) {
   auto invalid = t().admin("PUT", "/routes/x", "{not json");
   EXPECT_EQ(invalid.status, 400);
   EXPECT_NE(invalid.body.find("invalid request body"), std::string::npos);
+  // A number no double holds (Boost.JSON: infinity, written back as `inf`):
+  // refused before anything reaches the store, whose copy stays JSON.
+  auto huge = t().admin("PUT", "/upstreams/huge",
+                        R"({"nodes":{"127.0.0.1:1980":1},"timeout":{"connect":1e400,"send":1,"read":1}})");
+  EXPECT_EQ(huge.status, 400);
+  EXPECT_NE(huge.body.find("invalid request body: number out of range"), std::string::npos)
+      << huge.body;
+  EXPECT_EQ(t().admin("GET", "/upstreams/huge").status, 404);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, AdminApiContract, ::testing::Values("sqlite", "etcd"),

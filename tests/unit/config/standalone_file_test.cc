@@ -83,6 +83,20 @@ TEST(ConfigStandaloneFileTest, invalid_json_is_an_error) {
   EXPECT_NE(msg.find("invalid JSON"), std::string::npos) << msg;
 }
 
+TEST(ConfigStandaloneFileTest, a_json_number_out_of_range_is_an_error) {
+  const std::string msg = error_of(json(R"({"routes":[{"id":"r1","uri":"/a","priority":1e400}]})"));
+  EXPECT_NE(msg.find("number is out of range"), std::string::npos) << msg;
+}
+
+// YAML scalars that overflow a double stay strings (and fail their schema).
+TEST(ConfigStandaloneFileTest, a_yaml_number_out_of_range_is_not_infinity) {
+  auto r = yaml("routes:\n  - id: r1\n    uri: /a\n    priority: 1e400\n#END\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->items("routes").size(), 1u);
+  const auto& v = r->items("routes")[0].value;
+  ASSERT_TRUE(v.at("priority").is_string());
+}
+
 TEST(ConfigStandaloneFileTest, items_without_id_get_arr_index) {
   auto r = yaml(
       "routes:\n"
