@@ -6,7 +6,8 @@
 // forms (merge and sub-path), collection queries (page, page_size, name /
 // label / uri regexes, filter=) and ttl. Then what the writes left in the
 // store goes the way a store change reaches the data plane: ConfigSync's
-// full read and SnapshotBuilder in kSkipInvalid mode.
+// full read and SnapshotBuilder in kSkipInvalid mode. Every stored resource
+// value must parse back as JSON.
 //
 // Input: an optional first byte '0'..'7' picks the API options (bit 0 a
 // data_encryption keyring, bit 1 stream mode on, bit 2 read-only); then up
@@ -283,6 +284,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   if (wrote) {
+    // What was stored must read back: a resource value that is not JSON
+    // would be dropped by every reader (ConfigSync, APISIX on the same etcd).
+    auto stored = w.await(w.store->range("/apisix"));
+    if (stored) {
+      for (const store::KeyValue& kv : stored->kvs) {
+        if (kv.value.empty() || kv.value.front() != '{') continue;  // gen_id, markers
+        json::parse_options options;
+        options.allow_invalid_utf8 = true;
+        boost::system::error_code ec;
+        json::parse(kv.value, ec, {}, options);
+        if (ec) {
+          std::fprintf(stderr, "admin_request_fuzz: a stored value is not JSON: %s\n---\n%s\n",
+                       kv.key.c_str(), kv.value.c_str());
+          std::abort();
+        }
+      }
+    }
     // What a store change does next: a full read into resources, then a
     // snapshot that leaves out what it cannot use.
     store::ConfigSync sync(w.io.get_executor(), *w.store, "/apisix", [] {});
