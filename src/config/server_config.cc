@@ -3,6 +3,7 @@
 #include "config/client_limits_config.h"
 #include "config/deployment_config.h"
 #include "config/yaml_read.h"
+#include "core/config_duration.h"
 #include "router/ip_matcher.h"
 
 #include <yaml-cpp/yaml.h>
@@ -393,8 +394,11 @@ core::Result<std::chrono::milliseconds> parse_duration(std::string_view t) {
   else if (unit == "h") ms = value * 3600000;
   else if (unit == "d") ms = value * 86400000;
   else return config_error("invalid duration \"" + std::string(t) + "\" (units: ms, s, m, h, d)");
-  constexpr double kMaxMs = 1e15;  // ~31,000 years: far below int64 overflow
-  if (ms > kMaxMs) return config_error("invalid duration \"" + std::string(t) + "\" (too large)");
+  // Deadlines add durations to steady_clock readings in nanoseconds.
+  constexpr auto kMaxMs = static_cast<double>(core::kMaxConfigDuration.count());
+  if (ms > kMaxMs) {
+    return config_error("invalid duration \"" + std::string(t) + "\" (too large: at most 100 years)");
+  }
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 

@@ -10,6 +10,7 @@
 
 #include "config/resource_schemas.h"
 #include "config/standalone_file.h"
+#include "core/config_duration.h"
 #include "plugins/plugin_registry.h"
 #include "core/saturate.h"
 
@@ -47,8 +48,11 @@ double number(const json::value& v) {
 // valid "integer"): narrowing goes through core::saturate.
 using core::saturate;
 
+// Timeouts are bounded from below only: core::duration_from_seconds caps
+// them where now + timeout still fits the clock.
 std::chrono::milliseconds seconds_to_ms(const json::value& v) {
-  return std::chrono::milliseconds(saturate<int64_t>(number(v) * 1000.0));
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+      core::duration_from_seconds(number(v)));
 }
 
 upstream::Timeouts compile_timeouts(const json::object& t, upstream::Timeouts base) {

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/config_duration.h"
 #include "core/saturate.h"
 #include "plugins/limit_key.h"
 #include "plugins/limit_redis_schema.h"
@@ -138,7 +139,7 @@ class LimitConn final : public Plugin {
     if (auto exit = take(ctx, delay)) co_return exit;
     if (delay >= 0.001) {
       net::Timer timer(co_await boost::asio::this_coro::executor);
-      timer.expires_after(std::chrono::microseconds(static_cast<int64_t>(delay * 1e6)));
+      timer.expires_after(core::duration_from_seconds(delay));
       co_await timer.async_wait(net::kNoThrow);
     }
     co_return kContinue;

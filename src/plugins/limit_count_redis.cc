@@ -7,6 +7,7 @@
 // Threading: a store is shared by every worker; it holds only immutable
 // options. Each worker talks to Redis through its own client
 // (net::redis::client_for), found on the worker's executor per call.
+#include "core/config_duration.h"
 #include "plugins/limit_count_redis.h"
 
 #include <algorithm>
@@ -143,9 +144,8 @@ net::redis::Options redis_options_from_conf(const boost::json::object& conf) {
   o.username = limits::conf_string(conf, "redis_username", "");
   o.password = limits::conf_string(conf, "redis_password", "");
   o.database = limits::conf_int(conf, "redis_database", 0);
-  o.timeout = std::chrono::milliseconds(limits::conf_int(conf, "redis_timeout", 1000));
-  o.keepalive_timeout =
-      std::chrono::milliseconds(limits::conf_int(conf, "redis_keepalive_timeout", 10000));
+  o.timeout = core::clamp_ms(limits::conf_int(conf, "redis_timeout", 1000));
+  o.keepalive_timeout = core::clamp_ms(limits::conf_int(conf, "redis_keepalive_timeout", 10000));
   o.max_connections = pool_size(conf);
   return o;
 }
@@ -180,9 +180,9 @@ core::Result<std::unique_ptr<CountStore>> make_redis_count_store(const boost::js
     }
     if (o.seeds.empty()) return core::config_error("redis_cluster_nodes is empty");
     o.node.password = limits::conf_string(conf, "redis_password", "");
-    o.node.timeout = std::chrono::milliseconds(limits::conf_int(conf, "redis_timeout", 1000));
+    o.node.timeout = core::clamp_ms(limits::conf_int(conf, "redis_timeout", 1000));
     o.node.keepalive_timeout =
-        std::chrono::milliseconds(limits::conf_int(conf, "redis_keepalive_timeout", 10000));
+        core::clamp_ms(limits::conf_int(conf, "redis_keepalive_timeout", 10000));
     o.node.max_connections = pool_size(conf);
     return std::unique_ptr<CountStore>(new RedisClusterCountStore(std::move(o)));
   }

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/config_duration.h"
 #include "core/saturate.h"
 #include "plugins/limit_key.h"
 #include "plugins/limit_redis_schema.h"
@@ -115,7 +116,7 @@ class LimitReq final : public Plugin {
     if (auto exit = decide(ctx, delay)) co_return exit;
     if (delay >= 0.001) {
       net::Timer timer(co_await boost::asio::this_coro::executor);
-      timer.expires_after(std::chrono::microseconds(static_cast<int64_t>(delay * 1e6)));
+      timer.expires_after(core::duration_from_seconds(delay));
       co_await timer.async_wait(net::kNoThrow);
     }
     co_return kContinue;

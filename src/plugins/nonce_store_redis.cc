@@ -1,3 +1,4 @@
+#include "core/config_duration.h"
 #include "plugins/nonce_store_redis.h"
 
 #include <boost/asio/this_coro.hpp>
@@ -52,7 +53,7 @@ core::Result<net::redis::Options> redis_options_from_conf(const boost::json::obj
   o.username = limits::conf_string(conf, "redis_username", "");
   o.password = limits::conf_string(conf, "redis_password", "");
   o.database = limits::conf_int(conf, "redis_database", 0);
-  o.timeout = std::chrono::milliseconds(limits::conf_int(conf, "redis_timeout", kDefaultTimeoutMs));
+  o.timeout = core::clamp_ms(limits::conf_int(conf, "redis_timeout", kDefaultTimeoutMs));
   o.max_connections = kConnectionsPerWorker;
   return o;
 }

@@ -482,6 +482,21 @@ TEST(UpstreamRetries, WithoutRetryTimeoutEveryNodeIsTried) {
 
 // ---------------------------------------------------------------- timeouts
 
+// Timeouts are bounded from below only. 1e300 seconds (or 1e10: 317 years)
+// does not fit steady_clock's nanoseconds; converted as is, the deadline
+// wrapped into the past and every request got 504 at once. Capped, it is
+// "never".
+TEST(UpstreamTimeouts, HugeTimeoutsMeanNeverNotAlreadyExpired) {
+  ScriptedServer slow(serve_http);
+  for (const char* huge : {"1e300", "10000000000"}) {
+    Torii t(route_with(map_nodes({{slow.port(), 1}}) + "      timeout:\n        connect: " + huge +
+                       "\n        send: " + huge + "\n        read: " + huge +
+                       "\n      keepalive_pool:\n        idle_timeout: " + huge + "\n"));
+    auto r = http_get(t.url("/sleep/300"));
+    EXPECT_EQ(r.status, 200) << huge << ": " << r.body;
+  }
+}
+
 TEST(UpstreamTimeouts, ReadTimeoutShorterThanTheResponseGives504) {
   ScriptedServer slow(serve_http);
   Torii t(route_with(map_nodes({{slow.port(), 1}}) +

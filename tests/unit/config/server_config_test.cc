@@ -387,6 +387,14 @@ TEST_F(ConfigServerConfigTest, proxy_mirror_plugin_attr) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message,
             "config.yaml: plugin_attr.proxy-mirror.timeout.read: invalid duration \"soon\"");
+  // A duration is added to steady_clock readings in nanoseconds: past 100
+  // years (1e12 s did pass before) it would wrap into the past.
+  auto huge = load("plugin_attr:\n  proxy-mirror:\n    timeout:\n      read: 1000000000000s\n");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("too large: at most 100 years"), std::string::npos)
+      << huge.error().message;
+  auto century = load("plugin_attr:\n  proxy-mirror:\n    timeout:\n      read: 36500d\n");
+  EXPECT_TRUE(century.ok()) << century.error().message;
   auto zero = load("plugin_attr:\n  proxy-mirror:\n    max_inflight: 0\n");
   ASSERT_FALSE(zero.ok());
   EXPECT_EQ(zero.error().message,
