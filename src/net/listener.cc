@@ -28,4 +28,24 @@ core::Result<net::TcpAcceptor> open_listener(boost::asio::io_context& io,
   return acc;
 }
 
+core::Status ensure_not_listened(const std::string& ip, uint16_t port) {
+  namespace asio = boost::asio;
+  if (port == 0) return core::ok_status();
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(ip, ec);
+  if (ec) return core::ok_status();  // open_listener reports the address
+  asio::io_context io;
+  asio::ip::tcp::acceptor probe(io);
+  const asio::ip::tcp::endpoint ep(addr, port);
+  probe.open(ep.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(ep, ec);
+  if (ec == asio::error::address_in_use) {
+    return core::Error{core::ErrorKind::kIo, core::ErrorSource::kConfig, false,
+                       "listen " + ip + ":" + std::to_string(port) + ": " + ec.message() +
+                           " (another process listens there)"};
+  }
+  return core::ok_status();  // other failures: open_listener reports them
+}
+
 }  // namespace torii::net

@@ -18,4 +18,14 @@ core::Result<net::TcpAcceptor> open_listener(boost::asio::io_context& io,
                                                            const std::string& ip, uint16_t port,
                                                            int backlog = 4096);
 
+// Fails when another process already listens on ip:port. SO_REUSEPORT lets
+// any process of the same user join a port's group, so without this check a
+// second gateway started on a port in use (a stale instance, a typo in
+// config.yaml) would bind, and the kernel would split the connections
+// between the two. Probes with a plain bind (SO_REUSEADDR only, so sockets
+// in TIME_WAIT do not count); call it before this process's own listeners
+// exist. Port 0 is not checked. Errors read
+// `listen 127.0.0.1:9080: Address already in use (another process listens there)`.
+core::Status ensure_not_listened(const std::string& ip, uint16_t port);
+
 }  // namespace torii::net

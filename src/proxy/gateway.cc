@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/standalone_file.h"
+#include "net/listener.h"
 #include "observability/error_log.h"
 
 namespace torii::proxy {
@@ -175,6 +176,19 @@ int Gateway::run() {
       return 1;
     }
     tls_server_ = std::move(*tls);
+  }
+  // Before the workers' SO_REUSEPORT sockets exist: one of another process
+  // on the same port would silently share its connections with ours.
+  std::vector<std::pair<std::string, uint16_t>> addresses;
+  for (const auto& a : config_.node_listen) addresses.emplace_back(a.ip, a.port);
+  if (tls_server_) {
+    for (const auto& a : config_.ssl.listen) addresses.emplace_back(a.ip, a.port);
+  }
+  for (const auto& [ip, port] : addresses) {
+    if (auto st = net::ensure_not_listened(ip, port); !st) {
+      spdlog::error("{}", st.error().message);
+      return 1;
+    }
   }
   for (int i = 0; i < config_.worker_processes; ++i) {
     auto w = std::make_unique<Worker>(i, access_log_, config_.access_log_buffer);

@@ -52,7 +52,10 @@ size_t count_of(const std::string& haystack, const std::string& needle) {
 // node_listen value; `nginx_extra` adds lines under nginx_config.
 std::string config_yaml(const TempDir& dir, const std::string& node_listen_value,
                         const std::string& nginx_extra = "", const std::string& top_extra = "") {
-  return "apisix:\n  node_listen: " + node_listen_value + "\n" + top_extra +
+  // No TLS listener: its default 0.0.0.0:9443 would be the same for every
+  // test running in parallel, and a gateway refuses a port another holds.
+  return "apisix:\n  node_listen: " + node_listen_value + "\n  ssl:\n    enable: false\n" +
+         top_extra +
          "nginx_config:\n  error_log: " + dir.path() + "/error.log\n  error_log_level: info\n" +
          nginx_extra + "  http:\n    access_log: " + dir.path() + "/access.log\n" +
          "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n" + test_admin_block();
@@ -289,6 +292,26 @@ TEST(LifecycleConfig, NodeListenAsAPlainPort) {
   const auto r = http_get("http://127.0.0.1:" + std::to_string(port) + "/");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "hello from " + std::to_string(up.port()));
+}
+
+// SO_REUSEPORT would let a second gateway (a stale instance, a copied
+// config.yaml) join the first one's port, and the kernel would split the
+// connections between them. The second refuses to start instead.
+TEST(LifecycleConfig, ASecondGatewayOnAPortInUseRefusesToStart) {
+  Upstream up;
+  Torii first(one_route(up));
+  ASSERT_TRUE(first.running()) << first.error_log();
+  ToriiOptions o;
+  o.routes_yaml = one_route(up);
+  o.port = first.port();
+  Torii second(o);
+  EXPECT_EQ(second.wait_exit(std::chrono::seconds(5)), 1) << second.error_log();
+  EXPECT_NE(second.error_log().find(":" + std::to_string(first.port()) +
+                                    ": Address already in use (another process listens there)"),
+            std::string::npos)
+      << second.error_log();
+  // Every connection still reaches the first.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(http_get(first.url("/")).status, 200);
 }
 
 TEST(LifecycleConfig, NodeListenAsAListServesOnEveryPort) {

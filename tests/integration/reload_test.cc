@@ -207,7 +207,7 @@ TEST(ReloadJson, ApisixJsonIsServedAndReloadedWithoutEndMarker) {
   const uint16_t port = free_port();
   dir.write("config.yaml",
             "apisix:\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + std::to_string(port) +
-                "\nnginx_config:\n  worker_processes: 1\n  error_log: " + dir.path() +
+                "\n  ssl:\n    enable: false\nnginx_config:\n  worker_processes: 1\n  error_log: " + dir.path() +
                 "/error.log\n  http:\n    access_log: " + dir.path() +
                 "/access.log\n"
                 "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: json\n" + test_admin_block());

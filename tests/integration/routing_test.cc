@@ -74,7 +74,8 @@ class CustomTorii {
       : port_(free_port()), listen_ip_(listen_ip) {
     dir_.write("config.yaml",
                "apisix:\n  node_listen:\n    - ip: \"" + listen_ip +
-                   "\"\n      port: " + std::to_string(port_) + "\n" + apisix_extra +
+                   "\"\n      port: " + std::to_string(port_) + "\n  ssl:\n    enable: false\n" +
+                   apisix_extra +
                    "nginx_config:\n  worker_processes: 1\n  error_log: " + dir_.path() +
                    "/error.log\n  error_log_level: info\n  worker_shutdown_timeout: 5s\n"
                    "  http:\n    access_log: " +
@@ -626,7 +627,7 @@ TEST(RoutingValidation, LookAroundRegexInVarsIsRefused) {
   dir.write(
       "config.yaml",
       "apisix:\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + std::to_string(free_port()) +
-          "\nnginx_config:\n  error_log: stderr\n"
+          "\n  ssl:\n    enable: false\nnginx_config:\n  error_log: stderr\n"
           "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n" + test_admin_block());
   dir.write("apisix.yaml", "routes:\n  - id: fine\n    uri: /fine\n    upstream: " + b["x"] +
                                "\n  - id: lookahead\n    uri: /la\n"
