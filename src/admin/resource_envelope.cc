@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "admin/admin_reply.h"
-#include "router/lua_number.h"
 #include "core/json_numbers.h"
+#include "router/lua_number.h"
 
 namespace torii::admin {
 

@@ -156,11 +156,7 @@ int H1Parser::on_chunk_header(llhttp_t* p) {
 
 bool H1Parser::check_chunk_crlf(const char* from, const char* end) {
   for (; crlf_left_ > 0 && from < end; ++from, --crlf_left_) {
-    if (*from != (crlf_left_ == 2 ? '\r' : '\n')) {
-      error_ = kind_ == Kind::kRequest ? ParseError::kBadRequest : ParseError::kBadResponse;
-      reason_ = "Expected CRLF after chunk data";
-      return false;
-    }
+    if (*from != (crlf_left_ == 2 ? '\r' : '\n')) return refuse("Expected CRLF after chunk data");
   }
   return true;
 }
@@ -214,9 +210,12 @@ bool H1Parser::check_framing(const char* from, const char* to, size_t first_span
     clean = crs_end_lines(from, data);
     from = data + body_[i].len;
   }
-  if (clean && crs_end_lines(from, to)) return true;
+  return (clean && crs_end_lines(from, to)) || refuse("CR not followed by LF");
+}
+
+bool H1Parser::refuse(const char* reason) {
   error_ = kind_ == Kind::kRequest ? ParseError::kBadRequest : ParseError::kBadResponse;
-  reason_ = "CR not followed by LF";
+  reason_ = reason;
   return false;
 }
 

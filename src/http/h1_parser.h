@@ -127,6 +127,9 @@ class H1Parser {
   // body_[first_span] on is followed by LF; sets the error when not.
   bool check_framing(const char* from, const char* to, size_t first_span);
   bool crs_end_lines(const char* from, const char* to);
+  // Records a framing error our own checks found (400 for a request, 502
+  // for a response); returns false.
+  bool refuse(const char* reason);
 
   llhttp_t p_;
   Kind kind_;

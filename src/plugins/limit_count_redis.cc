@@ -7,7 +7,6 @@
 // Threading: a store is shared by every worker; it holds only immutable
 // options. Each worker talks to Redis through its own client
 // (net::redis::client_for), found on the worker's executor per call.
-#include "core/config_duration.h"
 #include "plugins/limit_count_redis.h"
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "core/config_duration.h"
 #include "core/saturate.h"
 #include "net/redis_cluster.h"
 #include "plugins/limit_key.h"

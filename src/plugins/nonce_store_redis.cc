@@ -1,10 +1,10 @@
-#include "core/config_duration.h"
 #include "plugins/nonce_store_redis.h"
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/value.hpp>
 #include <utility>
 
+#include "core/config_duration.h"
 #include "core/saturate.h"
 #include "plugins/limit_key.h"
 

@@ -687,43 +687,44 @@ TEST(UpstreamBadResponses, UpstreamClosingMidChunkedBodyCutsTheClientResponse) {
   EXPECT_LT(r.body.size(), 2000u);
 }
 
-// The upstream's chunk data is not followed by CRLF: the response is refused
-// (502 when nothing was sent yet), never passed on as a complete one.
-TEST(UpstreamBadResponses, ChunkDataWithoutCrlfIsNotPassedOnAsComplete) {
-  ScriptedServer bad([](ScriptedServer& s, int fd) {
+// A handler that answers the first request with `raw`, then waits for the
+// peer to close.
+ScriptedServer::Handler answer_with(std::string raw) {
+  return [raw = std::move(raw)](ScriptedServer& s, int fd) {
     std::string buf, head;
     if (!wire::read_request_head(fd, buf, head)) return;
     s.count_request();
-    send_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n");
+    send_all(fd, raw);
     char tmp[256];
     while (::recv(fd, tmp, sizeof(tmp), 0) > 0) {
     }
-  });
+  };
+}
+
+// The error log line is written after the reply went out.
+bool error_logged(const Torii& t, const std::string& needle) {
+  return wait_until([&] { return t.error_log().find(needle) != std::string::npos; },
+                    std::chrono::seconds(5));
+}
+
+// The upstream's chunk data is not followed by CRLF: the response is refused
+// (502 when nothing was sent yet), never passed on as a complete one.
+TEST(UpstreamBadResponses, ChunkDataWithoutCrlfIsNotPassedOnAsComplete) {
+  ScriptedServer bad(answer_with(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"));
   Torii t(route_with(map_nodes({{bad.port(), 1}})));
   auto r = http_get(t.url("/x"));
   EXPECT_TRUE(r.status == 502 || r.error != "") << r.status << " " << r.body;
-  // The log line is written after the reply went out.
-  EXPECT_TRUE(wait_until([&] { return t.error_log().find("Expected CRLF after chunk data") != std::string::npos; }, std::chrono::seconds(5)))
-      << t.error_log();
+  EXPECT_TRUE(error_logged(t, "Expected CRLF after chunk data")) << t.error_log();
 }
 
 // llhttp's default build would take the X for the LF ending the head.
 TEST(UpstreamBadResponses, HeadEndingInCrAndJunkIsA502) {
-  ScriptedServer bad([](ScriptedServer& s, int fd) {
-    std::string buf, head;
-    if (!wire::read_request_head(fd, buf, head)) return;
-    s.count_request();
-    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\rXhello");
-    char tmp[256];
-    while (::recv(fd, tmp, sizeof(tmp), 0) > 0) {
-    }
-  });
+  ScriptedServer bad(answer_with("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\rXhello"));
   Torii t(route_with(map_nodes({{bad.port(), 1}})));
   auto r = http_get(t.url("/x"));
   EXPECT_EQ(r.status, 502) << r.body;
-  // The log line is written after the reply went out.
-  EXPECT_TRUE(wait_until([&] { return t.error_log().find("CR not followed by LF") != std::string::npos; }, std::chrono::seconds(5)))
-      << t.error_log();
+  EXPECT_TRUE(error_logged(t, "CR not followed by LF")) << t.error_log();
 }
 
 }  // namespace

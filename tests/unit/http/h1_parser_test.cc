@@ -72,6 +72,19 @@ Parsed parse_bytewise(H1Parser& p, const std::string& buf, size_t off = 0) {
   return snapshot(p, buf, consumed, body);
 }
 
+// Feeds `buf` in two reads cut at `cut`: the second only when the first
+// left the message open without an error.
+Parsed parse_in_two(H1Parser& p, const std::string& buf, size_t cut) {
+  std::string body;
+  size_t n = p.feed(buf.data(), 0, cut);
+  collect_body(p, buf, body);
+  if (p.error() == ParseError::kNone && !p.message_complete()) {
+    n += p.feed(buf.data(), n, buf.size() - n);
+    collect_body(p, buf, body);
+  }
+  return snapshot(p, buf, n, body);
+}
+
 Parsed parse_request(const std::string& buf) {
   H1Parser p(H1Parser::Kind::kRequest);
   return parse_whole(p, buf);
@@ -380,10 +393,9 @@ TEST(HttpH1ParserTest, chunk_data_not_followed_by_crlf_is_refused_however_split)
     // Split once at every position: the CRLF may straddle two reads.
     for (size_t cut = head.size(); cut < buf.size(); ++cut) {
       H1Parser p(H1Parser::Kind::kRequest);
-      size_t n = p.feed(buf.data(), 0, cut);
-      if (p.error() == ParseError::kNone) n += p.feed(buf.data(), n, buf.size() - n);
-      EXPECT_EQ(p.error(), ParseError::kBadRequest) << bad << " cut at " << cut;
-      EXPECT_FALSE(p.message_complete()) << bad << " cut at " << cut;
+      const Parsed r = parse_in_two(p, buf, cut);
+      EXPECT_EQ(r.error, ParseError::kBadRequest) << bad << " cut at " << cut;
+      EXPECT_FALSE(r.message_complete) << bad << " cut at " << cut;
     }
   }
 }
@@ -394,15 +406,11 @@ TEST(HttpH1ParserTest, well_formed_chunks_pass_however_split) {
       "5\r\nhello\r\n1;e=1\r\n!\r\n0\r\nX-T: 1\r\n\r\n";
   for (size_t cut = 1; cut < buf.size(); ++cut) {
     H1Parser p(H1Parser::Kind::kRequest);
-    std::string body;
-    size_t n = p.feed(buf.data(), 0, cut);
-    collect_body(p, buf, body);
-    n += p.feed(buf.data(), n, buf.size() - n);
-    collect_body(p, buf, body);
-    EXPECT_EQ(p.error(), ParseError::kNone) << "cut at " << cut;
-    EXPECT_TRUE(p.message_complete()) << "cut at " << cut;
-    EXPECT_EQ(n, buf.size());
-    EXPECT_EQ(body, "hello!");
+    const Parsed r = parse_in_two(p, buf, cut);
+    EXPECT_EQ(r.error, ParseError::kNone) << "cut at " << cut;
+    EXPECT_TRUE(r.message_complete) << "cut at " << cut;
+    EXPECT_EQ(r.consumed, buf.size());
+    EXPECT_EQ(r.body, "hello!");
   }
 }
 
@@ -444,11 +452,7 @@ TEST(HttpH1ParserTest, cr_not_followed_by_lf_in_framing_is_refused_however_split
     EXPECT_STREQ(whole.error_reason(), "CR not followed by LF");
     for (size_t cut = 1; cut < buf.size(); ++cut) {
       H1Parser p(H1Parser::Kind::kRequest);
-      size_t n = p.feed(buf.data(), 0, cut);
-      if (p.error() == ParseError::kNone && !p.message_complete()) {
-        p.feed(buf.data(), n, buf.size() - n);
-      }
-      EXPECT_EQ(p.error(), ParseError::kBadRequest) << buf << " cut at " << cut;
+      EXPECT_EQ(parse_in_two(p, buf, cut).error, ParseError::kBadRequest) << buf << " cut at " << cut;
     }
   }
 }
@@ -472,14 +476,10 @@ TEST(HttpH1ParserTest, cr_in_body_data_is_not_checked) {
   for (const auto& [buf, body_expected] : ok) {
     for (size_t cut = 1; cut < buf.size(); ++cut) {
       H1Parser p(H1Parser::Kind::kRequest);
-      std::string body;
-      size_t n = p.feed(buf.data(), 0, cut);
-      collect_body(p, buf, body);
-      n += p.feed(buf.data(), n, buf.size() - n);
-      collect_body(p, buf, body);
-      EXPECT_EQ(p.error(), ParseError::kNone) << buf << " cut at " << cut << ": " << p.error_reason();
-      EXPECT_TRUE(p.message_complete()) << buf << " cut at " << cut;
-      EXPECT_EQ(body, body_expected);
+      const Parsed r = parse_in_two(p, buf, cut);
+      EXPECT_EQ(r.error, ParseError::kNone) << buf << " cut at " << cut << ": " << p.error_reason();
+      EXPECT_TRUE(r.message_complete) << buf << " cut at " << cut;
+      EXPECT_EQ(r.body, body_expected);
     }
   }
 }
