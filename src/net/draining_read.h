@@ -52,6 +52,8 @@
 #include <cerrno>
 #include <cstddef>
 
+#include "net/nocancel.h"
+
 // After socket_base.hpp, which it needs and does not include.
 #include <boost/asio/detail/reactive_socket_recv_op.hpp>
 
@@ -100,7 +102,7 @@ inline ssize_t recv_with_queued(int fd, void* data, size_t size, int flags, int&
   msg.msg_control = control;
   msg.msg_controllen = sizeof(control);
   queued = -1;
-  const ssize_t n = ::recvmsg(fd, &msg, flags);
+  const ssize_t n = recvmsg_nocancel(fd, &msg, flags);
   if (n < 0) return n;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
 #ifdef TCP_CM_INQ

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "net/nocancel.h"
+
 namespace torii::net {
 
 namespace {
@@ -27,7 +29,7 @@ WriteProgress send_now(int fd, std::span<const boost::asio::const_buffer> bufs) 
   msg.msg_iov = iov;
   msg.msg_iovlen = count;
   for (;;) {
-    const ssize_t n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ssize_t n = sendmsg_nocancel(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) {
       progress.written = static_cast<size_t>(n);
       return progress;

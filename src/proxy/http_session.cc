@@ -186,6 +186,7 @@ net::Task<HttpSession::HeadResult> HttpSession::read_head() {
   sent_upstream_ = false;
   idle_ = in_.size() == 0;
   bool started = !idle_;
+  if (started) ctx_.start = core::Clock::now();  // pipelined: this request starts now
   // The whole head must arrive within client_header_timeout of its first
   // byte (one deadline, not one per read: a byte a second must not do).
   core::Clock::time_point head_deadline = core::coarse_now() + s.client_header_timeout;

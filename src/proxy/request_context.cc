@@ -15,7 +15,7 @@ namespace torii::proxy {
 void RequestContext::reset(const http::Request* req, std::shared_ptr<const config::Snapshot> snap) {
   req_ = req;
   snapshot_ = std::move(snap);
-  start = core::Clock::now();
+  start = {};  // set by the session when the request's first byte is there
   route = nullptr;
   match.params.clear();
   status = 0;

@@ -1,5 +1,7 @@
 #include "upstream/conn_pool.h"
 
+#include "core/deadline.h"
+
 namespace torii::upstream {
 namespace {
 // A connection keeps its read buffer while idle unless a body grew it.
@@ -33,7 +35,7 @@ void ConnPool::release(const Node* node, const std::shared_ptr<const Upstream>& 
   }
   // The pool size bounds idle connections per node (nginx: per upstream block).
   if (b.idle.size() >= owner->keepalive.size) return;
-  conn->idle_since = core::Clock::now();
+  conn->idle_since = core::coarse_now();  // idle timeouts are seconds; no TSC read needed
   conn->in().truncate(0);
   conn->in().shrink_if_larger(kIdleBufferSize);
   b.idle.push_back(std::move(conn));

@@ -3,13 +3,17 @@
 // between reads, the rest of a read that filled its buffer, an end of
 // stream that came with the last bytes, a cancelled wait.
 //
-// A binary of its own (tests/CMakeLists.txt): it replaces recv() and
-// recvmsg() to count the reads made on the socket under test.
+// A binary of its own (tests/CMakeLists.txt): it replaces recv(),
+// recvmsg() and syscall() (net/nocancel.h reads through it) to count the
+// reads made on the socket under test.
 #include "net/draining_read.h"
 
 #include <dlfcn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cstdarg>
 
 #include <gtest/gtest.h>
 
@@ -46,6 +50,20 @@ extern "C" ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   static const auto real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "recvmsg"));
   count(fd);
   return real(fd, msg, flags);
+}
+
+// syscall(2) takes up to six register arguments; reading six is what
+// glibc's own wrapper does, whatever the call passed.
+extern "C" long syscall(long number, ...) noexcept {
+  va_list ap;
+  va_start(ap, number);
+  long a[6];
+  for (long& x : a) x = va_arg(ap, long);
+  va_end(ap);
+  using Fn = long (*)(long, ...);
+  static const auto real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "syscall"));
+  if (number == SYS_recvmsg || number == SYS_recvfrom) count(static_cast<int>(a[0]));
+  return real(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 namespace torii::net {
