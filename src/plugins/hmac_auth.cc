@@ -11,7 +11,8 @@
 // time. Checks, in APISIX's order: keyId and signature present, algorithm
 // present, a credential with that key_id, the algorithm in
 // `allowed_algorithms`, the Date header within `clock_skew` seconds (when
-// clock_skew > 0), every `signed_headers` entry among the signed headers,
+// clock_skew > 0), every `signed_headers` entry (default ["date"]) among
+// the signed headers,
 // the signature, then with `validate_request_body` the
 // `Digest: SHA-256=<base64(sha256(body))>` header (bodies over
 // `max_req_body_size` answer 413).
@@ -57,7 +58,8 @@ constexpr std::string_view kSchema = R"json({
     "clock_skew": {"type": "integer", "default": 300, "minimum": 1},
     "signed_headers": {
       "type": "array",
-      "items": {"type": "string", "minLength": 1, "maxLength": 50}
+      "items": {"type": "string", "minLength": 1, "maxLength": 50},
+      "default": ["date"]
     },
     "validate_request_body": {"type": "boolean", "default": false},
     "hide_credentials": {"type": "boolean", "default": false},
@@ -286,7 +288,12 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf, con
     const double d = v->to_number<double>();
     c.clock_skew = d > 1e12 ? static_cast<int64_t>(1e12) : static_cast<int64_t>(d);
   }
-  if (const auto* v = conf.if_contains("signed_headers"); v && v->is_array()) {
+  // APISIX 3.14+: absent means ["date"], so a signature always covers the
+  // Date the clock-skew check reads (a captured signature without it would
+  // verify again under any fresh Date); an explicit [] opts out.
+  if (const auto* v = conf.if_contains("signed_headers"); !v) {
+    c.signed_headers = {"date"};
+  } else if (v->is_array()) {
     for (const auto& h : v->get_array()) {
       if (h.is_string()) c.signed_headers.emplace_back(h.get_string());
     }

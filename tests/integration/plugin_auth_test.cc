@@ -509,6 +509,31 @@ TEST(PluginAuth, HmacAuth) {
   EXPECT_EQ(post(sha256_auth, digest, body).body, generic);  // algorithm not allowed
 }
 
+// signed_headers defaults to ["date"] (APISIX 3.14+): a signature that does
+// not cover Date would verify again under any fresh Date header. [] opts out.
+TEST(PluginAuth, HmacAuthSignaturesCoverTheDateByDefault) {
+  Upstream up;
+  Torii t("consumers:\n  - username: jack\n    plugins:\n"
+          "      hmac-auth: {key_id: jack-id, secret_key: jack-secret}\nroutes:\n" +
+          echo_route(up, R"({"hmac-auth": {}})", "r1", "/d/*") +
+          echo_route(up, R"({"hmac-auth": {"signed_headers": []}})", "r2", "/open/*"));
+  const std::string now = http_date(std::time(nullptr));
+  const std::string target_only = hmac_authorization("jack-id", "jack-secret", "GET", "/d/echo", {});
+  auto r = http_get(t.url("/d/echo"), {target_only, "Date: " + now});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.body, "{\"message\":\"client request can't be validated\"}\n");
+  EXPECT_TRUE(wait_until([&] {
+    return t.error_log().find("expected header \"date\" missing in signing") != std::string::npos;
+  }));
+  const std::string with_date =
+      hmac_authorization("jack-id", "jack-secret", "GET", "/d/echo", {{"date", now}});
+  EXPECT_EQ(http_get(t.url("/d/echo"), {with_date, "Date: " + now}).status, 200);
+  // An explicit [] is the user's choice: the signature need not cover Date.
+  const std::string open_sig =
+      hmac_authorization("jack-id", "jack-secret", "GET", "/open/echo", {});
+  EXPECT_EQ(http_get(t.url("/open/echo"), {open_sig, "Date: " + now}).status, 200);
+}
+
 TEST(PluginAuth, MultiAuthAcceptsAnyOfItsPlugins) {
   Upstream up;
   Torii t(kConsumers + "routes:\n" +
