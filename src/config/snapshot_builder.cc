@@ -537,7 +537,19 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
       skip(st.error());
       continue;
     }
-    rules.push_back({plugins_of(item.value), "global_rule", item.id, prefix + "global_rules/" + item.id});
+    plugins::PluginSource rule{plugins_of(item.value), "global_rule", item.id,
+                               prefix + "global_rules/" + item.id};
+    // A rule whose plugins cannot be built (unknown to Torii, a bad conf) is
+    // left out alone: the merged chain below would otherwise fail, and with
+    // it every other rule (an ip-restriction rule would stop blocking).
+    if (auto alone = chains_.global_chain({rule}); !alone) {
+      auto e = config_error("global_rules[" + std::to_string(index) + "] (id \"" + item.id +
+                            "\"): " + alone.error().message);
+      if (!skip_invalid) return e;
+      skip(e);
+      continue;
+    }
+    rules.push_back(std::move(rule));
   }
   if (auto global = chains_.global_chain(rules); global) {
     snap->global_plugins = std::move(*global);
@@ -666,12 +678,22 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     spec_where.push_back(where + " (id \"" + item.id + "\")");
     snap->routes.push_back(std::move(route));
   }
+  // The router names a refused spec by its RouteSpec::index, the route's
+  // slot in the snapshot ("routes[3].vars ..."). Once a spec was skipped
+  // that is no longer its position in `specs`: look it up.
+  const auto refused_spec = [&specs](const std::string& msg) -> size_t {
+    if (msg.rfind("routes[", 0) != 0 || msg.find(']') == std::string::npos) return specs.size();
+    const unsigned long index = std::strtoul(msg.c_str() + 7, nullptr, 10);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      if (specs[i].index == index) return i;
+    }
+    return specs.size();
+  };
   auto router = router::Router::build(server.router, specs);
   // Skip mode: drop the route the router refuses and build again.
   while (!router && skip_invalid) {
     const std::string& msg = router.error().message;
-    const size_t slot = msg.rfind("routes[", 0) == 0 ? std::strtoul(msg.c_str() + 7, nullptr, 10)
-                                                     : specs.size();
+    const size_t slot = refused_spec(msg);
     if (slot >= specs.size()) break;
     skip(config_error(spec_where[slot] + ": " + msg.substr(msg.find(']') + 2)));
     specs.erase(specs.begin() + static_cast<std::ptrdiff_t>(slot));
@@ -679,14 +701,10 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     router = router::Router::build(server.router, specs);
   }
   if (!router) {
-    // The router names the spec slot ("routes[3].vars..."); name the file's item instead.
+    // Name the file's item rather than the snapshot slot.
     std::string msg = router.error().message;
-    if (msg.rfind("routes[", 0) == 0) {
-      const size_t close = msg.find(']');
-      const size_t slot = std::strtoul(msg.c_str() + 7, nullptr, 10);
-      if (close != std::string::npos && slot < spec_where.size()) {
-        msg = spec_where[slot] + ": " + msg.substr(close + 2);
-      }
+    if (const size_t slot = refused_spec(msg); slot < specs.size()) {
+      msg = spec_where[slot] + ": " + msg.substr(msg.find(']') + 2);
     }
     return config_error(msg);
   }

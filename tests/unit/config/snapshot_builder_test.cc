@@ -592,5 +592,48 @@ TEST(ConfigSnapshotBuilderSkipInvalid, bad_items_are_left_out_and_the_rest_serve
   EXPECT_FALSE(strict.ok());
 }
 
+// Two routes the router refuses: both are left out, and only they (the
+// router names a route by its snapshot slot, which stops being its position
+// in the spec list after a skip: the second skip dropped a good route, then
+// failed the whole build).
+TEST(ConfigSnapshotBuilderSkipInvalid, every_route_the_router_refuses_is_left_out_alone) {
+  SnapshotBuilder b;
+  auto set = resources(R"({
+    "upstreams": [{"id": "u1", "nodes": {"127.0.0.1:1": 1}}],
+    "routes": [{"id": "r1", "uri": "/*", "upstream_id": "u1"},
+               {"id": "r2", "uri": "/a/*", "upstream_id": "u1", "vars": [["arg_a", "??", "1"]]},
+               {"id": "r3", "uri": "/three", "upstream_id": "u1"},
+               {"id": "r4", "uri": "/b/*", "upstream_id": "u1", "vars": [["arg_b", "??", "1"]]},
+               {"id": "r5", "uri": "/five", "upstream_id": "u1"}]
+  })");
+  auto snap = b.build(set, ServerConfig{}, BuildMode::kSkipInvalid);
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  EXPECT_EQ(routed(**snap, "", "/three"), "r3");
+  EXPECT_EQ(routed(**snap, "", "/five"), "r5");
+  EXPECT_EQ(routed(**snap, "", "/a/x"), "r1");
+  EXPECT_EQ(routed(**snap, "", "/b/x"), "r1");
+}
+
+// A global rule with a plugin Torii cannot build (an APISIX node on the same
+// etcd wrote serverless-pre-function) is left out alone: the other rules
+// keep running, so a blocking rule does not fail open.
+TEST(ConfigSnapshotBuilderSkipInvalid, a_global_rule_that_cannot_be_built_leaves_the_others_running) {
+  SnapshotBuilder b;
+  auto set = resources(R"({
+    "global_rules": [
+      {"id": "g1", "plugins": {"ip-restriction": {"blacklist": ["127.0.0.1"]}}},
+      {"id": "g2", "plugins": {"serverless-pre-function": {"phase": "rewrite",
+                                                           "functions": ["return function() end"]}}},
+      {"id": "g3", "plugins": {"request-id": {}}}]
+  })");
+  auto snap = b.build(set, ServerConfig{}, BuildMode::kSkipInvalid);
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  ASSERT_TRUE((*snap)->global_plugins);
+  EXPECT_TRUE((*snap)->global_plugins->contains("ip-restriction"));
+  EXPECT_TRUE((*snap)->global_plugins->contains("request-id"));
+  EXPECT_EQ((*snap)->global_plugins->entries.size(), 2u);
+  EXPECT_FALSE(b.build(set, ServerConfig{}, BuildMode::kRejectAll).ok());
+}
+
 }  // namespace
 }  // namespace torii::config
