@@ -273,6 +273,42 @@ TEST_F(PluginSigning, a_replay_is_refused_and_the_nonce_is_scoped_by_consumer) {
   EXPECT_EQ(send(t_, "GET", "/echo/both/echo", sign_request(forged)).status, 200);
 }
 
+// An absolute-form target routes by its authority (RFC 9112 3.2.2); the
+// Host header the client also sent must not be what the signature covers,
+// or a request signed for one host could be replayed to another host's route
+// by rewriting only the request line.
+TEST(PluginSigningHosts, the_signed_host_is_the_host_the_request_is_routed_by) {
+  Upstream up;
+  auto host_route = [&](const std::string& id, const std::string& host) {
+    return "  - id: " + id + "\n    uri: /api/*\n    hosts: [" + host +
+           "]\n    plugins: {anti-tamper: {}, anti-replay: {}}\n    upstream:\n      nodes:\n"
+           "        \"" + up.node() + "\": 1\n";
+  };
+  Torii t(kConsumers + "routes:\n" + host_route("shop", "shop.example.com") +
+          host_route("admin", "admin.example.com"));
+  SigningInput in;
+  in.key = "jack-key";
+  in.secret = kSecret;
+  in.method = "GET";
+  in.target = "/api/orders";
+  in.headers = {{"Host", "shop.example.com"}};
+  std::string head;
+  for (const std::string& h : sign_request(in)) head += h + "\r\n";
+  const std::string reply = raw_exchange(
+      t.port(), "GET http://admin.example.com/api/orders HTTP/1.1\r\n" + head +
+                     "Connection: close\r\n\r\n");
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 401")) << reply;
+  EXPECT_NE(reply.find("TORII_SIGNATURE_MISMATCH"), std::string::npos) << reply;
+  // The same request line with the host it was signed for passes.
+  in.nonce = random_nonce();
+  head.clear();
+  for (const std::string& h : sign_request(in)) head += h + "\r\n";
+  const std::string ok = raw_exchange(
+      t.port(), "GET http://shop.example.com/api/orders HTTP/1.1\r\n" + head +
+                     "Connection: close\r\n\r\n");
+  EXPECT_TRUE(ok.starts_with("HTTP/1.1 200")) << ok;
+}
+
 TEST_F(PluginSigning, anti_replay_alone_and_its_local_store_bound) {
   auto headers = [](const std::string& nonce, int64_t ts = 0) {
     return std::vector<std::string>{

@@ -119,6 +119,12 @@ TEST(HttpRequestTest, absolute_form_target_replaces_host) {
   EXPECT_EQ(p->req.target, "/p/q?z=1");
   EXPECT_EQ(p->req.path, "/p/q");
   EXPECT_EQ(p->req.query, "z=1");
+  // The ignored Host header takes the authority's value, so no reader of
+  // "Host" (a signature over it) sees a host the request is not routed by.
+  EXPECT_EQ(p->req.header("host"), "Foo.Example:81");
+  size_t hosts = 0;
+  for (const auto& h : p->req.headers) hosts += h.name == "Host";
+  EXPECT_EQ(hosts, 1u);
 }
 
 TEST(HttpRequestTest, absolute_form_without_path_targets_root) {
@@ -133,6 +139,7 @@ TEST(HttpRequestTest, absolute_form_satisfies_the_host_requirement) {
   auto p = parse("GET https://a.example/x HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(p->accepted());
   EXPECT_EQ(p->req.host, "a.example");
+  EXPECT_EQ(p->req.header("host"), "a.example");
 }
 
 TEST(HttpRequestTest, missing_host_on_http11_is_refused) {
