@@ -351,14 +351,15 @@ BENCHMARK(BM_AntiTamperVerify);
 // thread (fresh, then replays until their 1 s TTL passes, then fresh again:
 // memory stays bounded), on `threads` workers sharing the store.
 void BM_AntiReplayLocalInsert(benchmark::State& state) {
-  static plugins::nonce::LocalNonceStore store(100'000'000);
+  static plugins::nonce::LocalNonceStore store;
+  static const auto quota = std::make_shared<plugins::nonce::NonceQuota>(100'000'000);
   std::string key = "torii:nonce:jack:" + std::to_string(state.thread_index()) + "-";
   const size_t base = key.size();
   uint64_t i = 0;
   for (auto _ : state) {
     key.resize(base);
     key += std::to_string(i++ & 0x3FFFF);
-    benchmark::DoNotOptimize(store.insert(key, 1));
+    benchmark::DoNotOptimize(store.insert(key, 1, quota));
   }
 }
 BENCHMARK(BM_AntiReplayLocalInsert)->Threads(1)->Threads(2);

@@ -15,8 +15,10 @@
 // for ts + skew - now + 1 seconds: as long as the timestamp is accepted.
 //
 // Stores (nonce_store.h, nonce_store_redis.h):
-//   policy "local"  one table shared by the node's workers, at most
-//                   local_max_entries nonces; full: 503, never eviction.
+//   policy "local"  one table for the whole node (every worker, every
+//                   route: a nonce spent on one route is a replay on
+//                   another), at most local_max_entries nonces recorded
+//                   through this conf; full: 503, never eviction.
 //   policy "redis"  the local table first (a hit is a replay without a
 //                   round trip), then SET NX EX in Redis, shared by every
 //                   node; the answer is recorded locally too. Redis
@@ -97,9 +99,9 @@ struct Fresh {
 
 class AntiReplay final : public Plugin {
  public:
-  AntiReplay(AntiReplayConfig conf, std::shared_ptr<nonce::LocalNonceStore> local,
+  AntiReplay(AntiReplayConfig conf, std::shared_ptr<nonce::NonceQuota> quota,
              std::unique_ptr<nonce::RedisNonceStore> redis)
-      : conf_(conf), local_(std::move(local)), redis_(std::move(redis)) {}
+      : conf_(conf), quota_(std::move(quota)), redis_(std::move(redis)) {}
 
   uint8_t phases() const override { return bit(Phase::kRewrite); }
   bool is_async(Phase p) const override { return p == Phase::kRewrite && redis_ != nullptr; }
@@ -116,11 +118,11 @@ class AntiReplay final : public Plugin {
     Fresh f;
     Step refused = check_headers(ctx, f);
     if (refused) co_return refused;
-    if (local_->contains(f.store_key)) co_return signing::refuse(ctx, kName, kReplayed, f.key, f.nonce);
+    if (local_.contains(f.store_key)) co_return signing::refuse(ctx, kName, kReplayed, f.key, f.nonce);
     auto task = redis_->insert(f.store_key, f.ttl);
     core::Result<bool> first_use = co_await std::move(task);
     if (first_use.ok()) {
-      local_->insert(f.store_key, f.ttl);  // a cache: full only means no shortcut
+      local_.insert(f.store_key, f.ttl, quota_);  // a cache: full only means no shortcut
       if (*first_use) co_return kContinue;
       co_return signing::refuse(ctx, kName, kReplayed, f.key, f.nonce);
     }
@@ -167,7 +169,7 @@ class AntiReplay final : public Plugin {
   }
 
   Step local_only(PluginContext& ctx, const Fresh& f) const {
-    switch (local_->insert(f.store_key, f.ttl)) {
+    switch (local_.insert(f.store_key, f.ttl, quota_)) {
       case nonce::Outcome::kFresh:
         return kContinue;
       case nonce::Outcome::kReplayed:
@@ -176,12 +178,15 @@ class AntiReplay final : public Plugin {
         break;
     }
     spdlog::warn("anti-replay: local nonce store full ({} entries): raise local_max_entries",
-                 local_->max_entries());
+                 quota_->max_entries());
     return signing::refuse(ctx, kName, kUnavailable, f.key, f.nonce);
   }
 
   AntiReplayConfig conf_;
-  std::shared_ptr<nonce::LocalNonceStore> local_;
+  // The node's one table (a nonce spent on any route is spent here) and
+  // this conf's share of it.
+  nonce::LocalNonceStore& local_ = nonce::node_store();
+  std::shared_ptr<nonce::NonceQuota> quota_;
   std::unique_ptr<nonce::RedisNonceStore> redis_;  // null: policy "local"
 };
 
@@ -208,9 +213,9 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& conf,
     if (!options) return options.error();
     redis = std::make_unique<nonce::RedisNonceStore>(std::move(*options));
   }
-  auto local = nonce::local_store_for(scope.owner_key, c.local_max_entries);
+  auto quota = nonce::quota_for(scope.owner_key, c.local_max_entries);
   return std::shared_ptr<const Plugin>(
-      std::make_shared<AntiReplay>(c, std::move(local), std::move(redis)));
+      std::make_shared<AntiReplay>(c, std::move(quota), std::move(redis)));
 }
 
 PluginInfo make_info() {

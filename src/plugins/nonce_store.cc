@@ -4,23 +4,42 @@
 
 namespace torii::plugins::nonce {
 
-Outcome LocalNonceStore::insert(std::string_view key, int64_t ttl_seconds) {
+bool LocalNonceStore::reserve(NonceQuota& quota) {
+  // Reserve first: the bound holds under any interleaving.
+  if (quota.count_.fetch_add(1) >= quota.max_entries_.load()) {
+    quota.count_.fetch_sub(1);
+    return false;
+  }
+  return true;
+}
+
+Outcome LocalNonceStore::insert(std::string_view key, int64_t ttl_seconds,
+                                const std::shared_ptr<NonceQuota>& quota) {
   const int64_t now = limits::now_ms();
   const int64_t expiry = now + std::max<int64_t>(1, ttl_seconds) * 1000;
   Shard& s = shards_[limits::StringHash{}(key) % kShards];
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
       std::lock_guard lock(s.mu);
-      auto it = s.expiry_ms.find(key);
-      if (it != s.expiry_ms.end()) {
-        if (it->second > now) return Outcome::kReplayed;
-        it->second = expiry;  // an expired entry: reuse its slot
+      auto it = s.entries.find(key);
+      if (it != s.entries.end() && it->second.expiry_ms > now) return Outcome::kReplayed;
+      if (s.entries.size() >= s.sweep_at) {
+        sweep_locked(s, now);
+        it = s.entries.find(key);  // the sweep may have dropped it (expired)
+      }
+      if (reserve(*quota)) {
+        if (it != s.entries.end()) {  // an expired entry: reuse its slot, move its count
+          it->second.quota->count_.fetch_sub(1);
+          it->second = Entry{expiry, quota};
+        } else {
+          s.entries.emplace(std::string(key), Entry{expiry, quota});
+          count_.fetch_add(1);
+        }
         return Outcome::kFresh;
       }
-      if (try_add_locked(s, key, expiry)) return Outcome::kFresh;
     }
-    // Full: expired entries of other shards may still count. Sweep them
-    // all (one shard lock at a time) and try once more.
+    // Full: expired entries of this quota in other shards may still count.
+    // Sweep them all (one shard lock at a time) and try once more.
     if (attempt == 0) sweep_all(now);
   }
   return Outcome::kFull;
@@ -30,26 +49,18 @@ bool LocalNonceStore::contains(std::string_view key) {
   const int64_t now = limits::now_ms();
   Shard& s = shards_[limits::StringHash{}(key) % kShards];
   std::lock_guard lock(s.mu);
-  auto it = s.expiry_ms.find(key);
-  return it != s.expiry_ms.end() && it->second > now;
-}
-
-bool LocalNonceStore::try_add_locked(Shard& s, std::string_view key, int64_t expiry) {
-  if (s.expiry_ms.size() >= s.sweep_at) sweep_locked(s, limits::now_ms());
-  // Reserve a slot first: the bound holds under any interleaving.
-  if (count_.fetch_add(1) >= max_entries_.load()) {
-    count_.fetch_sub(1);
-    return false;
-  }
-  s.expiry_ms.emplace(std::string(key), expiry);
-  return true;
+  auto it = s.entries.find(key);
+  return it != s.entries.end() && it->second.expiry_ms > now;
 }
 
 void LocalNonceStore::sweep_locked(Shard& s, int64_t now) {
-  const size_t erased =
-      std::erase_if(s.expiry_ms, [now](const auto& kv) { return kv.second <= now; });
+  const size_t erased = std::erase_if(s.entries, [now](const auto& kv) {
+    if (kv.second.expiry_ms > now) return false;
+    kv.second.quota->count_.fetch_sub(1);
+    return true;
+  });
   count_.fetch_sub(erased);
-  s.sweep_at = std::max<size_t>(64, s.expiry_ms.size() * 2);
+  s.sweep_at = std::max<size_t>(64, s.entries.size() * 2);
 }
 
 void LocalNonceStore::sweep_all(int64_t now) {
@@ -59,21 +70,26 @@ void LocalNonceStore::sweep_all(int64_t now) {
   }
 }
 
-std::shared_ptr<LocalNonceStore> local_store_for(std::string_view owner_key, size_t max_entries) {
+LocalNonceStore& node_store() {
+  static LocalNonceStore store;
+  return store;
+}
+
+std::shared_ptr<NonceQuota> quota_for(std::string_view owner_key, size_t max_entries) {
   static std::mutex mu;
-  static std::map<std::string, std::weak_ptr<LocalNonceStore>, std::less<>> stores;
+  static std::map<std::string, std::weak_ptr<NonceQuota>, std::less<>> quotas;
   std::lock_guard lock(mu);
-  std::erase_if(stores, [](const auto& kv) { return kv.second.expired(); });
-  auto it = stores.find(owner_key);
-  if (it != stores.end()) {
-    if (auto store = it->second.lock()) {
-      store->set_max_entries(max_entries);
-      return store;
+  std::erase_if(quotas, [](const auto& kv) { return kv.second.expired(); });
+  auto it = quotas.find(owner_key);
+  if (it != quotas.end()) {
+    if (auto quota = it->second.lock()) {
+      quota->set_max_entries(max_entries);
+      return quota;
     }
   }
-  auto store = std::make_shared<LocalNonceStore>(max_entries);
-  stores[std::string(owner_key)] = store;
-  return store;
+  auto quota = std::make_shared<NonceQuota>(max_entries);
+  quotas[std::string(owner_key)] = quota;
+  return quota;
 }
 
 }  // namespace torii::plugins::nonce

@@ -309,6 +309,23 @@ TEST(PluginSigningHosts, the_signed_host_is_the_host_the_request_is_routed_by) {
   EXPECT_TRUE(ok.starts_with("HTTP/1.1 200")) << ok;
 }
 
+// A nonce is spent on the whole node: two routes told apart only by an
+// unsigned header share one nonce table, so a signed request used on one
+// is a replay on the other (as the Redis policy's node-wide keys are).
+TEST(PluginSigningHosts, a_nonce_spent_on_one_route_is_a_replay_on_another) {
+  Upstream up;
+  auto version_route = [&](const std::string& id, const std::string& version) {
+    return "  - id: " + id + "\n    uri: /api/*\n    vars: [[\"http_x_api_version\", \"==\", \"" +
+           version + "\"]]\n    plugins: {anti-tamper: {}, anti-replay: {}}\n    upstream:\n"
+           "      nodes:\n        \"" + up.node() + "\": 1\n";
+  };
+  Torii t(kConsumers + "routes:\n" + version_route("v1", "1") + version_route("v2", "2"));
+  const Signed s = jack(t, "GET", "/api/orders");
+  EXPECT_EQ(send(t, "GET", "/api/orders", with_header(s.headers, "X-Api-Version", "1")).status, 200);
+  expect_refused(send(t, "GET", "/api/orders", with_header(s.headers, "X-Api-Version", "2")), 403,
+                 "TORII_NONCE_REPLAYED", "nonce has already been used");
+}
+
 TEST_F(PluginSigning, anti_replay_alone_and_its_local_store_bound) {
   auto headers = [](const std::string& nonce, int64_t ts = 0) {
     return std::vector<std::string>{

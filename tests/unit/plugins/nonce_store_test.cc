@@ -1,6 +1,6 @@
 // anti-replay's local nonce store: insert-if-absent, lazy expiry on a
-// driven clock, the exact bound without eviction, sharing across threads,
-// and one store per owner across conf changes.
+// driven clock, the exact bound per quota without eviction, sharing across
+// threads and quotas, and one quota per owner across conf changes.
 #include "plugins/nonce_store.h"
 
 #include <gtest/gtest.h>
@@ -19,50 +19,54 @@ using plugins::testing::FakeClock;
 
 TEST(NonceStore, a_nonce_is_fresh_once_within_its_ttl) {
   FakeClock clock;
-  LocalNonceStore store(10);
-  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 5), Outcome::kFresh);
-  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 5), Outcome::kReplayed);
+  LocalNonceStore store;
+  auto q = std::make_shared<NonceQuota>(10);
+  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 5, q), Outcome::kFresh);
+  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 5, q), Outcome::kReplayed);
   EXPECT_TRUE(store.contains("torii:nonce:jack:n1"));
-  EXPECT_EQ(store.insert("torii:nonce:rose:n1", 5), Outcome::kFresh);
+  EXPECT_EQ(store.insert("torii:nonce:rose:n1", 5, q), Outcome::kFresh);
   clock.advance_ms(4999);
-  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 5), Outcome::kReplayed);
+  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 5, q), Outcome::kReplayed);
   clock.advance_ms(1);
   EXPECT_FALSE(store.contains("torii:nonce:jack:n1"));
-  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 5), Outcome::kFresh);
+  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 5, q), Outcome::kFresh);
   EXPECT_EQ(store.size(), 2u);  // the expired entry was reused, not added
 }
 
 TEST(NonceStore, full_refuses_new_nonces_and_never_evicts_live_ones) {
   FakeClock clock;
-  LocalNonceStore store(3);
-  EXPECT_EQ(store.insert("a", 10), Outcome::kFresh);
-  EXPECT_EQ(store.insert("b", 10), Outcome::kFresh);
-  EXPECT_EQ(store.insert("c", 100), Outcome::kFresh);
-  EXPECT_EQ(store.insert("d", 10), Outcome::kFull);
-  EXPECT_EQ(store.insert("a", 10), Outcome::kReplayed);  // still there
+  LocalNonceStore store;
+  auto q = std::make_shared<NonceQuota>(3);
+  EXPECT_EQ(store.insert("a", 10, q), Outcome::kFresh);
+  EXPECT_EQ(store.insert("b", 10, q), Outcome::kFresh);
+  EXPECT_EQ(store.insert("c", 100, q), Outcome::kFresh);
+  EXPECT_EQ(store.insert("d", 10, q), Outcome::kFull);
+  EXPECT_EQ(store.insert("a", 10, q), Outcome::kReplayed);  // still there
   EXPECT_EQ(store.size(), 3u);
   // Once "a" and "b" expire, the sweep before refusing frees their room.
   clock.advance_ms(10'000);
-  EXPECT_EQ(store.insert("d", 10), Outcome::kFresh);
-  EXPECT_EQ(store.insert("e", 10), Outcome::kFresh);
-  EXPECT_EQ(store.insert("f", 10), Outcome::kFull);
-  EXPECT_EQ(store.insert("c", 10), Outcome::kReplayed);
+  EXPECT_EQ(store.insert("d", 10, q), Outcome::kFresh);
+  EXPECT_EQ(store.insert("e", 10, q), Outcome::kFresh);
+  EXPECT_EQ(store.insert("f", 10, q), Outcome::kFull);
+  EXPECT_EQ(store.insert("c", 10, q), Outcome::kReplayed);
   // A larger bound (a conf change) applies at once.
-  store.set_max_entries(4);
-  EXPECT_EQ(store.insert("f", 10), Outcome::kFresh);
+  q->set_max_entries(4);
+  EXPECT_EQ(store.insert("f", 10, q), Outcome::kFresh);
 }
 
 TEST(NonceStore, shards_sweep_themselves_so_memory_follows_live_nonces) {
   FakeClock clock;
-  LocalNonceStore store(1'000'000);
-  for (int i = 0; i < 20'000; ++i) store.insert("old-" + std::to_string(i), 1);
+  LocalNonceStore store;
+  auto q = std::make_shared<NonceQuota>(1'000'000);
+  for (int i = 0; i < 20'000; ++i) store.insert("old-" + std::to_string(i), 1, q);
   clock.advance_ms(2000);
-  for (int i = 0; i < 20'000; ++i) store.insert("new-" + std::to_string(i), 1);
+  for (int i = 0; i < 20'000; ++i) store.insert("new-" + std::to_string(i), 1, q);
   EXPECT_LT(store.size(), 40'000u);
 }
 
 TEST(NonceStore, concurrent_workers_see_one_store) {
-  LocalNonceStore store(1000);
+  LocalNonceStore store;
+  auto q = std::make_shared<NonceQuota>(1000);
   constexpr int kThreads = 8;
   std::atomic<int> fresh_same{0}, fresh_distinct{0}, full{0};
   std::vector<std::thread> threads;
@@ -70,8 +74,8 @@ TEST(NonceStore, concurrent_workers_see_one_store) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 500; ++i) {
         // Everyone races on the same 100 nonces: each is fresh exactly once.
-        if (store.insert("same-" + std::to_string(i % 100), 60) == Outcome::kFresh) ++fresh_same;
-        switch (store.insert("t" + std::to_string(t) + "-" + std::to_string(i), 60)) {
+        if (store.insert("same-" + std::to_string(i % 100), 60, q) == Outcome::kFresh) ++fresh_same;
+        switch (store.insert("t" + std::to_string(t) + "-" + std::to_string(i), 60, q)) {
           case Outcome::kFresh: ++fresh_distinct; break;
           case Outcome::kFull: ++full; break;
           case Outcome::kReplayed: ADD_FAILURE() << "distinct nonce replayed"; break;
@@ -87,20 +91,51 @@ TEST(NonceStore, concurrent_workers_see_one_store) {
   EXPECT_EQ(store.size(), 1000u);
 }
 
-TEST(NonceStore, one_store_per_owner_survives_a_conf_change) {
-  auto first = local_store_for("/apisix/routes/nonce-test", 5);
-  first->insert("k", 60);
-  auto replaced = local_store_for("/apisix/routes/nonce-test", 7);
+TEST(NonceStore, one_quota_per_owner_survives_a_conf_change) {
+  FakeClock clock;
+  LocalNonceStore store;
+  auto first = quota_for("/apisix/routes/nonce-test", 5);
+  EXPECT_EQ(store.insert("k", 60, first), Outcome::kFresh);
+  auto replaced = quota_for("/apisix/routes/nonce-test", 7);
   EXPECT_EQ(first.get(), replaced.get());
   EXPECT_EQ(replaced->max_entries(), 7u);
-  EXPECT_TRUE(replaced->contains("k"));
-  auto other = local_store_for("/apisix/routes/nonce-other", 5);
+  EXPECT_EQ(replaced->size(), 1u);
+  auto other = quota_for("/apisix/routes/nonce-other", 5);
   EXPECT_NE(other.get(), first.get());
-  // Gone with its last holder.
+  // The entry keeps its quota alive after the last conf holding it is gone.
+  const NonceQuota* held = first.get();
   first.reset();
   replaced.reset();
-  auto fresh = local_store_for("/apisix/routes/nonce-test", 5);
-  EXPECT_FALSE(fresh->contains("k"));
+  EXPECT_EQ(quota_for("/apisix/routes/nonce-test", 5).get(), held);
+  // Once the entry is swept, the quota goes too.
+  clock.advance_ms(60'000);
+  auto fill = quota_for("/apisix/routes/nonce-fill", 1);
+  EXPECT_EQ(store.insert("x", 1, fill), Outcome::kFresh);
+  EXPECT_EQ(store.insert("y", 1, fill), Outcome::kFull);  // sweeps every shard
+  auto fresh = quota_for("/apisix/routes/nonce-test", 5);
+  EXPECT_EQ(fresh->size(), 0u);
+}
+
+// One table for every owner: a nonce recorded through one route's quota is
+// a replay through another's; each quota bounds only its own entries.
+TEST(NonceStore, a_nonce_is_spent_for_every_quota_and_each_quota_bounds_its_own) {
+  FakeClock clock;
+  LocalNonceStore store;
+  auto shop = std::make_shared<NonceQuota>(2);
+  auto admin = std::make_shared<NonceQuota>(2);
+  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 60, shop), Outcome::kFresh);
+  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 60, admin), Outcome::kReplayed);
+  EXPECT_EQ(store.insert("torii:nonce:jack:n2", 60, shop), Outcome::kFresh);
+  EXPECT_EQ(store.insert("torii:nonce:jack:n3", 60, shop), Outcome::kFull);
+  EXPECT_EQ(store.insert("torii:nonce:jack:n3", 60, admin), Outcome::kFresh);
+  EXPECT_EQ(shop->size(), 2u);
+  EXPECT_EQ(admin->size(), 1u);
+  EXPECT_EQ(store.size(), 3u);
+  // An expired entry reused through another quota moves its count.
+  clock.advance_ms(60'000);
+  EXPECT_EQ(store.insert("torii:nonce:jack:n1", 60, admin), Outcome::kFresh);
+  EXPECT_EQ(admin->size(), 2u);
+  EXPECT_LE(shop->size(), 1u);
 }
 
 }  // namespace
