@@ -197,6 +197,25 @@ TEST(LifecycleCli, ValidateAcceptsAGoodConfig) {
   EXPECT_NE(r.out.find("ok"), std::string::npos) << r.out;
 }
 
+// The consumers example of docs/consumers.md: a consumer and a credential.
+TEST(LifecycleCli, ValidateAcceptsConsumersAndCredentials) {
+  Upstream up;
+  TempDir dir;
+  dir.write("config.yaml", config_yaml(dir, listen_on(free_port())));
+  dir.write("apisix.yaml",
+            "consumers:\n"
+            "  - username: acme\n    plugins:\n      key-auth: {key: acme-2026}\n"
+            "  - id: acme/credentials/next\n    plugins:\n      key-auth: {key: acme-2027}\n" +
+                one_route(up) + "#END\n");
+  const auto r = run_cli(dir, {"validate", "-c", dir.path() + "/config.yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  // A broken consumer is still reported.
+  dir.write("apisix.yaml", "consumers:\n  - username: \"not a name!\"\n" + one_route(up) + "#END\n");
+  const auto bad = run_cli(dir, {"validate", "-c", dir.path() + "/config.yaml"});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.err.find("consumers[1]"), std::string::npos) << bad.err;
+}
+
 TEST(LifecycleCli, ValidateReportsEveryBrokenRouteWithItsPath) {
   Upstream up;
   TempDir dir;
