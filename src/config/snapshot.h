@@ -30,6 +30,14 @@ struct Route {
   bool enable_websocket = false;
   // Route + plugin_config + service plugins, merged and ordered; null: none.
   std::shared_ptr<const plugins::PluginChain> plugins;
+  // Non-zero: the route cannot serve (a store holds it with a reference or
+  // plugin Torii cannot resolve; kSkipInvalid builds only). It still matches
+  // its requests, which its plugins (when they could be built) and the
+  // global rules see, and then answers them with this status, as APISIX
+  // does: 404 service, 503 plugin_config or plugins, 502 upstream. Falling
+  // through to a broader route instead would skip this route's plugins.
+  int unusable_status = 0;
+  std::string unusable_reason;  // logged with each refused request
 };
 
 struct Snapshot {

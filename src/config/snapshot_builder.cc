@@ -348,10 +348,11 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
   // in kRejectAll mode the first one fails the whole build.
   // Each ignored item is logged once, not again on every later rebuild.
   std::set<std::string> skipped;
-  auto skip = [&](const core::Error& e) {
-    if (!reported_skips_.count(e.message)) spdlog::error("config: {}; item ignored", e.message);
+  auto report = [&](const core::Error& e, std::string_view consequence) {
+    if (!reported_skips_.count(e.message)) spdlog::error("config: {}; {}", e.message, consequence);
     skipped.insert(e.message);
   };
+  auto skip = [&](const core::Error& e) { report(e, "item ignored"); };
   struct RememberSkips {
     std::set<std::string>& from;
     std::set<std::string>& to;
@@ -582,6 +583,15 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     Route route;
     route.id = item.id;
     route.name = str(o, "name");
+    // Skip mode: a reference or plugin that cannot be resolved makes the
+    // route unusable (Route::unusable_status) rather than absent.
+    auto unusable = [&](const core::Error& e, int status) -> core::Status {
+      if (!skip_invalid) return e;
+      report(e, "the route answers its requests with " + std::to_string(status));
+      route.unusable_status = status;
+      route.unusable_reason = e.message;
+      return core::ok_status();
+    };
     const ServiceInfo* service = nullptr;
     if (const auto* sid = o.if_contains("service_id")) {
       route.service_id = id_of(sid);
@@ -589,21 +599,21 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
       if (it == services.end()) {
         auto e = config_error(where + ".service_id: failed to fetch service info by service id [" +
                               route.service_id + "]");
-        if (!skip_invalid) return e;
-        skip(e);
-        continue;
+        if (auto st = unusable(e, 404); !st) return st.error();
+      } else {
+        service = &it->second;
+        route.service_name = service->name;
       }
-      service = &it->second;
-      route.service_name = service->name;
     }
-    auto u = resolve_upstream(o, where);
-    if (!u) {
-      if (!skip_invalid) return u.error();
-      skip(u.error());
-      continue;
+    if (!route.unusable_status) {
+      auto u = resolve_upstream(o, where);
+      if (!u) {
+        if (auto st = unusable(u.error(), 502); !st) return st.error();
+      } else {
+        route.upstream = *u;
+        if (!route.upstream && service) route.upstream = service->upstream;
+      }
     }
-    route.upstream = *u;
-    if (!route.upstream && service) route.upstream = service->upstream;
     if (const auto* t = o.if_contains("timeout"); t && t->is_object()) {
       route.timeout = compile_timeouts(t->get_object(), upstream::Timeouts{});
     }
@@ -612,33 +622,38 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     } else if (service) {
       route.enable_websocket = service->enable_websocket;
     }
-    {
+    // Without its service nothing else can be known; without its upstream
+    // the plugins still run before the 502, as in APISIX.
+    if (route.unusable_status == 0 || route.unusable_status == 502) {
       std::vector<plugins::PluginSource> sources;
       if (service) {
         sources.push_back({service->plugins, "service", service->id, prefix + "services/" + service->id});
       }
+      bool sources_found = true;
       if (const auto* pc = o.if_contains("plugin_config_id")) {
         const std::string pc_id = id_of(pc);
         auto it = plugin_configs.find(pc_id);
         if (it == plugin_configs.end()) {
           auto e = config_error(where + ".plugin_config_id: failed to fetch plugin config info by "
                                 "plugin config id [" + pc_id + "]");
-          if (!skip_invalid) return e;
-          skip(e);
-          continue;
+          if (auto st = unusable(e, 503); !st) return st.error();
+          sources_found = false;
+        } else {
+          sources.push_back({it->second, "plugin_config", pc_id, prefix + "plugin_configs/" + pc_id});
         }
-        sources.push_back({it->second, "plugin_config", pc_id, prefix + "plugin_configs/" + pc_id});
       }
-      sources.push_back({plugins_of(o), "route", item.id, prefix + "routes/" + item.id});
-      auto chain = chains_.route_chain(sources);
-      if (!chain) {
-        auto e = config_error(where + " (id \"" + item.id + "\"): " + chain.error().message);
-        if (!skip_invalid) return e;
-        skip(e);
-        continue;
+      if (sources_found) {
+        sources.push_back({plugins_of(o), "route", item.id, prefix + "routes/" + item.id});
+        auto chain = chains_.route_chain(sources);
+        if (!chain) {
+          auto e = config_error(where + " (id \"" + item.id + "\"): " + chain.error().message);
+          if (auto st = unusable(e, 503); !st) return st.error();
+        } else {
+          route.plugins = std::move(*chain);
+        }
       }
-      route.plugins = std::move(*chain);
     }
+    if (route.unusable_status != 0 && route.unusable_status != 502) route.plugins = nullptr;
     if (const auto* st = o.if_contains("status"); st && number(*st) == 0) continue;  // disabled
 
     router::RouteSpec spec;

@@ -317,6 +317,17 @@ net::Task<bool> HttpSession::handle_request() {
       co_return co_await send_reply(keep);
     }
   }
+  if (ctx_.route->unusable_status != 0) {
+    // A route the store holds with a reference Torii cannot resolve: it
+    // answers its own requests (config::Route::unusable_status).
+    {
+      const bool keep = prepare_reply(
+          {ctx_.route->unusable_status}, request_body_done_,
+          core::Error{core::ErrorKind::kNotFound, core::ErrorSource::kConfig, false,
+                      "route " + ctx_.route->id + " cannot serve: " + ctx_.route->unusable_reason});
+      co_return co_await send_reply(keep);
+    }
+  }
   // client-control may have lowered the body limit for this route.
   if (ctx_.max_body_size_override && *ctx_.max_body_size_override > 0 &&
       ((req_.content_length && *req_.content_length > *ctx_.max_body_size_override) ||

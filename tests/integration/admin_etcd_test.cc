@@ -81,6 +81,36 @@ TEST(AdminEtcd, two_nodes_see_each_others_writes) {
   EXPECT_TRUE(wait_until([&] { return http_get(b.url("/b")).status == 404; }));
 }
 
+// Another writer of the same etcd (an APISIX node, etcdctl) deletes an
+// upstream a route still names. The route keeps its requests: its key-auth
+// still refuses strangers and a known consumer gets APISIX's 502, instead
+// of the catch-all route serving them without authentication.
+TEST(AdminEtcd, a_route_whose_upstream_is_deleted_behind_its_back_does_not_fall_through) {
+  EtcdProcess etcd;
+  etcd.start();
+  Upstream up;
+  Torii t(etcd_options(etcd));
+  ASSERT_EQ(t.admin("PUT", "/upstreams/u3",
+                    R"({"nodes":{")" + up.node() + R"(":1},"type":"roundrobin"})").status, 201);
+  ASSERT_EQ(t.admin("PUT", "/consumers", R"({"username":"jack","plugins":{"key-auth":{"key":"jack-key"}}})")
+                .status, 201);
+  ASSERT_EQ(t.admin("PUT", "/routes/all", route_json("/*", up)).status, 201);
+  ASSERT_EQ(t.admin("PUT", "/routes/api",
+                    R"({"uri":"/api/*","plugins":{"key-auth":{}},"upstream_id":"u3"})").status, 201);
+  ASSERT_TRUE(wait_until([&] { return http_get(t.url("/api/x"), {"apikey: jack-key"}).status == 200; }));
+  EXPECT_EQ(http_get(t.url("/api/x")).status, 401);
+
+  // "/apisix/upstreams/u3", deleted in etcd directly.
+  const auto del = etcd.post("/v3/kv/deleterange", R"({"key":"L2FwaXNpeC91cHN0cmVhbXMvdTM="})");
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_TRUE(wait_until([&] { return http_get(t.url("/api/x"), {"apikey: jack-key"}).status == 502; }));
+  EXPECT_EQ(http_get(t.url("/api/x")).status, 401);
+  EXPECT_EQ(http_get(t.url("/other")).status, 200);
+  EXPECT_TRUE(wait_until([&] {
+    return t.error_log().find("route api cannot serve: routes[") != std::string::npos;
+  }));
+}
+
 TEST(AdminEtcd, an_outage_fails_no_request_and_everything_converges) {
   EtcdProcess etcd;
   etcd.start();

@@ -586,7 +586,13 @@ TEST(ConfigSnapshotBuilderSkipInvalid, bad_items_are_left_out_and_the_rest_serve
   std::vector<std::string> ids;
   for (const auto& r : (*snap)->routes) ids.push_back(r.id);
   // "vars" is compiled by the router: its Route stays in the table, unreachable.
-  EXPECT_EQ(ids, (std::vector<std::string>{"ok", "vars", "ok2"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"ok", "dangling", "via-bad", "vars", "ok2"}));
+  // A route whose upstream cannot be found still takes its requests and
+  // answers 502 (APISIX's answer), so they cannot fall through to a broader route.
+  EXPECT_EQ(routed(**snap, "", "/d"), "dangling");
+  EXPECT_EQ((*snap)->routes[1].unusable_status, 502);
+  EXPECT_EQ((*snap)->routes[2].unusable_status, 502);
+  EXPECT_EQ((*snap)->routes[0].unusable_status, 0);
 
   auto strict = b.build(set, ServerConfig{}, BuildMode::kRejectAll);
   EXPECT_FALSE(strict.ok());
@@ -612,6 +618,46 @@ TEST(ConfigSnapshotBuilderSkipInvalid, every_route_the_router_refuses_is_left_ou
   EXPECT_EQ(routed(**snap, "", "/five"), "r5");
   EXPECT_EQ(routed(**snap, "", "/a/x"), "r1");
   EXPECT_EQ(routed(**snap, "", "/b/x"), "r1");
+}
+
+// Routes with a reference or plugin that cannot be resolved keep matching
+// and answer with APISIX's status for the case: a catch-all route must not
+// take their requests (it may lack their authentication).
+TEST(ConfigSnapshotBuilderSkipInvalid, a_route_with_a_broken_reference_keeps_its_requests) {
+  SnapshotBuilder b;
+  auto set = resources(R"({
+    "upstreams": [{"id": "u1", "nodes": {"127.0.0.1:1": 1}}],
+    "routes": [{"id": "all", "uri": "/*", "upstream_id": "u1"},
+               {"id": "svc", "uri": "/svc/*", "service_id": "gone"},
+               {"id": "pc", "uri": "/pc/*", "upstream_id": "u1", "plugin_config_id": "gone"},
+               {"id": "plug", "uri": "/plug/*", "upstream_id": "u1",
+                "plugins": {"serverless-pre-function": {"functions": ["return 1"]}}},
+               {"id": "up", "uri": "/up/*", "upstream_id": "gone",
+                "plugins": {"key-auth": {}}}]
+  })");
+  auto snap = b.build(set, ServerConfig{}, BuildMode::kSkipInvalid);
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  const auto status_of = [&](std::string_view path) {
+    const std::string id = routed(**snap, "", path);
+    for (const auto& r : (*snap)->routes) {
+      if (r.id == id) return std::pair<std::string, int>(id, r.unusable_status);
+    }
+    return std::pair<std::string, int>("", -1);
+  };
+  EXPECT_EQ(status_of("/svc/x"), (std::pair<std::string, int>("svc", 404)));
+  EXPECT_EQ(status_of("/pc/x"), (std::pair<std::string, int>("pc", 503)));
+  EXPECT_EQ(status_of("/plug/x"), (std::pair<std::string, int>("plug", 503)));
+  EXPECT_EQ(status_of("/up/x"), (std::pair<std::string, int>("up", 502)));
+  EXPECT_EQ(status_of("/other"), (std::pair<std::string, int>("all", 0)));
+  // Without its upstream the route's plugins still run first (key-auth's 401).
+  for (const auto& r : (*snap)->routes) {
+    if (r.id == "up") {
+      EXPECT_TRUE(r.plugins && r.plugins->contains("key-auth"));
+    } else if (r.id == "pc" || r.id == "plug" || r.id == "svc") {
+      EXPECT_FALSE(r.plugins) << r.id;
+    }
+  }
+  EXPECT_FALSE(b.build(set, ServerConfig{}, BuildMode::kRejectAll).ok());
 }
 
 // A global rule with a plugin Torii cannot build (an APISIX node on the same
