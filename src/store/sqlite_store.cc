@@ -73,6 +73,8 @@ struct SqliteStore::Shared {
   std::string path;
   std::deque<WatchEvent> log;  // in revision order; an event's revision is kv.mod_revision
   size_t log_capacity = kLogCapacity;
+  size_t log_bytes_capacity = kLogBytes;
+  size_t log_bytes = 0;  // keys and values in `log`
   int64_t revision = 0;
   int64_t compacted = 0;  // the log holds every event with a revision above this
   bool sweeping = false;
@@ -85,9 +87,10 @@ SqliteStore::SqliteStore(net::Executor ex, std::string path)
 SqliteStore::~SqliteStore() { close(); }
 
 core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(net::Executor ex, std::string path,
-                                                             size_t log_capacity) {
+                                                             size_t log_capacity, size_t log_bytes) {
   std::unique_ptr<SqliteStore> store(new SqliteStore(ex, std::move(path)));
   store->shared_->log_capacity = std::max<size_t>(log_capacity, 1);
+  store->shared_->log_bytes_capacity = log_bytes;
   // One process per file: watchers only see writes made through this
   // object, so a second torii on the same file would serve stale routes.
   // flock() on a side file does not interfere with SQLite's own locks.
@@ -428,9 +431,16 @@ core::Result<bool> SqliteStore::sweep_expired() {
 void SqliteStore::publish(int64_t rev, std::vector<WatchEvent> events) {
   Shared& sh = *shared_;
   sh.revision = rev;
-  for (auto& e : events) sh.log.push_back(std::move(e));
-  while (sh.log.size() > sh.log_capacity) {
+  const auto bytes_of = [](const WatchEvent& e) { return e.kv.key.size() + e.kv.value.size(); };
+  for (auto& e : events) {
+    sh.log_bytes += bytes_of(e);
+    sh.log.push_back(std::move(e));
+  }
+  // A watcher whose next event is dropped gets kCompacted and reads afresh.
+  while (!sh.log.empty() &&
+         (sh.log.size() > sh.log_capacity || sh.log_bytes > sh.log_bytes_capacity)) {
     sh.compacted = std::max(sh.compacted, sh.log.front().kv.mod_revision);
+    sh.log_bytes -= bytes_of(sh.log.front());
     sh.log.pop_front();
   }
   sh.wake.cancel();

@@ -1,9 +1,10 @@
 // SqliteStore: the embedded default ConfigStore, one SQLite file in WAL mode
 // with synchronous=FULL (an acknowledged write survives kill -9 and power
 // loss). Each write is one transaction that bumps the store revision by 1.
-// Watch history is an in-memory log of the last kLogCapacity events, empty
-// after open(): watching from an older revision returns kCompacted and the
-// caller does a full range(), as with a compacted etcd.
+// Watch history is an in-memory log of the last kLogCapacity events, at
+// most kLogBytes of keys and values, empty after open(): watching from an
+// older revision returns kCompacted and the caller does a full range(), as
+// with a compacted etcd.
 //
 // Keys with a TTL are hidden from reads once expired and deleted (with a
 // normal revisioned delete event) by a sweeper timer on the executor, or
@@ -26,15 +27,19 @@ namespace torii::store {
 class SqliteStore final : public ConfigStore {
  public:
   static constexpr size_t kLogCapacity = 10000;  // events kept for watchers
+  // Their keys and values together: repeated writes of large values (an
+  // SSL bundle, a big plugin conf) cannot hold gigabytes for history.
+  static constexpr size_t kLogBytes = size_t{64} << 20;
   static constexpr int64_t kSchemaVersion = 1;   // meta.schema_version this code reads
   static constexpr std::chrono::seconds kSweepInterval{1};
 
   // Opens or creates the store at `path` (its directory must exist). Fails
   // with kUnavailable naming the path when the file cannot be opened, is not
   // a SQLite database, or has a schema version this build does not know.
-  // `log_capacity`: events kept for watchers (tests make it small).
+  // `log_capacity`, `log_bytes`: the watch history's bounds (tests make them small).
   static core::Result<std::unique_ptr<SqliteStore>> open(net::Executor ex, std::string path,
-                                                         size_t log_capacity = kLogCapacity);
+                                                         size_t log_capacity = kLogCapacity,
+                                                         size_t log_bytes = kLogBytes);
 
   // Calls close(). Pending watchers then end on the executor without
   // touching the destroyed store.

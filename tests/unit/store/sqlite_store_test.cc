@@ -392,6 +392,27 @@ TEST_F(SqliteStoreTest, watcher_behind_a_full_log_is_compacted) {
   EXPECT_EQ(store_->revision(), 9);
 }
 
+// The history is bounded in bytes too: large values written again and
+// again (an SSL bundle) push old events out, and a watcher behind reads afresh.
+TEST_F(SqliteStoreTest, the_watch_history_is_bounded_in_bytes) {
+  auto s = SqliteStore::open(io_.get_executor(), path_, SqliteStore::kLogCapacity, 1000);
+  ASSERT_TRUE(s.ok());
+  store_ = std::move(*s);
+  const std::string big(300, 'x');
+  for (int i = 1; i <= 5; ++i) put("/apisix/ssls/1", big);  // 314 bytes each: 3..5 fit
+  auto old = await(store_->watch("/", 1, [](std::vector<WatchEvent>&, int64_t) {}));
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.error().kind, ErrorKind::kCompacted);
+  std::vector<Batch> batches;
+  std::optional<core::Status> ended;
+  start_watch("/", 2, &batches, &ended);
+  ASSERT_TRUE(drive([&] { return batches.size() == 3; }));
+  EXPECT_EQ(batches[0].revision, 3);
+  EXPECT_EQ(batches[2].events[0].kv.value, big);
+  store_->close();
+  ASSERT_TRUE(drive([&] { return ended.has_value(); }));
+}
+
 TEST_F(SqliteStoreTest, a_second_process_on_the_same_file_is_refused) {
   open();
   auto second = SqliteStore::open(io_.get_executor(), path_);
