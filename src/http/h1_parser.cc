@@ -125,7 +125,10 @@ int H1Parser::on_headers_complete(llhttp_t* p) {
   if (s->kind_ == Kind::kResponse) {
     const int st = p->status_code;
     const bool bodyless = s->no_body_ || (st >= 100 && st < 200) || st == 204 || st == 304;
-    if (s->no_body_) p->flags |= F_SKIPBODY;  // what returning 1 would do
+    // What returning 1 would do. llhttp 8.1 skips the body of 1xx, 204 and
+    // 304 only when they carry no Content-Length and no chunked coding
+    // (llhttp 9 always does); RFC 9112 6.3 ends them at the head regardless.
+    if (bodyless) p->flags |= F_SKIPBODY;
     s->until_close_ = !bodyless && !(p->flags & (F_CHUNKED | F_CONTENT_LENGTH));
   }
   // Pause so feed() learns where the head ends; it resumes at once.

@@ -7,7 +7,8 @@
 // recorded entries' string buffers, so the same edits on the next request
 // (a plugin's X-RateLimit-* headers) cost no allocation. Names and values
 // are copied in; a view passed in may point anywhere, even into this
-// object's own entries.
+// object's own entries. Control bytes in them (a CR LF rendered from a
+// client's $arg_x) are stored escaped as %XX (http/safe_field.h).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,7 @@
 #include "http/local_reply.h"
 
+#include "http/safe_field.h"
+
 namespace torii::http {
 
 std::string_view reason_phrase(int status) {
@@ -53,10 +55,24 @@ std::string serialize_local_reply(const LocalReply& reply, std::string_view serv
   out.append("HTTP/1.1 ").append(std::to_string(reply.status)).append(" ");
   out.append(reason_phrase(reply.status)).append("\r\n");
   out.append("Date: ").append(date).append("\r\n");
-  out.append("Content-Type: ").append(reply.content_type).append("\r\n");
+  // Headers come from plugins (a redirect's Location rendered from $arg_x):
+  // control bytes are escaped so none can end its line (http/safe_field.h).
+  const auto append_safe = [&out](std::string_view v) {
+    if (is_safe_field(v)) {
+      out.append(v);
+    } else {
+      out.append(escape_field(v));
+    }
+  };
+  out.append("Content-Type: ");
+  append_safe(reply.content_type);
+  out.append("\r\n");
   out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
   for (const auto& [name, value] : reply.headers) {
-    out.append(name).append(": ").append(value).append("\r\n");
+    append_safe(name);
+    out.append(": ");
+    append_safe(value);
+    out.append("\r\n");
   }
   if (!keep_alive) out.append("Connection: close\r\n");
   out.append("Server: ").append(server).append("\r\n\r\n");

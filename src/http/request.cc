@@ -244,19 +244,15 @@ RequestError build_request(const H1Parser& parser, const core::InputBuffer& buf,
                                                         ? std::string_view::npos
                                                         : path_start - scheme_end - 3);
     target = path_start == std::string_view::npos ? std::string_view("/") : target.substr(path_start);
-    // The Host header is ignored, so it must not stay in the list either:
-    // every reader of "Host" (a signature over it, $http_host, the upstream
-    // head) sees the authority the request is routed by. Otherwise a request
-    // signed for one host could be sent, unchanged but for its target, to
-    // another host's route.
-    bool replaced = false;
+    // The Host header is ignored, so its value must not stay in the list
+    // either: every reader of "Host" (a signature over it, $http_host, the
+    // upstream head) sees the authority the request is routed by. Otherwise
+    // a request signed for one host could be sent, unchanged but for its
+    // target, to another host's route. (Without a Host header none is
+    // added: every header stays a view into the head.)
     for (Header& h : req.headers) {
-      if (iequals(h.name, "host")) {
-        h.value = req.host_header;
-        replaced = true;
-      }
+      if (iequals(h.name, "host")) h.value = req.host_header;
     }
-    if (!replaced) req.headers.push_back(Header{"Host", req.host_header});
     host_count = 1;
   }
   if (host_count == 0 && req.version_minor >= 1) return RequestError::kBadRequest;

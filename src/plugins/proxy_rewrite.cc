@@ -9,7 +9,10 @@
 // request-target without normalisation or escaping (path traversal reaches
 // the upstream as sent); it is off by default, as in APISIX. Header names
 // and values from the legacy map are checked for forbidden bytes when the
-// conf is built; values produced by variables are sent as resolved.
+// conf is built; values produced by variables ($arg_x and $uri are
+// percent-decoded, so a client chooses their bytes) have control bytes
+// escaped as %XX where they enter the head (http/safe_field.h), so they
+// cannot add headers or a request.
 #include <boost/json.hpp>
 #include <optional>
 #include <string>

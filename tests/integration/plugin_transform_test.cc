@@ -89,6 +89,52 @@ TEST(PluginTransform, proxy_rewrite_changes_what_the_upstream_gets) {
   EXPECT_NE(r.body.find("uri=/echo/7/x%20y?id=7\n"), std::string::npos) << r.body;
 }
 
+// Values rendered from the request ($arg_x, $uri and regex captures are
+// percent-decoded) may carry CR LF. They are written escaped (%0D%0A), so no
+// client can add a header or a request to what the upstream gets, or a
+// header or a response to what it receives (OpenResty escapes them for
+// APISIX too).
+TEST(PluginTransform, control_bytes_from_variables_never_split_a_head) {
+  constexpr auto npos = std::string::npos;
+  Upstream up;
+  Torii t(sqlite_options());
+  put_route(t, "crlf-h", "/echo/h/*",
+            R"js({"proxy-rewrite":{"headers":{"set":{"X-Q":"$arg_q","X-Path":"$uri"}}}})js", up,
+            "/echo/h/x");
+  auto r = send(t, "GET", "/echo/h/x%0d%0aX-Path-Injected:%201?q=x%0d%0aX-Injected:%201");
+  ASSERT_EQ(r.status, 200) << r.error << r.body;
+  std::string head = lower(r.body);
+  EXPECT_EQ(head.find("\nx-injected:"), npos) << r.body;
+  EXPECT_EQ(head.find("\nx-path-injected:"), npos) << r.body;
+  EXPECT_NE(head.find("\nx-q: x%0d%0ax-injected: 1\r\n"), npos) << r.body;
+  EXPECT_NE(head.find("\nx-path: /echo/h/x%0d%0ax-path-injected: 1\r\n"), npos) << r.body;
+
+  // The upstream request line: a rewritten uri with a query from $arg_id.
+  put_route(t, "crlf-u", "/u", R"js({"proxy-rewrite":{"uri":"/echo/new?id=$arg_id"}})js", up, "/u");
+  r = send(t, "GET", "/u?id=1%0d%0aX-Smuggled:%201");
+  ASSERT_EQ(r.status, 200) << r.error << r.body;
+  EXPECT_EQ(lower(r.body).find("\nx-smuggled:"), npos) << r.body;
+  EXPECT_NE(r.body.find("uri=/echo/new?id=1%0D%0AX-Smuggled:%201"), npos) << r.body;
+
+  // A redirect's Location, and a response-rewrite header.
+  put_route(t, "crlf-r", "/login", R"js({"redirect":{"uri":"/home?next=$arg_next","ret_code":302}})js",
+            up, "/login");
+  std::string reply = raw_exchange(
+      t.port(),
+      "GET /login?next=%2Fx%0d%0aSet-Cookie:%20s=evil HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 302")) << reply;
+  EXPECT_EQ(reply.find("\r\nSet-Cookie:"), npos) << reply;
+  EXPECT_NE(reply.find("\r\nLocation: /home?next=/x%0D%0ASet-Cookie: s=evil\r\n"), npos) << reply;
+  put_route(t, "crlf-rr", "/rr", R"js({"response-rewrite":{"headers":{"set":{"X-Echo":"$arg_e"}}}})js",
+            up, "/rr");
+  reply = raw_exchange(
+      t.port(),
+      "GET /rr?e=a%0d%0aSet-Cookie:%20s=evil HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply;
+  EXPECT_EQ(reply.find("\r\nSet-Cookie:"), npos) << reply;
+  EXPECT_NE(reply.find("\r\nX-Echo: a%0D%0ASet-Cookie: s=evil\r\n"), npos) << reply;
+}
+
 TEST(PluginTransform, response_rewrite_status_headers_body_and_filters) {
   Upstream up;
   Torii t(sqlite_options());

@@ -727,5 +727,30 @@ TEST(UpstreamBadResponses, HeadEndingInCrAndJunkIsA502) {
   EXPECT_TRUE(error_logged(t, "CR not followed by LF")) << t.error_log();
 }
 
+// 204 and 304 end at their head (RFC 9112 6.3), whatever Content-Length or
+// Transfer-Encoding they carry (a 304 may say the size of the 200 it stands
+// for). llhttp 8.1 would wait for that body: the client's next request sat
+// behind it until the read timeout.
+TEST(UpstreamBadResponses, NoContentAndNotModifiedEndAtTheirHead) {
+  for (const std::string first :
+       {"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 1234\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
+    ScriptedServer up([first](ScriptedServer& s, int fd) {
+      std::string buf, head;
+      while (wire::read_request_head(fd, buf, head)) {
+        s.count_request();
+        send_all(fd, head.starts_with("GET /x ") ? first
+                                                 : "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext");
+      }
+    });
+    Torii t(route_with(map_nodes({{up.port(), 1}})));
+    const std::string reply = raw_exchange(
+        t.port(),
+        "GET /x HTTP/1.1\r\nHost: a\r\n\r\nGET /y HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(reply.starts_with(first.substr(0, 12))) << reply;
+    EXPECT_NE(reply.find("\r\n\r\nnext"), std::string::npos) << reply;
+  }
+}
+
 }  // namespace
 }  // namespace torii::testing

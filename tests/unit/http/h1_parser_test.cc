@@ -324,6 +324,22 @@ TEST(HttpH1ParserTest, no_body_statuses_are_not_read_until_close) {
   }
 }
 
+// RFC 9112 6.3: a 204 or 304 ends at its head even with a Content-Length
+// or a chunked coding (llhttp 8.1 would read a body); what follows is the
+// next response.
+TEST(HttpH1ParserTest, no_body_statuses_end_at_the_head_whatever_their_framing) {
+  for (const char* head : {"HTTP/1.1 304 Not Modified\r\nContent-Length: 1234\r\n\r\n",
+                           "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
+    const std::string buf = std::string(head) + "HTTP/1.1 200 OK";
+    H1Parser p(H1Parser::Kind::kResponse);
+    const Parsed r = parse_whole(p, buf);
+    EXPECT_TRUE(r.message_complete) << head;
+    EXPECT_EQ(r.consumed, std::string_view(head).size()) << head;
+    EXPECT_TRUE(r.body.empty()) << head;
+    EXPECT_FALSE(p.body_until_close()) << head;
+  }
+}
+
 TEST(HttpH1ParserTest, finish_reports_a_body_cut_short) {
   const std::string buf = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
   H1Parser p(H1Parser::Kind::kResponse);
