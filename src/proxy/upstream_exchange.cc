@@ -360,11 +360,9 @@ bool HttpSession::send_request_now(upstream::UpstreamConn& conn, const std::stri
     add_body_buffers(in_.data(), parser_.body(), chunked, bufs_);
     if (chunked && request_body_done_) bufs_.emplace_back("0\r\n\r\n", 5);
   }
-  if (req_.websocket_upgrade && parsed_ < in_.size()) {
-    // Bytes after an upgrade request belong to the tunnel.
-    bufs_.emplace_back(in_.data() + parsed_, in_.size() - parsed_);
-    parsed_ = in_.size();
-  }
+  // Bytes after an upgrade request stay here until the upstream answers 101
+  // (forward_response): without it they are the client's next request, to
+  // be routed like any other, never tunnel data the upstream would parse.
   request_sent_ = conn.write_now(bufs_);
   if (request_sent_.error) {
     attempt.error = upstream_error(ErrorKind::kReset, true,
@@ -696,6 +694,14 @@ net::Task<bool> HttpSession::forward_response(upstream::UpstreamConn& conn,
     co_return false;
   }
   if (upgrade) {
+    // The upstream agreed (101): what the client sent after its upgrade
+    // request belongs to the tunnel now.
+    if (parsed_ < in_.size()) {
+      const asio::const_buffer early(in_.data() + parsed_, in_.size() - parsed_);
+      parsed_ = in_.size();
+      const auto [wec, wn] = co_await conn.write(std::span(&early, 1));
+      if (wec) co_return false;
+    }
     co_await tunnel(conn, attempt.timeouts.read);
     co_return false;
   }

@@ -330,6 +330,37 @@ TEST(HttpStreamingWebSocket, UpgradeIsTunneledWhenEnabled) {
   EXPECT_TRUE(c.pending() == big) << "tunnelled bytes were altered";
 }
 
+// Bytes a client sends right after its upgrade request reach the upstream
+// only once it answered 101. Without a 101 they are the client's next
+// request, routed by Torii like any other: before, they were written to the
+// upstream at once, which parsed them as a request no route or plugin saw.
+TEST(HttpStreamingWebSocket, BytesAfterTheUpgradeRequestWaitForThe101) {
+  Upstream up;
+  Torii t(route_to(up, "    enable_websocket: true\n"));
+  {
+    Conn c(t.port());
+    ASSERT_TRUE(c.send(kUpgrade + "early bytes"));
+    auto r = c.read_response(5s);
+    ASSERT_TRUE(r.has_value()) << c.pending();
+    ASSERT_EQ(r->status, 101) << r->head;
+    ASSERT_TRUE(c.read_until("early bytes", 3s)) << "early bytes not tunnelled: " << c.pending();
+  }
+  Conn c(t.port());
+  std::string req = kUpgrade;
+  req.replace(req.find("/ws"), 3, "/echo");  // the upstream answers 200, not 101
+  ASSERT_TRUE(c.send(req + "GET /echo/smuggled HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto first = c.read_response(5s);
+  ASSERT_TRUE(first.has_value()) << c.pending();
+  EXPECT_EQ(first->status, 200) << first->head;
+  auto second = c.read_response(5s);
+  ASSERT_TRUE(second.has_value()) << c.pending();
+  EXPECT_EQ(second->status, 200) << second->head;
+  // Routed by Torii: the upstream got it with the headers Torii adds.
+  const std::string head = up.last_head();
+  EXPECT_NE(head.find("GET /echo/smuggled HTTP/1.1\r\n"), std::string::npos) << head;
+  EXPECT_TRUE(has_field(head, "x-forwarded-for")) << head;
+}
+
 TEST(HttpStreamingWebSocket, UpgradeIsNotForwardedWhenNotEnabled) {
   Upstream up;
   Torii t(route_to(up));
