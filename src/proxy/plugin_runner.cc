@@ -24,22 +24,42 @@ namespace {
 
 size_t global_size(const Chains& c) { return c.global ? c.global->entries.size() : 0; }
 
-// Sizes the per-request slots and decides, once, which entries run.
+// plugin_skip values: the entry runs, is skipped, or has a _meta.filter
+// not evaluated yet.
+constexpr uint8_t kRuns = 0;
+constexpr uint8_t kSkipped = 1;
+constexpr uint8_t kFilterPending = 2;
+
+uint8_t initial_skip(const ChainEntry& e) { return e.filter ? kFilterPending : kRuns; }
+
+// Sizes the per-request slots and marks the entries prefer_route removes
+// and those with a filter to evaluate.
 void prepare(RequestContext& ctx, const Chains& c) {
   if (ctx.plugins_prepared) return;
   ctx.plugins_prepared = true;
   const size_t g = global_size(c);
   const size_t n = g + (c.route ? c.route->entries.size() : 0);
   ctx.plugin_states.resize(n);
-  ctx.plugin_skip.assign(n, 0);
+  ctx.plugin_skip.assign(n, kRuns);
   for (size_t i = 0; i < n; ++i) {
     const ChainEntry& e = i < g ? c.global->entries[i] : c.route->entries[i - g];
     if (i < g && e.info->prefer_route && c.route && c.route->contains(e.info->name)) {
-      ctx.plugin_skip[i] = 1;
-    } else if (e.filter && !e.filter->eval(ctx)) {
-      ctx.plugin_skip[i] = 1;
+      ctx.plugin_skip[i] = kSkipped;
+    } else {
+      ctx.plugin_skip[i] = initial_skip(e);
     }
   }
+}
+
+// Whether entry `i` (`e`) is skipped in this request. Its _meta.filter is
+// evaluated the first time one of its phases comes up, and the answer kept
+// for the request (APISIX's meta_filter): it sees what the plugins before it
+// set, such as $consumer_name after authentication or $remote_addr after
+// real-ip.
+bool skipped(RequestContext& ctx, const ChainEntry& e, size_t i) {
+  uint8_t& s = ctx.plugin_skip[i];
+  if (s == kFilterPending) s = e.filter->eval(ctx) ? kRuns : kSkipped;
+  return s == kSkipped;
 }
 
 // Calls `fn(entry)` for every entry implementing `phase`, in order, with
@@ -53,7 +73,7 @@ bool for_each(RequestContext& ctx, const Chains& c, Phase phase, Fn&& fn) {
     if (!chain) continue;
     for (const ChainEntry& e : chain->entries) {
       const size_t i = slot++;
-      if (!(e.phases & bit) || ctx.plugin_skip[i]) continue;
+      if (!(e.phases & bit) || skipped(ctx, e, i)) continue;
       ctx.plugin_slot = i;
       if (fn(e)) return true;
     }
@@ -72,10 +92,11 @@ void take_exit(RequestContext& ctx, const ChainEntry& e, plugins::Exit exit) {
 
 // Whether entry `i` (`e`) runs in `phase`. With `only_consumer` set, only the
 // route-chain entries a consumer brought run (APISIX "rewrite_in_consumer").
-bool runs_in(const RequestContext& ctx, const ChainEntry& e, size_t i, size_t g, uint8_t bit,
+bool runs_in(RequestContext& ctx, const ChainEntry& e, size_t i, size_t g, uint8_t bit,
              bool only_consumer) {
-  if (!(e.phases & bit) || ctx.plugin_skip[i]) return false;
-  return !(only_consumer && (i < g || ctx.consumer_chain->route_index[i - g] >= 0));
+  if (!(e.phases & bit)) return false;
+  if (only_consumer && (i < g || ctx.consumer_chain->route_index[i - g] >= 0)) return false;
+  return !skipped(ctx, e, i);
 }
 
 const ChainEntry& entry_at(const Chains& c, size_t i, size_t g) {
@@ -165,8 +186,7 @@ Chains join_consumer_plugins(RequestContext& ctx, Chains c) {
       states[g + j] = std::move(ctx.plugin_states[g + static_cast<size_t>(r)]);
       skip[g + j] = ctx.plugin_skip[g + static_cast<size_t>(r)];
     } else {
-      const ChainEntry& e = merged->chain->entries[j];
-      skip[g + j] = e.filter && !e.filter->eval(ctx) ? 1 : 0;
+      skip[g + j] = initial_skip(merged->chain->entries[j]);
     }
   }
   ctx.plugin_states = std::move(states);

@@ -150,7 +150,8 @@ class RequestContext final : public plugins::PluginContext {
   std::optional<plugins::Exit> exit;  // a plugin answered early
   // One slot per chain entry (global entries first); `plugin_slot` is the
   // running entry's. `plugin_skip` marks entries whose _meta.filter failed
-  // or that prefer_route removes.
+  // or that prefer_route removes (a filter is evaluated when the entry's
+  // first phase comes up: proxy/plugin_runner.cc).
   std::vector<std::unique_ptr<plugins::RequestState>> plugin_states;
   std::vector<uint8_t> plugin_skip;
   size_t plugin_slot = 0;

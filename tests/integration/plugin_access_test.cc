@@ -149,6 +149,31 @@ TEST(PluginAccess, RealIpFeedsIpRestrictionAndForwardedHeaders) {
   EXPECT_EQ(http_get(t.url("/echo"), {"X-Forwarded-For: 5.6.7.8"}).status, 403);
 }
 
+// _meta.filter is evaluated when the plugin's first phase comes up (APISIX's
+// meta_filter), so it sees what earlier plugins set: a limit-count filtered
+// on consumer_name applies once key-auth identified the consumer, and one
+// filtered on remote_addr sees the address real-ip found.
+TEST(PluginAccess, MetaFilterSeesWhatEarlierPluginsSet) {
+  Upstream up;
+  Torii t("consumers:\n  - username: jack\n    plugins:\n      key-auth: {key: jack-key}\n"
+          "  - username: rose\n    plugins:\n      key-auth: {key: rose-key}\n" +
+          route_with(up, R"({"key-auth": {},
+                             "limit-count": {"count": 1, "time_window": 60,
+                                             "_meta": {"filter": [["consumer_name", "==", "jack"]]}}})",
+                     "/tier/*") +
+          "  - id: r2\n    uri: /ip/*\n    plugins: " +
+          R"({"real-ip": {"source": "http_x_forwarded_for", "trusted_addresses": ["127.0.0.0/24"]},
+              "ip-restriction": {"blacklist": ["1.2.3.4"],
+                                 "_meta": {"filter": [["remote_addr", "==", "1.2.3.4"]]}}})" +
+          "\n    upstream:\n      nodes:\n        \"" + up.node() + "\": 1\n");
+  EXPECT_EQ(http_get(t.url("/tier/echo"), {"apikey: jack-key"}).status, 200);
+  EXPECT_EQ(http_get(t.url("/tier/echo"), {"apikey: jack-key"}).status, 503);
+  // rose is not limited.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(http_get(t.url("/tier/echo"), {"apikey: rose-key"}).status, 200);
+  EXPECT_EQ(http_get(t.url("/ip/echo"), {"X-Forwarded-For: 1.2.3.4"}).status, 403);
+  EXPECT_EQ(http_get(t.url("/ip/echo"), {"X-Forwarded-For: 5.6.7.8"}).status, 200);
+}
+
 TEST(PluginAccess, RealIpFromQueryArgument) {
   Upstream up;
   Torii t(route_with(up, R"({"real-ip": {"source": "arg_realip"}})"));
