@@ -66,18 +66,19 @@ bool ConfigSync::split_key(std::string_view key, std::string& collection, std::s
 
 namespace {
 
-// Parses a stored value; logs and returns false for anything but an object.
+// Parses a stored value; logs and returns false for anything but an object
+// (the caller keeps the key's previous value, if it had one).
 bool parse_object(const KeyValue& kv, json::object& out) {
   json::error_code ec;
   json::value v = json::parse(kv.value, ec);
   if (ec || !v.is_object()) {
-    spdlog::error("config store: {} at revision {} is not a JSON object; ignored", kv.key,
-                  kv.mod_revision);
+    spdlog::error("config store: {} at revision {} is not a JSON object; ignored (the key "
+                  "keeps its previous value)", kv.key, kv.mod_revision);
     return false;
   }
   if (!core::json_numbers_finite(v)) {
-    spdlog::error("config store: {} at revision {} holds a number out of range; ignored", kv.key,
-                  kv.mod_revision);
+    spdlog::error("config store: {} at revision {} holds a number out of range; ignored (the "
+                  "key keeps its previous value)", kv.key, kv.mod_revision);
     return false;
   }
   out = std::move(v.get_object());
@@ -92,7 +93,12 @@ bool ConfigSync::apply_full(RangeResult& range) {
   for (auto& kv : range.kvs) {
     if (!split_key(kv.key, collection, id)) continue;
     Item item{kv.create_revision, kv.mod_revision, {}};
-    if (!parse_object(kv, item.value)) continue;
+    if (!parse_object(kv, item.value)) {
+      // As a watch event leaves it (apply_event): the key keeps what it held
+      // before, so a re-read does not drop what the watch kept.
+      if (auto old = items_.find(kv.key); old != items_.end()) fresh.emplace(kv.key, old->second);
+      continue;
+    }
     fresh.emplace(std::move(kv.key), std::move(item));
   }
   bool changed = fresh.size() != items_.size();

@@ -143,6 +143,22 @@ TEST_F(StoreConfigSyncTest, watch_applies_puts_and_deletes_and_reports_changes) 
   run_until([&] { return !sync.status().connected; });
 }
 
+// A value another writer stored that is not JSON leaves the key's previous
+// value in place, whether a watch event or a full read (after a watch
+// failure or a compaction) brings it: the two no longer disagree.
+TEST_F(StoreConfigSyncTest, a_value_that_is_not_json_keeps_the_previous_one) {
+  put("/apisix/routes/1", R"({"uri":"/a"})");
+  ConfigSync sync(io_.get_executor(), *store_, "/apisix", [] {});
+  ASSERT_TRUE(load(sync).ok());
+  put("/apisix/routes/1", "not json");
+  ASSERT_TRUE(load(sync).ok());  // a full read, as after a watch failure
+  ASSERT_EQ(ids(sync.resources(), "routes"), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(sync.resources().items("routes")[0].value.at("uri").as_string(), "/a");
+  remove("/apisix/routes/1");
+  ASSERT_TRUE(load(sync).ok());
+  EXPECT_TRUE(ids(sync.resources(), "routes").empty());
+}
+
 TEST_F(StoreConfigSyncTest, an_unreachable_store_is_reported_and_the_copy_kept) {
   put("/apisix/routes/1", R"({"uri":"/a"})");
   int changes = 0;
