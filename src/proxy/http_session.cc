@@ -138,11 +138,26 @@ net::Task<bool> HttpSession::accept_tls() {
 }
 
 bool HttpSession::client_certificate_allows() const {
-  if (!server_cert_ || !server_cert_->mtls) return true;
-  if (!client_cert_verified_) return server_cert_->may_skip_mtls(req_.path);
-  // As APISIX: a certificate verified for one name does not open another
-  // host on the same connection (a wildcard SNI with a different Host).
-  return http::iequals(conn_info_.ssl_server_name, req_.host);
+  // The object the SNI picked (or fallback_sni): its client CA verified the
+  // handshake.
+  if (server_cert_ && server_cert_->mtls) {
+    if (!client_cert_verified_) {
+      if (!server_cert_->may_skip_mtls(req_.path)) return false;
+    } else if (!http::iequals(conn_info_.ssl_server_name, req_.host)) {
+      // As APISIX: a certificate verified for one name does not open
+      // another host on the same connection (a wildcard SNI, another Host).
+      return false;
+    }
+  }
+  // The object the Host names, when it is another one (APISIX's
+  // verify_https_client): a host that requires a client certificate is not
+  // reached through an SNI whose object does not, or checks another CA.
+  // (By id: an object recompiled since the handshake is still the same one.)
+  const auto* by_host = ctx_.snapshot().certs->find(req_.host);
+  if (by_host == nullptr || !*by_host || !(*by_host)->mtls) return true;
+  if (server_cert_ && (*by_host)->id == server_cert_->id) return true;
+  if (client_cert_verified_) return false;  // verified against another object's CA
+  return (*by_host)->may_skip_mtls(req_.path);
 }
 
 net::Task<void> HttpSession::run() {

@@ -305,6 +305,40 @@ TEST(TlsListener, mtls_requires_a_client_certificate_signed_by_the_ca) {
   EXPECT_EQ(http(other, tls).status, 400);
 }
 
+// A host whose ssls object requires a client certificate is not reached
+// through an SNI whose object does not (APISIX's verify_https_client looks
+// the object up by Host as well): SNI a.test.com (no mTLS) with Host
+// b.test.com (mTLS) was served without any certificate.
+TEST(TlsListener, an_mtls_host_is_not_reached_through_an_sni_without_mtls) {
+  ASSERT_TRUE(pki().ok());
+  Upstream up;
+  const std::string client = "    client:\n      ca: |\n" + indent(pki().pem("ca.crt"), 8) +
+                             "      skip_mtls_uri_regex:\n        - ^/public/.*\n";
+  Torii t(echo_route(up) + "ssls:\n" + ssl_yaml("plain", "exact", "[\"a.test.com\"]") +
+          ssl_yaml("m", "wild", "[\"b.test.com\"]", client));
+  const auto via_a = [&](const std::string& path, bool with_cert) {
+    HttpRequest req;
+    req.url = "https://a.test.com:" + std::to_string(t.tls_port()) + path;
+    req.headers = {"Host: b.test.com"};
+    TlsOptions tls;
+    tls.resolve = {"a.test.com:" + std::to_string(t.tls_port()) + ":127.0.0.1"};
+    tls.ca_file = pki().path("ca.crt");
+    if (with_cert) {
+      tls.client_cert = pki().path("client.crt");
+      tls.client_key = pki().path("client.key");
+    }
+    return http(req, tls);
+  };
+  EXPECT_EQ(via_a("/private", false).status, 400);
+  // A certificate sent on a.test.com's handshake was not asked for by b's CA check.
+  EXPECT_EQ(via_a("/private", true).status, 400);
+  // b.test.com's own exemption still applies to it.
+  EXPECT_EQ(via_a("/public/x", false).status, 200);
+  // a.test.com itself needs no certificate; b.test.com with its own SNI and one passes.
+  EXPECT_EQ(https_get(t, "a.test.com", "/private").status, 200);
+  EXPECT_EQ(https_get(t, "b.test.com", "/private", true).status, 200);
+}
+
 TEST(TlsListener, skip_mtls_uri_regex_lets_matching_uris_pass_without_a_certificate) {
   ASSERT_TRUE(pki().ok());
   Upstream up;
