@@ -1,7 +1,10 @@
 #include "tls/server_cert.h"
 
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <re2/re2.h>
+
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -113,8 +116,22 @@ core::Result<std::shared_ptr<const ServerCert>> compile_server_cert(
   cert->ctx.reset(SSL_CTX_new(TLS_server_method()));
   if (!cert->ctx) return config_error("cannot create a TLS context");
   SSL_CTX* ctx = cert->ctx.get();
-  SSL_CTX_set_session_id_context(ctx, reinterpret_cast<const unsigned char*>(kSessionIdContext.data()),
-                                 static_cast<unsigned>(kSessionIdContext.size()));
+  // A session resumes only on the object that made it: its id context is a
+  // digest of the object's id, certificates and client settings. One shared
+  // context let a TLS 1.3 session verified against one object's client CA
+  // resume under another SNI, whose CA never saw the certificate (the class
+  // of nginx's CVE-2025-23419). SHA-256 is exactly SSL_MAX_SID_CTX_LENGTH.
+  {
+    std::string identity = id;
+    for (const char* field : {"cert", "certs", "client"}) {
+      identity.push_back('\n');
+      if (const auto* v = ssl.if_contains(field)) identity += json::serialize(*v);
+    }
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(identity.data()), identity.size(), digest);
+    static_assert(SHA256_DIGEST_LENGTH <= SSL_MAX_SID_CTX_LENGTH);
+    SSL_CTX_set_session_id_context(ctx, digest, SHA256_DIGEST_LENGTH);
+  }
   if (auto st = use_pair(ctx, str_field(ssl, "cert"), str_field(ssl, "key"), "", enc); !st) {
     return st.error();
   }

@@ -114,8 +114,10 @@ core::Result<std::shared_ptr<const ClientCert>> compile_client_cert(
     const std::string& id, const boost::json::object& ssl, const config::DataEncryption& enc,
     const std::string& trusted_certificate = "system");
 
-// The session id context every torii context shares, so a session resumed
-// after SNI picked a certificate context still matches.
+// The session id context of the listener's own context, before SNI picks
+// an object's context. Each object's context has its own (a digest of the
+// object), which OpenSSL takes over when the SNI callback switches to it:
+// a session resumes only on the object that made it.
 inline constexpr std::string_view kSessionIdContext = "torii";
 
 }  // namespace torii::tls

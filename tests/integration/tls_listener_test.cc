@@ -368,6 +368,53 @@ TEST(TlsListener, sessions_resume_with_tls12_and_tls13) {
   }
 }
 
+// A session resumes only on the ssls object that made it. With one session
+// id context for all objects, a TLS 1.3 session whose client certificate was
+// verified against c.test.com's CA resumed under SNI b.test.com, whose CA
+// (another one) never saw it, and the request was served (the class of
+// nginx's CVE-2025-23419).
+TEST(TlsListener, a_session_does_not_resume_on_another_objects_sni) {
+  ASSERT_TRUE(pki().ok());
+  TempDir d;
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                         "-days 2 -subj /CN=other-ca -keyout " + d.path() + "/ca2.key -out " +
+                         d.path() + "/ca2.crt >/dev/null 2>&1").c_str()),
+            0);
+  Upstream up;
+  const auto client_block = [](const std::string& ca_pem) {
+    return "    client:\n      ca: |\n" + indent(ca_pem, 8);
+  };
+  Torii t(echo_route(up) + "ssls:\n" +
+          ssl_yaml("c", "exact", "[\"c.test.com\"]", client_block(pki().pem("ca.crt"))) +
+          ssl_yaml("b", "wild", "[\"b.test.com\"]", client_block(d.read("ca2.crt"))));
+  const auto request = [&](const std::string& host, const std::string& args) {
+    const std::string cmd = "(printf 'GET /echo HTTP/1.1\\r\\nHost: " + host +
+                            "\\r\\nConnection: close\\r\\n\\r\\n'; sleep 0.5) | timeout 10 "
+                            "openssl s_client -ign_eof -tls1_3 -connect 127.0.0.1:" +
+                            std::to_string(t.tls_port()) + " -servername " + host + " " + args +
+                            " 2>&1";
+    std::string out;
+    if (FILE* f = ::popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+      ::pclose(f);
+    }
+    return out;
+  };
+  const std::string sess = d.path() + "/sess";
+  const std::string first = request("c.test.com", "-cert " + pki().path("client.crt") + " -key " +
+                                                      pki().path("client.key") + " -sess_out " + sess);
+  ASSERT_NE(first.find("HTTP/1.1 200"), std::string::npos) << first;
+  // The same session on the same object resumes...
+  const std::string same = request("c.test.com", "-sess_in " + sess);
+  EXPECT_NE(same.find("Reused, TLSv1.3"), std::string::npos) << same;
+  // ...but not under the other object's SNI, and the request is not served.
+  const std::string other = request("b.test.com", "-sess_in " + sess);
+  EXPECT_EQ(other.find("Reused,"), std::string::npos) << other;
+  EXPECT_EQ(other.find("HTTP/1.1 200"), std::string::npos) << other;
+}
+
 TEST(TlsListener, ssl_protocols_of_an_object_limit_its_handshakes) {
   ASSERT_TRUE(pki().ok());
   Upstream up;
