@@ -15,6 +15,7 @@
 #include "core/deadline.h"
 #include "http/h1_parser.h"
 #include "http/request.h"
+#include "net/resolve.h"
 #include "net/per_worker_table.h"
 #include "upstream/upstream_conn.h"
 
@@ -158,15 +159,18 @@ net::Task<core::Result<std::unique_ptr<upstream::UpstreamConn>>> open(
   if (to->address) {
     eps.emplace_back(*to->address, to->port);
   } else {
-    net::TcpResolver resolver(st->io);
-    auto [rec, results] =
-        co_await resolver.async_resolve(to->host, std::to_string(to->port), net::kNoThrow);
-    if (rec || results.empty()) {
-      co_return upstream_error(
-          ErrorKind::kConnectFailed,
-          "cannot resolve " + to->host + ": " + (rec ? rec.message() : std::string("no address")));
+    // The lookup is bounded by `give_up` too (net/resolve.h).
+    net::Resolved r = co_await net::resolve_before(st->io.get_executor(), to->host,
+                                                   std::to_string(to->port), give_up);
+    if (r.timed_out) {
+      co_return upstream_error(ErrorKind::kTimeout, "resolving " + to->host + " timed out");
     }
-    for (const auto& r : results) eps.push_back(r.endpoint());
+    if (r.error || r.endpoints.empty()) {
+      co_return upstream_error(ErrorKind::kConnectFailed,
+                               "cannot resolve " + to->host + ": " +
+                                   (r.error ? r.error.message() : std::string("no address")));
+    }
+    eps = std::move(r.endpoints);
   }
   asio::ssl::context* tls = to->tls ? &st->tls() : nullptr;
   std::string last = "no address";

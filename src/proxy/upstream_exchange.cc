@@ -17,6 +17,7 @@
 #include <charconv>
 
 #include "http/head_writer.h"
+#include "net/resolve.h"
 #include "proxy/http_session.h"
 #include "proxy/plugin_runner.h"
 #include "proxy/upstream_attempt.h"
@@ -177,15 +178,24 @@ net::Task<std::unique_ptr<upstream::UpstreamConn>> HttpSession::connect_node(
   if (node.address) {
     ep = asio::ip::tcp::endpoint(*node.address, node.spec.port);
   } else {
-    net::TcpResolver resolver(worker_.io());
-    const std::string port = std::to_string(node.spec.port);
-    auto [rec, results] = co_await resolver.async_resolve(node.spec.host, port, kNoThrow);
-    if (rec || results.empty()) {
-      attempt.error = upstream_error(ErrorKind::kConnectFailed, true,
-                                     "cannot resolve " + node.spec.host + ": " + rec.message());
+    // The lookup counts against the connect timeout (net/resolve.h): a name
+    // server that does not answer must not hold the request for
+    // getaddrinfo's own retries.
+    const net::Resolved r =
+        co_await net::resolve_before(worker_.io().get_executor(), node.spec.host,
+                                     std::to_string(node.spec.port),
+                                     core::Clock::now() + attempt.timeouts.connect);
+    if (r.timed_out) {
+      attempt.error = upstream_error(ErrorKind::kTimeout, true,
+                                     "resolving " + node.spec.host + " timed out");
       co_return nullptr;
     }
-    ep = results.begin()->endpoint();
+    if (r.error || r.endpoints.empty()) {
+      attempt.error = upstream_error(ErrorKind::kConnectFailed, true,
+                                     "cannot resolve " + node.spec.host + ": " + r.error.message());
+      co_return nullptr;
+    }
+    ep = r.endpoints.front();
   }
   const bool https = up.scheme == upstream::Scheme::kHttps;
   std::string sni;

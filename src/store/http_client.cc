@@ -12,6 +12,7 @@
 #include <optional>
 #include <tuple>
 
+#include "net/resolve.h"
 #include "net/transfer.h"
 
 namespace torii::store {
@@ -127,13 +128,13 @@ net::Task<core::Status> HttpConnection::connect(Clock::time_point deadline) {
   if (!ec) {
     endpoints.emplace_back(addr, target_.port);
   } else {
-    net::TcpResolver resolver(co_await asio::this_coro::executor);
-    auto r = co_await before(
-        deadline, resolver.async_resolve(target_.host, std::to_string(target_.port), kNoThrow));
-    if (!r) co_return fail(ErrorKind::kTimeout, "resolving the host timed out");
-    auto& [rec, results] = *r;
-    if (rec) co_return fail(ErrorKind::kConnectFailed, "cannot resolve: " + rec.message());
-    for (const auto& e : results) endpoints.push_back(e.endpoint());
+    // Bounded for real (net/resolve.h): racing the lookup with before()
+    // would still wait for it to end.
+    net::Resolved r = co_await net::resolve_before(co_await asio::this_coro::executor, target_.host,
+                                                   std::to_string(target_.port), deadline);
+    if (r.timed_out) co_return fail(ErrorKind::kTimeout, "resolving the host timed out");
+    if (r.error) co_return fail(ErrorKind::kConnectFailed, "cannot resolve: " + r.error.message());
+    endpoints = std::move(r.endpoints);
   }
   std::string last = "no address";
   for (const auto& ep : endpoints) {
