@@ -48,7 +48,7 @@ void H1Parser::reset() {
   last_ = Last::kNone;
   error_ = ParseError::kNone;
   reason_ = nullptr;
-  head_complete_ = message_complete_ = upgraded_ = url_complete_ = false;
+  head_complete_ = message_complete_ = upgraded_ = url_complete_ = bytes_after_message_ = false;
   keep_alive_ = until_close_ = no_body_ = false;
 }
 
@@ -240,7 +240,10 @@ size_t H1Parser::feed(const char* base, size_t off, size_t len) {
     done = pos ? static_cast<size_t>(pos - start) : len;
     if (err == HPE_PAUSED) {
       llhttp_resume(&p_);
-      if (message_complete_) return done;
+      if (message_complete_) {
+        bytes_after_message_ = done < len;
+        return done;
+      }
       head_end_ = static_cast<uint32_t>(pos - base_);  // paused by on_headers_complete
       continue;
     }

@@ -70,6 +70,10 @@ class H1Parser {
 
   bool head_complete() const { return head_complete_; }
   bool message_complete() const { return message_complete_; }
+  // Bytes followed the complete message in the feed that completed it: a
+  // request pipelined behind it, or, from an upstream, bytes nobody asked
+  // for (its connection must not serve another request).
+  bool bytes_after_message() const { return bytes_after_message_; }
   bool upgraded() const { return upgraded_ || (message_complete_ && p_.upgrade); }
   bool url_complete() const { return url_complete_; }
   ParseError error() const { return error_; }
@@ -149,6 +153,7 @@ class H1Parser {
   const char* reason_ = nullptr;  // set by our own checks; else llhttp's reason
   bool head_complete_ = false;
   bool message_complete_ = false;
+  bool bytes_after_message_ = false;
   bool upgraded_ = false;
   bool url_complete_ = false;
   bool keep_alive_ = false;

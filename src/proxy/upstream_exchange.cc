@@ -83,13 +83,20 @@ std::string HttpSession::hash_key_for(const upstream::Upstream& u) const {
       if (ctx_.consumer_ref) return ctx_.consumer_ref->username;
       break;
     case upstream::HashOn::kVarsCombinations: {
+      // As APISIX's chash: when none of the variables resolves, the key is
+      // the client address, not the literal text around them (which would
+      // send every such request to one node).
       std::string key;
+      size_t resolved = 0;
       for (size_t i = 0; i < u.hash_combo.size(); ++i) {
         key.append(u.hash_literals[i]);
-        if (auto part = ctx_.get(u.hash_combo[i])) key.append(*part);
+        if (auto part = ctx_.get(u.hash_combo[i])) {
+          key.append(*part);
+          ++resolved;
+        }
       }
       key.append(u.hash_literals.back());
-      if (!key.empty()) return key;
+      if ((resolved > 0 || u.hash_combo.empty()) && !key.empty()) return key;
       break;
     }
   }
@@ -288,14 +295,21 @@ net::Task<bool> HttpSession::proxy() {
     std::unique_ptr<upstream::UpstreamConn> conn;
     bool ok = false;
     for (;;) {
-      // An idempotent, replayable request can be resent if the pooled
-      // connection turns out closed, so only the others pay for the
-      // liveness check (a POST that reached the upstream is never resent).
-      conn = worker_.pool().acquire(&node, !may_resend || !fresh_retry_left);
+      // Every reuse checks the pooled connection first (one MSG_PEEK): bytes
+      // an upstream sent while the connection sat idle would otherwise be
+      // read as this request's response, another client's data. A closed
+      // one is dropped the same way.
+      conn = worker_.pool().acquire(&node, true);
       const bool reused = conn != nullptr;
       if (!conn) {
         conn = co_await connect_node(*up, node, attempt);
-        if (!conn) break;
+        if (!conn) {
+          // A node that cannot be reached is a failed try for the balancer
+          // too: ewma would otherwise keep picking a node it has no sample of.
+          balancer.on_start(idx);
+          balancer.on_finish(idx, core::Clock::now() - attempt_start, true);
+          break;
+        }
       }
       conn->parser().reset();
       conn->parser().expect_no_body(req_.method == http::Method::kHead);
@@ -312,6 +326,7 @@ net::Task<bool> HttpSession::proxy() {
           attempt.error->source == ErrorSource::kUpstream) {
         fresh_retry_left = false;
         attempt.sent_any = false;
+        attempt.error.reset();  // the fresh connection's outcome is what counts
         continue;
       }
       break;
@@ -323,8 +338,11 @@ net::Task<bool> HttpSession::proxy() {
       const auto elapsed = core::Clock::now() - attempt_start;
       balancer.on_finish(idx, elapsed, attempt.error.has_value());
       ctx_.upstream_response_time = elapsed;
+      // An upstream that sent more than its response is out of step: the
+      // extra bytes would be read as the next request's response.
       if (!attempt.error && attempt.keep_upstream && conn->parser().message_complete() &&
-          conn->parser().keep_alive() && !req_.websocket_upgrade) {
+          !conn->parser().bytes_after_message() && conn->parser().keep_alive() &&
+          !req_.websocket_upgrade) {
         ++conn->requests;
         worker_.pool().release(&node, up, std::move(conn));
       }
