@@ -3,11 +3,14 @@
 // exactly `count` requests per window together.
 //
 // One Lua script per request, run atomically by Redis (APISIX's fixed
-// window from apisix/plugins/limit-count/util.lua, same key layout and
-// stored value, so a torii and an APISIX node can share one Redis): the key
-// holds what is left of the window and expires with it. Unlike APISIX's
-// script, a rejected request takes nothing from the window (the CountStore
-// contract), which only matters when `cost` > 1.
+// window from apisix/plugins/limit-count/util.lua, same stored value): the
+// key holds what is left of the window and expires with it, so, as in
+// APISIX, the count a window opened with stays in force until it ends (a
+// count from a variable that changes within a window applies at the next).
+// Unlike APISIX's script, a rejected request takes nothing from the window
+// (the CountStore contract), which only matters when `cost` > 1. The key
+// names the conf by a checksum where APISIX uses its conf_version, so Torii
+// and APISIX nodes keep separate counters on one Redis.
 //
 // The factory registers itself with limit-count (limit_count_store.h); the
 // header exposes it and the script for tests and benchmarks.
