@@ -205,13 +205,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Queues the AUTH/SELECT bytes (whose replies `handshake` lists, in
-  // order) and starts connecting.
+  // order) and starts connecting. Commands go out only once every one of
+  // them succeeded: sent in the same write, Redis would run a command after
+  // a failed AUTH or SELECT (in the wrong database, or unauthenticated).
   void start(const std::string& bytes, const std::vector<Handshake>& handshake) {
     if (reader_ == nullptr) {
       fail(upstream_error(core::ErrorKind::kUnavailable, "redis " + peer_ + ": out of memory"));
       return;
     }
-    out_ = bytes;
+    handshake_out_ = bytes;
+    handshake_pending_ = handshake.size();
     for (Handshake h : handshake) queue_.push_back(Entry{nullptr, h});
     boost::asio::co_spawn(ex_, run(shared_from_this()), boost::asio::detached);
   }
@@ -315,8 +318,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::kOpen;
     boost::asio::co_spawn(ex_, read_loop(shared_from_this()), boost::asio::detached);
 
+    if (!handshake_out_.empty()) {
+      auto [hec, hn] =
+          co_await boost::asio::async_write(socket_, boost::asio::buffer(handshake_out_), kNoThrow);
+      if (state_ == State::kBroken) co_return;
+      if (hec) {
+        fail(io_error("write: ", hec));
+        co_return;
+      }
+    }
     while (state_ == State::kOpen) {
-      if (out_.empty()) {
+      if (out_.empty() || handshake_pending_ > 0) {
         writer_idle_ = true;
         wake_.expires_at(Timer::time_point::max());
         co_await wake_.async_wait(kNoThrow);
@@ -386,7 +398,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (e.handshake == Handshake::kSelect) msg += "failed to change redis db, err: ";
         msg += reply.str;
         fail(upstream_error(core::ErrorKind::kUnavailable, std::move(msg)));
+        return;
       }
+      if (--handshake_pending_ == 0 && writer_idle_) wake_.cancel();  // commands may go now
       return;
     }
     if (e.call == nullptr) return;  // abandoned
@@ -402,6 +416,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Timer wake_;  // the writer sleeps on it while there is nothing to send
   redisReader* reader_;
   std::unique_ptr<char[]> read_buf_;
+  std::string handshake_out_;    // AUTH / SELECT, written first and alone
+  size_t handshake_pending_ = 0;  // their replies not read yet: commands wait
   std::string out_;      // bytes queued for the next write
   std::string sending_;  // bytes of the write in progress
   std::deque<Entry> queue_;

@@ -167,6 +167,22 @@ TEST_F(RedisCountStoreTest, database_and_password_fields_are_used) {
   EXPECT_EQ(redis_->cli({"EXISTS", "plugin-limit-countdb"}, 0), "0");
 }
 
+// AUTH and SELECT are answered before any command goes out: pipelined in
+// one write, Redis ran the count script after a failed SELECT, in database
+// 0 (another tenant's), while the request was refused.
+TEST_F(RedisCountStoreTest, a_failed_select_runs_no_command_in_another_database) {
+  // The script is loaded (EVALSHA finds it) once any store has run it.
+  auto loaded = make_store(redis_conf(redis_->port()));
+  ASSERT_TRUE(incoming(io_, *loaded, "warm", 5, 60)->allowed);
+  auto store = make_store(redis_conf(redis_->port(), R"(,"redis_database":99)"));
+  ASSERT_TRUE(store);
+  auto d = incoming(io_, *store, "tenant", 5, 60);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("failed to change redis db"), std::string::npos)
+      << d.error().message;
+  EXPECT_EQ(redis_->cli({"EXISTS", "plugin-limit-counttenant"}), "0");
+}
+
 TEST_F(RedisCountStoreTest, exact_across_workers_of_one_node) {
   auto store = make_store(redis_conf(redis_->port()));
   constexpr int kThreads = 4;
