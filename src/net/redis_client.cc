@@ -28,10 +28,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Limits on what a server may make us hold: a reply is parsed only once it
-// is complete, so the unparsed bytes bound the largest reply.
+// Limits on what a server may make us hold. The unparsed bytes bound a
+// reply's strings; its elements are bounded for the whole reply tree, since
+// hiredis sizes each array as its header arrives: seven nested headers of
+// 2^20 elements (70 bytes) made one connection hold over 500 MB.
 constexpr size_t kMaxUnparsedBytes = 64u << 20;
 constexpr int kMaxArrayElements = 1 << 20;
+constexpr size_t kMaxReplyElements = 1 << 20;
+
+// The elements of the reply being parsed (the reader's privdata).
+struct ReplyBudget {
+  size_t elements = 0;
+};
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 
@@ -77,6 +85,11 @@ void* create_string(const redisReadTask* task, char* str, size_t len) {
 
 void* create_array(const redisReadTask* task, int elements) {
   if (elements < 0 || elements > kMaxArrayElements) return nullptr;
+  if (auto* budget = static_cast<ReplyBudget*>(task->privdata)) {
+    if (task->parent == nullptr) budget->elements = 0;  // a new reply
+    budget->elements += static_cast<size_t>(elements);
+    if (budget->elements > kMaxReplyElements) return nullptr;  // "Out of memory": fails the connection
+  }
   try {
     Reply* r = reply_slot(task);
     if (r == nullptr) return nullptr;
@@ -198,7 +211,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         wake_(ex),
         reader_(redisReaderCreateWithFunctions(&kReplyFunctions)),
         read_buf_(new char[kReadChunk]),
-        last_used_(Clock::now()) {}
+        last_used_(Clock::now()) {
+    if (reader_ != nullptr) reader_->privdata = &budget_;  // hiredis 0.14's macro casts to int
+  }
 
   ~Connection() {
     if (reader_ != nullptr) redisReaderFree(reader_);
@@ -415,6 +430,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   TcpSocket socket_;
   Timer wake_;  // the writer sleeps on it while there is nothing to send
   redisReader* reader_;
+  ReplyBudget budget_;  // the reader's privdata
   std::unique_ptr<char[]> read_buf_;
   std::string handshake_out_;    // AUTH / SELECT, written first and alone
   size_t handshake_pending_ = 0;  // their replies not read yet: commands wait

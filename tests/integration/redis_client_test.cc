@@ -289,6 +289,35 @@ TEST(RedisClientErrors, garbage_reply_is_a_bad_response) {
   ::close(lfd);
 }
 
+// A reply's elements are bounded for the whole tree: nested array headers
+// of 2^20 elements each (70 bytes on the wire) made hiredis size a vector
+// per level, over 500 MB for one connection. Now the connection fails on
+// the second header.
+TEST(RedisClientErrors, nested_huge_array_headers_fail_the_reply) {
+  uint16_t port = 0;
+  const int lfd = testing::listen_loopback(4, port);
+  std::thread server([lfd] {
+    const int fd = ::accept(lfd, nullptr, nullptr);
+    char buf[256];
+    if (::read(fd, buf, sizeof buf) > 0) {
+      std::string nested;
+      for (int i = 0; i < 7; ++i) nested += "*1048576\r\n";
+      (void)!::write(fd, nested.data(), nested.size());
+    }
+    ::sleep(1);
+    ::close(fd);
+  });
+  boost::asio::io_context io;
+  Options o;
+  o.port = port;
+  Client c(io.get_executor(), o);
+  Result r = cmd(io, c, {"PING"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, core::ErrorKind::kBadResponse) << r.error().message;
+  server.join();
+  ::close(lfd);
+}
+
 TEST(RedisClientErrors, silent_server_times_out_within_the_deadline) {
   // Connects (the kernel accepts into the backlog) but never answers.
   uint16_t port = 0;
