@@ -337,7 +337,9 @@ net::Task<bool> HttpSession::proxy() {
       const bool keep = co_await forward_response(*conn, attempt);
       const auto elapsed = core::Clock::now() - attempt_start;
       balancer.on_finish(idx, elapsed, attempt.error.has_value());
-      ctx_.upstream_response_time = elapsed;
+      // Summed over the tries: time spent on a node that failed is upstream
+      // time, not the gateway's.
+      ctx_.upstream_response_time = ctx_.upstream_response_time.value_or(core::Clock::duration{}) + elapsed;
       // An upstream that sent more than its response is out of step: the
       // extra bytes would be read as the next request's response.
       if (!attempt.error && attempt.keep_upstream && conn->parser().message_complete() &&
@@ -350,6 +352,8 @@ net::Task<bool> HttpSession::proxy() {
     }
 
     // This attempt failed before any response byte reached the client.
+    ctx_.upstream_response_time = ctx_.upstream_response_time.value_or(core::Clock::duration{}) +
+                                  (core::Clock::now() - attempt_start);
     if (!attempt.error) {
       attempt.error = upstream_error(ErrorKind::kIo, false, "upstream exchange failed");
     }

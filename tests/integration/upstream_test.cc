@@ -390,6 +390,29 @@ TEST(UpstreamRetries, EwmaStopsPickingANodeItCannotConnectTo) {
   EXPECT_GE(ok, 30) << "of 40";
 }
 
+// $upstream_response_time (and prometheus' upstream latency) sum every try:
+// the half second spent on a node that never answered is upstream time, not
+// the gateway's. Before, only the successful try counted.
+TEST(UpstreamRetries, UpstreamResponseTimeSumsEveryTry) {
+  Upstream live;
+  ScriptedServer silent([](ScriptedServer& s, int fd) {
+    std::string buf, head;
+    if (!wire::read_request_head(fd, buf, head)) return;
+    s.count_request();
+    char tmp[256];
+    while (::recv(fd, tmp, sizeof(tmp), 0) > 0) {
+    }
+  });
+  Torii t(route_with(map_nodes({{silent.port(), 1}, {live.port(), 1}}) +
+                     "      retries: 1\n      timeout: {connect: 1, send: 1, read: 0.5}\n"),
+          "", 1);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(http_get(t.url("/port")).status, 200);
+  ASSERT_TRUE(log_has(t, "504, 200 ")) << t.access_log();
+  const std::string log = t.access_log();
+  const size_t at = log.find("504, 200 ") + 9;
+  EXPECT_GE(std::stod(log.substr(at, log.find(' ', at) - at)), 0.5) << log;
+}
+
 TEST(UpstreamRetries, RetriesZeroWithADeadNodeGives502) {
   const uint16_t dead = free_port();
   Torii t(route_with(map_nodes({{dead, 1}}) + "      retries: 0\n"));
