@@ -410,7 +410,9 @@ TEST(UpstreamRetries, UpstreamResponseTimeSumsEveryTry) {
   ASSERT_TRUE(log_has(t, "504, 200 ")) << t.access_log();
   const std::string log = t.access_log();
   const size_t at = log.find("504, 200 ") + 9;
-  EXPECT_GE(std::stod(log.substr(at, log.find(' ', at) - at)), 0.5) << log;
+  // The read timeout is armed on the coarse clock (a few ms of slack): the
+  // point is the silent node's half second, where the last try alone is ~0.
+  EXPECT_GE(std::stod(log.substr(at, log.find(' ', at) - at)), 0.4) << log;
 }
 
 TEST(UpstreamRetries, RetriesZeroWithADeadNodeGives502) {
