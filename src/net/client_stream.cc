@@ -177,10 +177,11 @@ Task<ClientStream::IoResult> ClientStream::tls_read_some(std::span<char> into) {
   }
 }
 
-Task<ClientStream::IoResult> ClientStream::write(std::span<const asio::const_buffer> bufs) {
+Task<ClientStream::IoResult> ClientStream::write(std::span<const asio::const_buffer> bufs,
+                                                 const std::function<void()>* on_progress) {
   const WriteProgress now = write_now(bufs);
   if (now.finished()) co_return IoResult{now.error, now.written};
-  co_return co_await write_rest(bufs, now);
+  co_return co_await write_rest(bufs, now, on_progress);
 }
 
 WriteProgress ClientStream::write_now(std::span<const asio::const_buffer> bufs) {
@@ -189,12 +190,23 @@ WriteProgress ClientStream::write_now(std::span<const asio::const_buffer> bufs) 
 }
 
 Task<ClientStream::IoResult> ClientStream::write_rest(std::span<const asio::const_buffer> bufs,
-                                                      WriteProgress done) {
+                                                      WriteProgress done,
+                                                      const std::function<void()>* on_progress) {
   if (done.finished()) co_return IoResult{done.error, done.written};
-  if (ssl_ != nullptr) co_return co_await tls_write_rest(bufs, done);
+  if (ssl_ != nullptr) co_return co_await tls_write_rest(bufs, done, on_progress);
   std::vector<asio::const_buffer> rest;
   remaining_after(bufs, done.written, rest);
-  auto [ec, n] = co_await asio::async_write(socket_, rest, transfer_all_at_once, kNoThrow);
+  // asio asks the completion condition before each write with the bytes
+  // written so far: more than last time is progress.
+  size_t reported = 0;
+  const auto condition = [on_progress, &reported](const error_code& ec, size_t n) -> size_t {
+    if (on_progress != nullptr && n > reported) {
+      reported = n;
+      (*on_progress)();
+    }
+    return transfer_all_at_once(ec, n);
+  };
+  auto [ec, n] = co_await asio::async_write(socket_, rest, condition, kNoThrow);
   co_return IoResult{ec, done.written + n};
 }
 
@@ -252,12 +264,15 @@ WriteProgress ClientStream::tls_write_now(std::span<const asio::const_buffer> bu
 }
 
 Task<ClientStream::IoResult> ClientStream::tls_write_rest(std::span<const asio::const_buffer> bufs,
-                                                          WriteProgress done) {
+                                                          WriteProgress done,
+                                                          const std::function<void()>* on_progress) {
   const bool coalesced = coalesces(bufs, done.total);
   size_t written = done.written;
   for (;;) {
     error_code failure;
+    const size_t before = written;
     const TlsStop stop = tls_write_from(bufs, coalesced, written, failure);
+    if (on_progress != nullptr && written > before) (*on_progress)();
     if (stop == TlsStop::kDone) co_return IoResult{error_code{}, written};
     if (stop == TlsStop::kFailed) co_return IoResult{failure, written};
     if (stop == TlsStop::kWrite) {

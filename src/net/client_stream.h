@@ -21,6 +21,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
+#include <functional>
 #include <span>
 #include <string>
 #include <tuple>
@@ -53,14 +54,19 @@ class ClientStream {
   Task<IoResult> read_some(std::span<char> into);
   // Writes every byte of `bufs`. Over TLS, small gathers are copied into
   // one record first: each buffer would be a record of its own otherwise.
-  Task<IoResult> write(std::span<const boost::asio::const_buffer> bufs);
+  // `on_progress` (may be null; must outlive the write) is called each time
+  // a wait for room ends with more bytes taken: a timeout between
+  // successive writes (nginx's send_timeout) re-arms there.
+  Task<IoResult> write(std::span<const boost::asio::const_buffer> bufs,
+                       const std::function<void()>* on_progress = nullptr);
   // write() in two steps, for the request path: write_now() writes what the
   // socket takes at once, without waiting (net/send_now.h; over TLS, the
   // records OpenSSL can send without waiting); when that did not finish,
   // write_rest() writes the remainder of the same `bufs`, waiting for room.
   // IoResult counts all bytes written.
   WriteProgress write_now(std::span<const boost::asio::const_buffer> bufs);
-  Task<IoResult> write_rest(std::span<const boost::asio::const_buffer> bufs, WriteProgress done);
+  Task<IoResult> write_rest(std::span<const boost::asio::const_buffer> bufs, WriteProgress done,
+                            const std::function<void()>* on_progress = nullptr);
   // For moving a body with splice(2) (net/splice_pipe.h), plain TCP only:
   // the socket's descriptor, non-blocking (-1 once closed), and a wait until
   // it takes more bytes (or failed, or was cancelled).
@@ -82,7 +88,8 @@ class ClientStream {
   TlsStop tls_write_from(std::span<const boost::asio::const_buffer> bufs, bool coalesced,
                          size_t& written, boost::system::error_code& failure);
   WriteProgress tls_write_now(std::span<const boost::asio::const_buffer> bufs);
-  Task<IoResult> tls_write_rest(std::span<const boost::asio::const_buffer> bufs, WriteProgress done);
+  Task<IoResult> tls_write_rest(std::span<const boost::asio::const_buffer> bufs, WriteProgress done,
+                                const std::function<void()>* on_progress);
   // What an OpenSSL call that failed with `ret` needs: bytes from the
   // client, room to write, or nothing more (kFailed, with `failure` set:
   // eof for a client that closed, with or without close_notify).

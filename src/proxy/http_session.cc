@@ -96,16 +96,19 @@ net::Task<HttpSession::IoResult> HttpSession::read_client_into(
   return stream_.read_some(area);
 }
 
+// send_timeout bounds the wait between two successive writes, as nginx's:
+// every time the client takes more bytes the deadline starts again, so a
+// slow but steady reader gets its whole response.
 net::Task<HttpSession::IoResult> HttpSession::write_client(
     std::span<const asio::const_buffer> bufs) {
   deadline_.arm(ctx_.snapshot().http->send_timeout);
-  return stream_.write(bufs);
+  return stream_.write(bufs, &rearm_send_timeout_);
 }
 
 net::Task<HttpSession::IoResult> HttpSession::write_client_rest(
     std::span<const asio::const_buffer> bufs, net::WriteProgress done) {
   deadline_.arm(ctx_.snapshot().http->send_timeout);
-  return stream_.write_rest(bufs, done);
+  return stream_.write_rest(bufs, done, &rearm_send_timeout_);
 }
 
 net::Task<bool> HttpSession::accept_tls() {

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -165,6 +166,9 @@ class HttpSession final : private RequestBodySource {
   std::shared_ptr<const tls::ServerCert> server_cert_;
   bool client_cert_verified_ = false;  // TLS: a client certificate passed verification
   core::Deadline deadline_;
+  // Called by the stream when a client write makes progress (write_client).
+  const std::function<void()> rearm_send_timeout_{
+      [this] { deadline_.arm(ctx_.snapshot().http->send_timeout); }};
   core::InputBuffer in_;
   http::H1Parser parser_{http::H1Parser::Kind::kRequest};
   http::Request req_;
