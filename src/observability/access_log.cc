@@ -7,11 +7,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include "observability/log_reopen.h"
+
 namespace torii::observability {
 
 core::Result<std::shared_ptr<AccessLogFile>> AccessLogFile::open(const std::string& path) {
-  if (path == "stdout") return std::shared_ptr<AccessLogFile>(new AccessLogFile(1, false));
-  if (path == "stderr") return std::shared_ptr<AccessLogFile>(new AccessLogFile(2, false));
+  if (path == "stdout") return std::shared_ptr<AccessLogFile>(new AccessLogFile(1, false, path));
+  if (path == "stderr") return std::shared_ptr<AccessLogFile>(new AccessLogFile(2, false, path));
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -19,7 +21,12 @@ core::Result<std::shared_ptr<AccessLogFile>> AccessLogFile::open(const std::stri
   if (fd < 0) {
     return core::config_error("access log " + path + ": " + std::strerror(errno));
   }
-  return std::shared_ptr<AccessLogFile>(new AccessLogFile(fd, true));
+  return std::shared_ptr<AccessLogFile>(new AccessLogFile(fd, true, path));
+}
+
+core::Status AccessLogFile::reopen() const {
+  if (!owned_) return core::ok_status();
+  return reopen_onto(fd_, path_, "access log");
 }
 
 AccessLogFile::~AccessLogFile() {

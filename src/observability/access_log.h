@@ -19,11 +19,18 @@ class AccessLogFile {
   static core::Result<std::shared_ptr<AccessLogFile>> open(const std::string& path);
   ~AccessLogFile();
   void write(const std::string& data) const;
+  // Opens the path again and puts the new file behind the same descriptor
+  // (dup2, atomic for concurrent writers): after a rotation moved the old
+  // file away, lines go to a new one (SIGUSR1, as nginx's reopen). Any
+  // thread. stdout/stderr: nothing to do.
+  core::Status reopen() const;
 
  private:
-  explicit AccessLogFile(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  AccessLogFile(int fd, bool owned, std::string path)
+      : fd_(fd), owned_(owned), path_(std::move(path)) {}
   int fd_;
   bool owned_;
+  std::string path_;
 };
 
 // One per worker; not thread-safe.

@@ -1,13 +1,50 @@
 #include "observability/error_log.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
+#include <fcntl.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
+
+#include "observability/log_reopen.h"
 
 namespace torii::observability {
 namespace {
+
+// A file sink writing each line with write(2) on an O_APPEND descriptor
+// that reopen_error_log() can swap under it (spdlog's own file sink cannot
+// be reopened).
+class AppendFileSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit AppendFileSink(int fd) : fd_(fd) {}
+  ~AppendFileSink() override { ::close(fd_); }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    size_t off = 0;
+    while (off < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // a full disk must not stop the gateway
+      off += static_cast<size_t>(n);
+    }
+  }
+  void flush_() override {}  // nothing is buffered
+
+ private:
+  int fd_;
+};
+
+// The error log's file, when it is one (set up once by the control thread).
+int g_error_log_fd = -1;
+std::string g_error_log_path;
 
 spdlog::level::level_enum to_spdlog(const std::string& level) {
   if (level == "debug") return spdlog::level::debug;
@@ -30,7 +67,11 @@ core::Status setup_error_log(const std::string& path, const std::string& level) 
       std::error_code ec;
       const auto parent = std::filesystem::path(path).parent_path();
       if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-      logger = spdlog::basic_logger_mt("torii", path);
+      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd < 0) return core::config_error("error log " + path + ": " + std::strerror(errno));
+      logger = std::make_shared<spdlog::logger>("torii", std::make_shared<AppendFileSink>(fd));
+      g_error_log_fd = fd;
+      g_error_log_path = path;
     }
   } catch (const spdlog::spdlog_ex& e) {
     return core::config_error("error log " + path + ": " + e.what());
@@ -43,5 +84,10 @@ core::Status setup_error_log(const std::string& path, const std::string& level) 
 }
 
 void set_error_log_level(const std::string& level) { spdlog::set_level(to_spdlog(level)); }
+
+core::Status reopen_error_log() {
+  if (g_error_log_fd < 0) return core::ok_status();
+  return reopen_onto(g_error_log_fd, g_error_log_path, "error log");
+}
 
 }  // namespace torii::observability

@@ -17,6 +17,7 @@ Gateway::Gateway(config::ServerConfig config)
       drain_timer_(control_),
       watch_(config_.standalone_file) {
   signals_.add(SIGHUP);
+  signals_.add(SIGUSR1);
 }
 
 Gateway::~Gateway() { observability::MetricsRegistry::global().set_connection_stats(nullptr); }
@@ -102,6 +103,8 @@ void Gateway::wait_signal() {
     if (ec) return;
     if (sig == SIGHUP) {
       if (!shutting_down_) reload_server_config();
+    } else if (sig == SIGUSR1) {
+      reopen_logs();
     } else if (shutting_down_) {
       // A second stop signal during the drain: stop now, like nginx's fast stop.
       spdlog::warn("second stop signal: closing {} connections now", open_connections());
@@ -111,6 +114,23 @@ void Gateway::wait_signal() {
     }
     wait_signal();
   });
+}
+
+// SIGUSR1, as nginx's `-s reopen`: after logrotate moved the files away,
+// both logs continue in new files at their configured paths.
+void Gateway::reopen_logs() {
+  bool ok = true;
+  if (auto st = observability::reopen_error_log(); !st) {
+    spdlog::error("SIGUSR1: {}", st.error().message);
+    ok = false;
+  }
+  if (access_log_) {
+    if (auto st = access_log_->reopen(); !st) {
+      spdlog::error("SIGUSR1: {}", st.error().message);
+      ok = false;
+    }
+  }
+  if (ok) spdlog::warn("SIGUSR1: log files reopened");
 }
 
 size_t Gateway::open_connections() const {

@@ -58,6 +58,7 @@ class Gateway {
   // Waits for the next signal: SIGHUP reloads, the first stop signal
   // drains, a second one ends the drain at once.
   void wait_signal();
+  void reopen_logs();
   size_t open_connections() const;
   void begin_shutdown(bool graceful);
   void watch_drain();

@@ -1,6 +1,6 @@
 // The process around the data plane: the `version` and `validate` commands,
-// config.yaml's worker and listen keys, graceful shutdown on SIGTERM and
-// re-reading config.yaml on SIGHUP.
+// config.yaml's worker and listen keys, graceful shutdown on SIGTERM,
+// re-reading config.yaml on SIGHUP and reopening the logs on SIGUSR1.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -177,6 +178,29 @@ class Client {
 };
 
 // ------------------------------------------------------------------ CLI
+
+// SIGUSR1 reopens both logs (logrotate's postrotate step, as nginx's
+// `-s reopen`): once the files were moved away, new lines go to new files at
+// the configured paths and the moved files keep the old ones. Before,
+// SIGUSR1 killed the gateway.
+TEST(LifecycleSignals, Sigusr1ReopensTheLogsAfterARotation) {
+  Upstream up;
+  Torii t(one_route(up) + "#END\n");
+  ASSERT_EQ(http_get(t.url("/before")).status, 200);
+  ASSERT_TRUE(wait_until([&] { return t.access_log().find("/before") != std::string::npos; }));
+  const std::string d = t.dir().path();
+  std::filesystem::rename(d + "/access.log", d + "/access.log.1");
+  std::filesystem::rename(d + "/error.log", d + "/error.log.1");
+  t.signal(SIGUSR1);
+  ASSERT_TRUE(wait_until(
+      [&] { return t.error_log().find("SIGUSR1: log files reopened") != std::string::npos; }))
+      << t.dir().read("error.log.1");
+  ASSERT_EQ(http_get(t.url("/after")).status, 200);
+  EXPECT_TRUE(wait_until([&] { return t.access_log().find("/after") != std::string::npos; }));
+  EXPECT_EQ(t.access_log().find("/before"), std::string::npos);
+  EXPECT_NE(t.dir().read("access.log.1").find("/before"), std::string::npos);
+  EXPECT_TRUE(t.running());
+}
 
 TEST(LifecycleCli, VersionPrintsTheVersion) {
   TempDir dir;
