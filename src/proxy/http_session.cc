@@ -290,16 +290,6 @@ net::Task<bool> HttpSession::handle_request() {
   }
   const config::Snapshot& snap = ctx_.snapshot();
   const config::HttpSettings& s = *snap.http;
-  // Content-Length says it up front; a chunked body may already be in the buffer.
-  if (s.client_max_body_size > 0 &&
-      ((req_.content_length && *req_.content_length > s.client_max_body_size) ||
-       parser_.body_bytes() > s.client_max_body_size)) {
-    {
-      const bool keep = prepare_reply(
-          {413}, false, downstream_error(core::ErrorKind::kTooLarge, "request body too large"));
-      co_return co_await send_reply(keep);
-    }
-  }
   if (stream_.is_tls() && !client_certificate_allows()) {
     {
       const bool keep = prepare_reply(
@@ -346,10 +336,13 @@ net::Task<bool> HttpSession::handle_request() {
       co_return co_await send_reply(keep);
     }
   }
-  // client-control may have lowered the body limit for this route.
-  if (ctx_.max_body_size_override && *ctx_.max_body_size_override > 0 &&
-      ((req_.content_length && *req_.content_length > *ctx_.max_body_size_override) ||
-       parser_.body_bytes() > *ctx_.max_body_size_override)) {
+  // The body limit, checked once the plugins ran: client-control's for this
+  // route (lower or higher than the node's; 0 lifts it), else the node's
+  // client_max_body_size. Content-Length says it up front; a chunked body
+  // may already be in the buffer (the rest is counted as it streams).
+  const uint64_t body_limit = ctx_.max_body_size_override.value_or(s.client_max_body_size);
+  if (body_limit > 0 && ((req_.content_length && *req_.content_length > body_limit) ||
+                         parser_.body_bytes() > body_limit)) {
     {
       const bool keep = prepare_reply(
           {413}, false, downstream_error(core::ErrorKind::kTooLarge, "request body too large"));

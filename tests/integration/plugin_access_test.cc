@@ -200,6 +200,27 @@ TEST(PluginAccess, ClientControlLimitsTheBody) {
   EXPECT_EQ(up.requests(), before + 1);
 }
 
+// client-control also raises the node's client_max_body_size for its route
+// (docs/plugins/client-control.md), and 0 lifts it: the node's limit is
+// checked only where no route says otherwise. Before, the node's limit was
+// checked before routing, so a Content-Length over it got 413 anyway.
+TEST(PluginAccess, ClientControlRaisesTheNodesBodyLimit) {
+  Upstream up;
+  Torii t(route_with(up, R"({"client-control": {"max_body_size": 4096}})", "/big/*") +
+              "  - id: r2\n    uri: /unlimited/*\n    plugins: {client-control: {max_body_size: 0}}\n"
+              "    upstream:\n      nodes:\n        \"" + up.node() + "\": 1\n" +
+              "  - id: r3\n    uri: /plain/*\n    upstream:\n      nodes:\n        \"" +
+              up.node() + "\": 1\n",
+          "    client_max_body_size: 1k\n");
+  const std::string body(2048, 'b');
+  EXPECT_EQ(http(HttpRequest{"POST", t.url("/big/echo"), {}, body, false, 10000}).status, 200);
+  EXPECT_EQ(http(HttpRequest{"POST", t.url("/unlimited/echo"), {}, body, false, 10000}).status, 200);
+  EXPECT_EQ(http(HttpRequest{"POST", t.url("/plain/echo"), {}, body, false, 10000}).status, 413);
+  EXPECT_EQ(http(HttpRequest{"POST", t.url("/big/echo"), {}, std::string(5000, 'b'), false, 10000})
+                .status,
+            413);
+}
+
 TEST(PluginAccess, AdminApiRefusesBadConfsWithApisixMessages) {
   Upstream up;
   ToriiOptions o;
