@@ -345,6 +345,26 @@ TEST(UpstreamChash, MissingKeyFallsBackToTheClientAddress) {
   EXPECT_EQ(seen.begin()->second, 12) << seen.begin()->first;
 }
 
+// vars_combinations with none of its variables set falls back to the client
+// address, as APISIX's chash (n_resolved == 0): before, the key was the
+// literal text between them ("u-"), so every such client went to one node.
+TEST(UpstreamChash, UnresolvedVarsCombinationFallsBackToTheClientAddress) {
+  Upstream a, b, c;
+  Torii t(route_with("      type: chash\n      hash_on: vars_combinations\n"
+                     "      key: \"u-$http_x_uid\"\n" +
+                     map_nodes({{a.port(), 1}, {b.port(), 1}, {c.port(), 1}})));
+  std::set<std::string> used;
+  for (int i = 2; i < 26; ++i) {
+    const std::string source = "127.0.0." + std::to_string(i);
+    wire::Conn conn(t.port(), source.c_str());
+    ASSERT_TRUE(conn.send("GET /port HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+    auto r = conn.read_response(std::chrono::seconds(5));
+    ASSERT_TRUE(r.has_value()) << source;
+    used.insert(r->headers["x-upstream-port"]);
+  }
+  EXPECT_GE(used.size(), 2u) << "24 client addresses all hashed to one node";
+}
+
 // ---------------------------------------------------------------- least_conn
 
 TEST(UpstreamLeastConn, NextRequestAvoidsTheNodeBusyWithASlowRequest) {
