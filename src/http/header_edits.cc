@@ -8,13 +8,10 @@ namespace torii::http {
 
 void HeaderEdits::push(Op op, std::string_view name, std::string_view value) {
   // Rendered from variables, a name or value may carry CR LF: escaped, it
-  // cannot end its line (http/safe_field.h). The copies outlive the views.
-  if (!is_safe_field(name) || !is_safe_field(value)) {
-    const std::string safe_name = escape_field(name);
-    const std::string safe_value = escape_field(value);
-    push(op, safe_name, safe_value);
-    return;
-  }
+  // cannot end its line (http/safe_field.h).
+  std::string name_scratch, value_scratch;
+  name = safe_field(name, name_scratch);
+  value = safe_field(value, value_scratch);
   if (count_ == edits_.size()) {
     // Copied before the vector grows: `name` or `value` may view an entry
     // that the growth moves.

@@ -57,13 +57,8 @@ std::string serialize_local_reply(const LocalReply& reply, std::string_view serv
   out.append("Date: ").append(date).append("\r\n");
   // Headers come from plugins (a redirect's Location rendered from $arg_x):
   // control bytes are escaped so none can end its line (http/safe_field.h).
-  const auto append_safe = [&out](std::string_view v) {
-    if (is_safe_field(v)) {
-      out.append(v);
-    } else {
-      out.append(escape_field(v));
-    }
-  };
+  std::string scratch;
+  const auto append_safe = [&out, &scratch](std::string_view v) { out.append(safe_field(v, scratch)); };
   out.append("Content-Type: ");
   append_safe(reply.content_type);
   out.append("\r\n");

@@ -8,10 +8,10 @@
 // the client sent itself never has them (the parser refuses them).
 //
 // Where such text enters a head (HeaderEdits, local replies, the upstream
-// request line), these keep the line intact by writing each unsafe byte as
-// %XX, as lua-nginx-module does for APISIX's ngx.header and
-// ngx.req.set_header since 0.10.16. The text otherwise passes unchanged, so
-// a clean value costs one scan.
+// request line), safe_field() / safe_target() keep the line intact by
+// writing each unsafe byte as %XX, as lua-nginx-module does for APISIX's
+// ngx.header and ngx.req.set_header since 0.10.16. Clean text (the usual
+// case) is returned as it is, after one scan and without a copy.
 #pragma once
 
 #include <string>
@@ -19,28 +19,28 @@
 
 namespace torii::http {
 
-// True when `v` can be a header name or value as it is: no control byte
-// other than HT, no DEL.
-inline bool is_safe_field(std::string_view v) {
+// A header name or value may hold no control byte but HT, and no DEL.
+inline bool unsafe_in_field(unsigned char b) { return (b < 0x20 && b != '\t') || b == 0x7f; }
+// A request-target may hold no control byte, no space, no DEL.
+inline bool unsafe_in_target(unsigned char b) { return b <= 0x20 || b == 0x7f; }
+
+// `v` with every byte `unsafe` refuses written as %XX, into `scratch`.
+std::string_view escape_into(std::string_view v, bool (*unsafe)(unsigned char),
+                             std::string& scratch);
+
+// `v` itself when it is safe, else its escaped copy kept in `scratch`
+// (which must outlive the returned view).
+inline std::string_view safe_field(std::string_view v, std::string& scratch) {
   for (const char c : v) {
-    const auto b = static_cast<unsigned char>(c);
-    if ((b < 0x20 && b != '\t') || b == 0x7f) return false;
+    if (unsafe_in_field(static_cast<unsigned char>(c))) return escape_into(v, unsafe_in_field, scratch);
   }
-  return true;
+  return v;
 }
-
-// True when `t` can be a request-target as it is: no control byte, no space.
-inline bool is_safe_target(std::string_view t) {
+inline std::string_view safe_target(std::string_view t, std::string& scratch) {
   for (const char c : t) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b <= 0x20 || b == 0x7f) return false;
+    if (unsafe_in_target(static_cast<unsigned char>(c))) return escape_into(t, unsafe_in_target, scratch);
   }
-  return true;
+  return t;
 }
-
-// `v` with every byte is_safe_field() refuses written as %XX.
-std::string escape_field(std::string_view v);
-// `t` with every byte is_safe_target() refuses written as %XX.
-std::string escape_target(std::string_view t);
 
 }  // namespace torii::http

@@ -20,7 +20,7 @@ class AccessLogFile {
   ~AccessLogFile();
   void write(const std::string& data) const;
   // Opens the path again and puts the new file behind the same descriptor
-  // (dup2, atomic for concurrent writers): after a rotation moved the old
+  // (observability/log_file.h): after a rotation moved the old
   // file away, lines go to a new one (SIGUSR1, as nginx's reopen). Any
   // thread. stdout/stderr: nothing to do.
   core::Status reopen() const;

@@ -1,17 +1,13 @@
 #include "observability/error_log.h"
 
-#include <fcntl.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <mutex>
 
-#include "observability/log_reopen.h"
+#include "observability/log_file.h"
 
 namespace torii::observability {
 namespace {
@@ -28,13 +24,7 @@ class AppendFileSink final : public spdlog::sinks::base_sink<std::mutex> {
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t line;
     formatter_->format(msg, line);
-    size_t off = 0;
-    while (off < line.size()) {
-      const ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;  // a full disk must not stop the gateway
-      off += static_cast<size_t>(n);
-    }
+    write_log_bytes(fd_, line.data(), line.size());
   }
   void flush_() override {}  // nothing is buffered
 
@@ -64,13 +54,10 @@ core::Status setup_error_log(const std::string& path, const std::string& level) 
     } else if (path == "stdout") {
       logger = spdlog::stdout_logger_mt("torii");
     } else {
-      std::error_code ec;
-      const auto parent = std::filesystem::path(path).parent_path();
-      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (fd < 0) return core::config_error("error log " + path + ": " + std::strerror(errno));
-      logger = std::make_shared<spdlog::logger>("torii", std::make_shared<AppendFileSink>(fd));
-      g_error_log_fd = fd;
+      auto fd = open_log_file(path, "error log");
+      if (!fd) return fd.error();
+      logger = std::make_shared<spdlog::logger>("torii", std::make_shared<AppendFileSink>(*fd));
+      g_error_log_fd = *fd;
       g_error_log_path = path;
     }
   } catch (const spdlog::spdlog_ex& e) {
@@ -87,7 +74,7 @@ void set_error_log_level(const std::string& level) { spdlog::set_level(to_spdlog
 
 core::Status reopen_error_log() {
   if (g_error_log_fd < 0) return core::ok_status();
-  return reopen_onto(g_error_log_fd, g_error_log_path, "error log");
+  return reopen_log_file(g_error_log_fd, g_error_log_path, "error log");
 }
 
 }  // namespace torii::observability

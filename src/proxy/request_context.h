@@ -132,7 +132,10 @@ class RequestContext final : public plugins::PluginContext {
   uint64_t request_length = 0;
   std::string upstream_addr;    // "a:1, b:2" across attempts, like nginx
   std::string upstream_status;  // "502, 200"
-  std::optional<core::Clock::duration> upstream_response_time;
+  std::optional<core::Clock::duration> upstream_response_time;  // summed over the tries
+  void add_upstream_time(core::Clock::duration d) {
+    upstream_response_time = upstream_response_time.value_or(core::Clock::duration{}) + d;
+  }
   std::string upstream_host;    // the Host sent upstream
   std::string upstream_uri;     // the request-target sent upstream
   std::optional<core::Error> error;  // why torii answered with an error

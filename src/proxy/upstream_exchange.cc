@@ -339,7 +339,7 @@ net::Task<bool> HttpSession::proxy() {
       balancer.on_finish(idx, elapsed, attempt.error.has_value());
       // Summed over the tries: time spent on a node that failed is upstream
       // time, not the gateway's.
-      ctx_.upstream_response_time = ctx_.upstream_response_time.value_or(core::Clock::duration{}) + elapsed;
+      ctx_.add_upstream_time(elapsed);
       // An upstream that sent more than its response is out of step: the
       // extra bytes would be read as the next request's response.
       if (!attempt.error && attempt.keep_upstream && conn->parser().message_complete() &&
@@ -352,8 +352,7 @@ net::Task<bool> HttpSession::proxy() {
     }
 
     // This attempt failed before any response byte reached the client.
-    ctx_.upstream_response_time = ctx_.upstream_response_time.value_or(core::Clock::duration{}) +
-                                  (core::Clock::now() - attempt_start);
+    ctx_.add_upstream_time(core::Clock::now() - attempt_start);
     if (!attempt.error) {
       attempt.error = upstream_error(ErrorKind::kIo, false, "upstream exchange failed");
     }

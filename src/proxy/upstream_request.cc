@@ -75,18 +75,12 @@ void build_upstream_request_head(const http::Request& req, const UpstreamHeadPar
   // A target or host rewritten from variables (proxy-rewrite's uri with a
   // query built from $arg_x) may carry CR LF or spaces: escaped, they cannot
   // split the request line or add a request (http/safe_field.h).
-  w.put(p.method.empty() ? req.method_token : p.method).put(" ");
-  if (http::is_safe_target(p.target)) {
-    w.put(p.target);
-  } else {
-    w.put(http::escape_target(p.target));
-  }
-  w.put(" HTTP/1.1\r\n");
-  if (http::is_safe_field(p.host)) {
-    w.field("Host", p.host);
-  } else {
-    w.field("Host", http::escape_field(p.host));
-  }
+  std::string target_scratch, host_scratch;
+  w.put(p.method.empty() ? req.method_token : p.method)
+      .put(" ")
+      .put(http::safe_target(p.target, target_scratch))
+      .put(" HTTP/1.1\r\n")
+      .field("Host", http::safe_field(p.host, host_scratch));
   bool has_connection_list = false;
   for (const http::Header& h : req.headers) {
     has_connection_list = has_connection_list || iequals(h.name, "connection");
