@@ -6,7 +6,9 @@
 // so a name server that does not answer held a request for getaddrinfo's
 // own retries (10 s per lookup here, and each lookup queued behind it
 // another 10 s). resolve_before() stops waiting at `deadline`; a lookup that
-// outlives it finishes in the background and its answer is dropped.
+// outlives it finishes in the background. Callers on one thread asking for
+// the same name while its lookup runs share it, so requests that gave up
+// leave no queue of lookups behind them.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
