@@ -39,10 +39,18 @@ Outcome LocalNonceStore::insert(std::string_view key, int64_t ttl_seconds,
       }
     }
     // Full: expired entries of this quota in other shards may still count.
-    // Sweep them all (one shard lock at a time) and try once more.
-    if (attempt == 0) sweep_all(now);
+    // Sweep them all (one shard lock at a time) and try once more, at most
+    // once per kFullSweepEveryMs: requests refused while a quota stays full
+    // must not each scan the whole node table.
+    if (attempt > 0 || !claim_full_sweep(now)) break;
+    sweep_all(now);
   }
   return Outcome::kFull;
+}
+
+bool LocalNonceStore::claim_full_sweep(int64_t now) {
+  int64_t next = next_full_sweep_ms_.load();
+  return now >= next && next_full_sweep_ms_.compare_exchange_strong(next, now + kFullSweepEveryMs);
 }
 
 bool LocalNonceStore::contains(std::string_view key) {

@@ -7,8 +7,8 @@
 // expiry. An operation locks one shard for a hash lookup (no I/O, one
 // allocation on insert). Expiry is lazy: an expired entry counts as absent
 // and is overwritten in place; a shard sweeps its expired entries when it
-// has doubled since its last sweep, and every shard is swept once before
-// an insert is refused as full. The bound is exact: at most a quota's
+// has doubled since its last sweep, and every shard is swept (at most every
+// 100 ms) before an insert is refused as full. The bound is exact: at most a quota's
 // `max_entries` entries recorded through it exist at any time (an atomic
 // count reserved before inserting).
 // On overflow new nonces are refused (kFull: the plugin answers 503) rather
@@ -87,11 +87,15 @@ class LocalNonceStore {
   // Drops the shard's expired entries (its mutex held).
   void sweep_locked(Shard& s, int64_t now);
   void sweep_all(int64_t now);
+  // True for the one caller that may run sweep_all() now (rate-limited).
+  bool claim_full_sweep(int64_t now);
+  static constexpr int64_t kFullSweepEveryMs = 100;
   // Reserves one entry of `quota`; false when it is full.
   static bool reserve(NonceQuota& quota);
 
   std::array<Shard, kShards> shards_;
   std::atomic<size_t> count_{0};
+  std::atomic<int64_t> next_full_sweep_ms_{0};
 };
 
 // The node's table, one for every anti-replay conf: a nonce is spent for

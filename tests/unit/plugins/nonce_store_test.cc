@@ -54,6 +54,26 @@ TEST(NonceStore, full_refuses_new_nonces_and_never_evicts_live_ones) {
   EXPECT_EQ(store.insert("f", 10, q), Outcome::kFresh);
 }
 
+// A full quota sweeps the whole table before refusing, but at most every
+// 100 ms: a flood of refused requests does not scan every shard each time.
+TEST(NonceStore, refusals_while_full_sweep_the_table_at_most_every_100_ms) {
+  FakeClock clock;
+  LocalNonceStore store;
+  auto full = std::make_shared<NonceQuota>(1);
+  auto other = std::make_shared<NonceQuota>(100);
+  ASSERT_EQ(store.insert("live", 60, full), Outcome::kFresh);
+  ASSERT_EQ(store.insert("soon", 1, other), Outcome::kFresh);  // expires at 1000 ms
+  clock.advance_ms(950);
+  EXPECT_EQ(store.insert("a", 60, full), Outcome::kFull);  // sweeps: "soon" still live
+  EXPECT_EQ(store.size(), 2u);
+  clock.advance_ms(60);  // "soon" expired, 60 ms after the last sweep
+  EXPECT_EQ(store.insert("b", 60, full), Outcome::kFull);
+  EXPECT_EQ(store.size(), 2u) << "swept again within 100 ms";
+  clock.advance_ms(50);
+  EXPECT_EQ(store.insert("c", 60, full), Outcome::kFull);
+  EXPECT_EQ(store.size(), 1u) << "not swept 110 ms after the last sweep";
+}
+
 TEST(NonceStore, shards_sweep_themselves_so_memory_follows_live_nonces) {
   FakeClock clock;
   LocalNonceStore store;
