@@ -263,17 +263,15 @@ TEST(RedisClientErrors, unresolvable_host) {
   EXPECT_NE(r.error().message.find("no-such-host.invalid"), std::string::npos);
 }
 
-// A server that answers anything with bytes that are not RESP.
-TEST(RedisClientErrors, garbage_reply_is_a_bad_response) {
+// PING against a server that answers the first command with `reply`, then
+// stays silent a second and closes.
+Result ping_a_server_answering(const std::string& reply) {
   uint16_t port = 0;
   const int lfd = testing::listen_loopback(4, port);
-  std::thread server([lfd] {
+  std::thread server([lfd, reply] {
     const int fd = ::accept(lfd, nullptr, nullptr);
     char buf[256];
-    if (::read(fd, buf, sizeof buf) > 0) {
-      const char kGarbage[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
-      (void)!::write(fd, kGarbage, sizeof kGarbage - 1);
-    }
+    if (::read(fd, buf, sizeof buf) > 0) (void)!::write(fd, reply.data(), reply.size());
     ::sleep(1);
     ::close(fd);
   });
@@ -282,11 +280,17 @@ TEST(RedisClientErrors, garbage_reply_is_a_bad_response) {
   o.port = port;
   Client c(io.get_executor(), o);
   Result r = cmd(io, c, {"PING"});
+  server.join();
+  ::close(lfd);
+  return r;
+}
+
+// A server that answers anything with bytes that are not RESP.
+TEST(RedisClientErrors, garbage_reply_is_a_bad_response) {
+  Result r = ping_a_server_answering("HTTP/1.1 400 Bad Request\r\n\r\n");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, core::ErrorKind::kBadResponse);
   EXPECT_NE(r.error().message.find("Protocol error"), std::string::npos) << r.error().message;
-  server.join();
-  ::close(lfd);
 }
 
 // A reply's elements are bounded for the whole tree: nested array headers
@@ -294,28 +298,11 @@ TEST(RedisClientErrors, garbage_reply_is_a_bad_response) {
 // per level, over 500 MB for one connection. Now the connection fails on
 // the second header.
 TEST(RedisClientErrors, nested_huge_array_headers_fail_the_reply) {
-  uint16_t port = 0;
-  const int lfd = testing::listen_loopback(4, port);
-  std::thread server([lfd] {
-    const int fd = ::accept(lfd, nullptr, nullptr);
-    char buf[256];
-    if (::read(fd, buf, sizeof buf) > 0) {
-      std::string nested;
-      for (int i = 0; i < 7; ++i) nested += "*1048576\r\n";
-      (void)!::write(fd, nested.data(), nested.size());
-    }
-    ::sleep(1);
-    ::close(fd);
-  });
-  boost::asio::io_context io;
-  Options o;
-  o.port = port;
-  Client c(io.get_executor(), o);
-  Result r = cmd(io, c, {"PING"});
+  std::string nested;
+  for (int i = 0; i < 7; ++i) nested += "*1048576\r\n";
+  Result r = ping_a_server_answering(nested);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, core::ErrorKind::kBadResponse) << r.error().message;
-  server.join();
-  ::close(lfd);
 }
 
 TEST(RedisClientErrors, silent_server_times_out_within_the_deadline) {

@@ -121,10 +121,14 @@ HttpResponse https_get(const Torii& t, const std::string& host, const std::strin
 
 // `openssl s_client` against the listener; returns what it printed. Its
 // input ends after half a second, so a TLS 1.3 session ticket (sent after
-// the handshake) has arrived before it leaves.
-std::string s_client(uint16_t port, const std::string& args) {
-  const std::string cmd = "(sleep 0.5; echo) | timeout 10 openssl s_client -connect 127.0.0.1:" +
-                          std::to_string(port) + " " + args + " 2>&1";
+// the handshake) has arrived before it leaves. With `request` (one ending
+// in Connection: close), that is sent and the answer read to the end.
+std::string s_client(uint16_t port, const std::string& args, const std::string& request = "") {
+  const std::string input =
+      request.empty() ? "(sleep 0.5; echo)" : "(printf '" + request + "'; sleep 0.5)";
+  const std::string cmd = input + " | timeout 10 openssl s_client -connect 127.0.0.1:" +
+                          std::to_string(port) + " " + args + (request.empty() ? "" : " -ign_eof") +
+                          " 2>&1";
   std::string out;
   if (FILE* f = ::popen(cmd.c_str(), "r")) {
     char buf[4096];
@@ -388,19 +392,8 @@ TEST(TlsListener, a_session_does_not_resume_on_another_objects_sni) {
           ssl_yaml("c", "exact", "[\"c.test.com\"]", client_block(pki().pem("ca.crt"))) +
           ssl_yaml("b", "wild", "[\"b.test.com\"]", client_block(d.read("ca2.crt"))));
   const auto request = [&](const std::string& host, const std::string& args) {
-    const std::string cmd = "(printf 'GET /echo HTTP/1.1\\r\\nHost: " + host +
-                            "\\r\\nConnection: close\\r\\n\\r\\n'; sleep 0.5) | timeout 10 "
-                            "openssl s_client -ign_eof -tls1_3 -connect 127.0.0.1:" +
-                            std::to_string(t.tls_port()) + " -servername " + host + " " + args +
-                            " 2>&1";
-    std::string out;
-    if (FILE* f = ::popen(cmd.c_str(), "r")) {
-      char buf[4096];
-      size_t n;
-      while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-      ::pclose(f);
-    }
-    return out;
+    return s_client(t.tls_port(), "-tls1_3 -servername " + host + " " + args,
+                    "GET /echo HTTP/1.1\\r\\nHost: " + host + "\\r\\nConnection: close\\r\\n\\r\\n");
   };
   const std::string sess = d.path() + "/sess";
   const std::string first = request("c.test.com", "-cert " + pki().path("client.crt") + " -key " +

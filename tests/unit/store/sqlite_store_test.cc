@@ -86,6 +86,24 @@ class SqliteStoreTest : public ::testing::Test {
     asio::co_spawn(io_, store_into(std::move(task), status), asio::detached);
   }
 
+  // Opens the store with small watch-history bounds.
+  void open_with_log(size_t log_capacity, size_t log_bytes) {
+    auto s = SqliteStore::open(io_.get_executor(), path_, log_capacity, log_bytes);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store_ = std::move(*s);
+  }
+
+  // After five writes whose history keeps revisions 3..5: watching from
+  // revision 1 is compacted, from 2 delivers 3, 4 and 5 into `batches`.
+  void expect_log_from_3_of_5(std::vector<Batch>& batches, std::optional<core::Status>& ended) {
+    auto old = await(store_->watch("/", 1, [](std::vector<WatchEvent>&, int64_t) {}));
+    ASSERT_FALSE(old.ok());
+    EXPECT_EQ(old.error().kind, ErrorKind::kCompacted);
+    start_watch("/", 2, &batches, &ended);
+    ASSERT_TRUE(drive([&] { return batches.size() == 3; }));
+    EXPECT_EQ(batches[0].revision, 3);
+  }
+
   // Runs SQL on the file through a second connection, as another process would.
   void raw_exec(const std::string& sql) {
     sqlite3* db = nullptr;
@@ -370,19 +388,11 @@ net::Task<void> put_many(SqliteStore* store, int n) {
 }
 
 TEST_F(SqliteStoreTest, watcher_behind_a_full_log_is_compacted) {
-  auto s = SqliteStore::open(io_.get_executor(), path_, 3);
-  ASSERT_TRUE(s.ok());
-  store_ = std::move(*s);
+  ASSERT_NO_FATAL_FAILURE(open_with_log(3, SqliteStore::kLogBytes));
   for (int i = 1; i <= 5; ++i) put("/k" + std::to_string(i), "v");  // the log keeps 3..5
-  auto old = await(store_->watch("/", 1, [](std::vector<WatchEvent>&, int64_t) {}));
-  ASSERT_FALSE(old.ok());
-  EXPECT_EQ(old.error().kind, ErrorKind::kCompacted);
-
   std::vector<Batch> batches;
   std::optional<core::Status> ended;
-  start_watch("/", 2, &batches, &ended);
-  ASSERT_TRUE(drive([&] { return batches.size() == 3; }));
-  EXPECT_EQ(batches[0].revision, 3);
+  ASSERT_NO_FATAL_FAILURE(expect_log_from_3_of_5(batches, ended));
 
   // Four writes land before the watcher runs again: its next event is gone.
   asio::co_spawn(io_, put_many(store_.get(), 4), asio::detached);
@@ -395,19 +405,12 @@ TEST_F(SqliteStoreTest, watcher_behind_a_full_log_is_compacted) {
 // The history is bounded in bytes too: large values written again and
 // again (an SSL bundle) push old events out, and a watcher behind reads afresh.
 TEST_F(SqliteStoreTest, the_watch_history_is_bounded_in_bytes) {
-  auto s = SqliteStore::open(io_.get_executor(), path_, SqliteStore::kLogCapacity, 1000);
-  ASSERT_TRUE(s.ok());
-  store_ = std::move(*s);
+  ASSERT_NO_FATAL_FAILURE(open_with_log(SqliteStore::kLogCapacity, 1000));
   const std::string big(300, 'x');
   for (int i = 1; i <= 5; ++i) put("/apisix/ssls/1", big);  // 314 bytes each: 3..5 fit
-  auto old = await(store_->watch("/", 1, [](std::vector<WatchEvent>&, int64_t) {}));
-  ASSERT_FALSE(old.ok());
-  EXPECT_EQ(old.error().kind, ErrorKind::kCompacted);
   std::vector<Batch> batches;
   std::optional<core::Status> ended;
-  start_watch("/", 2, &batches, &ended);
-  ASSERT_TRUE(drive([&] { return batches.size() == 3; }));
-  EXPECT_EQ(batches[0].revision, 3);
+  ASSERT_NO_FATAL_FAILURE(expect_log_from_3_of_5(batches, ended));
   EXPECT_EQ(batches[2].events[0].kv.value, big);
   store_->close();
   ASSERT_TRUE(drive([&] { return ended.has_value(); }));
