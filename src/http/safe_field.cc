@@ -2,6 +2,13 @@
 
 namespace torii::http {
 
+size_t find_unsafe_bytewise(std::string_view v, size_t from, bool (*unsafe)(unsigned char)) {
+  for (size_t i = from; i < v.size(); ++i) {
+    if (unsafe(static_cast<unsigned char>(v[i]))) return i;
+  }
+  return v.size();
+}
+
 std::string_view escape_into(std::string_view v, bool (*unsafe)(unsigned char),
                              std::string& scratch) {
   static constexpr char kHex[] = "0123456789ABCDEF";
