@@ -373,8 +373,9 @@ bool HttpSession::prepare_reply(const http::LocalReply& reply, bool keep_alive,
   if (error) ctx_.error = std::move(error);
   const config::HttpSettings& s = *ctx_.snapshot().http;
   const Chains chains = Chains::of(ctx_);
-  if (chains.has(plugins::Phase::kHeaderFilter)) {
-    // Plugins see and change local replies too (cors on a 401, request-id on a 404).
+  if (chains.has(plugins::Phase::kHeaderFilter) || chains.has(plugins::Phase::kBodyFilter)) {
+    // Plugins see and change local replies too (cors on a 401, request-id on
+    // a 404, response-rewrite's filters on a plugin's message).
     http::LocalReply edited = reply;
     edited.headers.emplace_back("Content-Type", edited.content_type);
     ctx_.set_response_source(&edited.headers);
@@ -396,7 +397,15 @@ bool HttpSession::prepare_reply(const http::LocalReply& reply, bool keep_alive,
     }
     edited.headers = std::move(headers);
     edited.status = ctx_.status;
-    if (ctx_.replaced_body) edited.body = std::move(*ctx_.replaced_body);
+    if (ctx_.replaced_body) {
+      edited.body = std::move(*ctx_.replaced_body);
+    } else if (chains.has(plugins::Phase::kBodyFilter)) {
+      // The whole body in one last piece, as APISIX's body_filter sees a
+      // core.response.exit body (the HTML page included).
+      if (edited.body.empty() && !edited.empty_body) edited.body = http::html_error_page(edited.status);
+      run_body_filter(ctx_, chains, edited.body, true);
+      edited.empty_body = edited.body.empty();
+    }
     ctx_.clear_response_source();
     scratch_ = http::serialize_local_reply(edited, s.server_header, worker_.date().now(),
                                            keep_alive, req_.method == http::Method::kHead);

@@ -183,6 +183,25 @@ TEST(PluginTransform, response_rewrite_also_rewrites_answers_of_other_plugins) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "teapot\n");
   EXPECT_EQ(r.headers["x-rewritten"], "yes");
+
+  // Its filters apply to those answers too: a plugin's message, and the
+  // HTML page of a reply without a body of its own (no upstream: 502).
+  put_route(t, "ff", "/filtered", R"js({
+      "fault-injection":{"abort":{"http_status":403,"body":"fault body\n"}},
+      "response-rewrite":{"filters":[{"regex":"fault","replace":"FILTERED"}]}})js",
+            up, "/filtered");
+  r = send(t, "GET", "/filtered");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "FILTERED body\n");
+  EXPECT_EQ(r.headers["content-length"], "14");
+  auto put = t.admin("PUT", "/routes/dead", R"js({"uri":"/dead","plugins":{
+      "response-rewrite":{"filters":[{"regex":"<center>torii</center>","replace":"<center>gw</center>"}]}},
+      "upstream":{"type":"roundrobin","nodes":{"127.0.0.1:1":1}}})js");
+  ASSERT_TRUE(put.status == 200 || put.status == 201) << put.body;
+  ASSERT_TRUE(wait_until([&] { return send(t, "GET", "/dead").status == 502; }));
+  r = send(t, "GET", "/dead");
+  EXPECT_NE(r.body.find("<center>gw</center>"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("torii"), std::string::npos) << r.body;
 }
 
 TEST(PluginTransform, redirect_answers_with_location_and_nginx_page) {
