@@ -9,7 +9,10 @@
 //
 // Body buffering: `filters` need the whole body, so it is held in memory up
 // to `max_resp_body_size` bytes (default 64 MiB, APISIX's); bytes beyond
-// that are dropped (the response is truncated), as APISIX does.
+// that are dropped (the response is truncated), as APISIX does. A gzip,
+// deflate or br body is decoded first (APISIX 3.8+ inflates gzip and br),
+// the limit counting decoded bytes; a coding Torii cannot decode leaves the
+// body and its headers untouched (filters do not run on it).
 //
 // Security posture: substitutions run on RE2 (linear time, no catastrophic
 // backtracking); a regex RE2 cannot run is refused when the conf is built.
@@ -22,6 +25,8 @@
 
 #include "core/saturate.h"
 #include "core/base64.h"
+#include "http/body_decoder.h"
+#include "http/request.h"
 #include "plugins/plugin.h"
 #include "plugins/plugin_registry.h"
 #include "plugins/regex_sub.h"
@@ -128,8 +133,19 @@ constexpr const char* kSchema = R"json({
 struct ResponseRewriteState final : RequestState {
   bool matched = false;
   bool truncated = false;
+  // Content-Encoding is one filters cannot read and the plugin does not
+  // undo: the body passes as it is, with its encoding headers.
+  bool passthrough = false;
+  std::unique_ptr<http::BodyDecoder> decoder;  // the upstream body's coding, when encoded
+  bool decode_failed = false;
   std::string body;
 };
+
+bool is_identity(std::string_view coding) {
+  while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+  while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+  return coding.empty() || http::iequals(coding, "identity");
+}
 
 class ResponseRewrite final : public Plugin {
  public:
@@ -142,16 +158,19 @@ class ResponseRewrite final : public Plugin {
 
   void header_filter(PluginContext& ctx) const override {
     const bool matched = !conf_.vars || conf_.vars->eval(ctx);
+    bool passthrough = false;
     if (!conf_.filters.empty()) {
       auto state = std::make_unique<ResponseRewriteState>();
       state->matched = matched;
+      if (matched) filters_read_encoding(ctx, *state);
+      passthrough = state->passthrough;
       ctx.state() = std::move(state);
     }
     if (!matched) return;
 
     if (conf_.status_code) ctx.set_response_status(*conf_.status_code);
 
-    if (!conf_.filters.empty() || conf_.body) {
+    if ((!conf_.filters.empty() && !passthrough) || conf_.body) {
       // core.response.clear_header_as_body_modified
       ctx.remove_response_header("Content-Length");
       ctx.remove_response_header("Content-Encoding");
@@ -176,22 +195,20 @@ class ResponseRewrite final : public Plugin {
 
   void body_filter(PluginContext& ctx, std::string& chunk, bool last) const override {
     auto* state = static_cast<ResponseRewriteState*>(ctx.state().get());
-    if (state == nullptr || !state->matched) return;
-    // Hold every chunk back until the last one.
-    const uint64_t room = conf_.max_resp_body_size > state->body.size()
-                              ? conf_.max_resp_body_size - state->body.size()
-                              : 0;
-    if (chunk.size() > room) {
-      if (!state->truncated) {
-        spdlog::warn(
-            "response-rewrite: response body over max_resp_body_size ({} bytes), "
-            "truncated",
-            conf_.max_resp_body_size);
-      }
-      state->truncated = true;
-      state->body.append(chunk, 0, static_cast<size_t>(room));
+    if (state == nullptr || !state->matched || state->passthrough) return;
+    // Hold every chunk back (decoded) until the last one.
+    if (state->decoder) {
+      decode_piece(*state, chunk, last);
     } else {
-      state->body.append(chunk);
+      const uint64_t room = conf_.max_resp_body_size > state->body.size()
+                                ? conf_.max_resp_body_size - state->body.size()
+                                : 0;
+      if (chunk.size() > room) {
+        warn_truncated(*state);
+        state->body.append(chunk, 0, static_cast<size_t>(room));
+      } else {
+        state->body.append(chunk);
+      }
     }
     chunk.clear();
     if (!last) return;
@@ -209,6 +226,45 @@ class ResponseRewrite final : public Plugin {
   }
 
  private:
+  // Filters read text: a gzip / deflate / br body is decoded as it comes;
+  // any other coding passes through untouched, headers included.
+  static void filters_read_encoding(const PluginContext& ctx, ResponseRewriteState& state) {
+    const auto encoding = ctx.response_header("Content-Encoding");
+    if (!encoding || is_identity(*encoding)) return;
+    if (auto coding = http::parse_content_coding(*encoding)) {
+      state.decoder = std::make_unique<http::BodyDecoder>(*coding);
+      return;
+    }
+    state.passthrough = true;
+    spdlog::warn("response-rewrite: filters not applied: Content-Encoding \"{}\" cannot be decoded",
+                 *encoding);
+  }
+
+  void decode_piece(ResponseRewriteState& state, std::string_view piece, bool last) const {
+    if (state.decode_failed || state.truncated) return;
+    auto r = state.decoder->feed(piece, state.body, static_cast<size_t>(conf_.max_resp_body_size));
+    if (r && *r == http::BodyDecoder::Outcome::kLimit) {
+      warn_truncated(state);
+    } else if (!r) {
+      state.decode_failed = true;
+      spdlog::error("response-rewrite: upstream body cannot be decoded ({}); filters run on the {} bytes decoded before",
+                    r.error().message, state.body.size());
+    } else if (last) {
+      if (auto st = state.decoder->finish(); !st) {
+        spdlog::error("response-rewrite: upstream body cannot be decoded ({}); filters run on the {} bytes decoded before",
+                      st.error().message, state.body.size());
+      }
+    }
+  }
+
+  void warn_truncated(ResponseRewriteState& state) const {
+    if (!state.truncated) {
+      spdlog::warn("response-rewrite: response body over max_resp_body_size ({} bytes), truncated",
+                   conf_.max_resp_body_size);
+    }
+    state.truncated = true;
+  }
+
   ResponseRewriteConfig conf_;
 };
 

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <brotli/encode.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -404,6 +406,34 @@ bool read_body(int fd, std::string& buf, uint64_t n, uint64_t& hash) {
   return true;
 }
 
+// `plain` in Content-Encoding `coding` ("gzip", "br"); any other coding
+// gets the text itself with "raw:" in front, to tell it was passed through.
+std::string encode_body(const std::string& coding, const std::string& plain) {
+  if (coding == "gzip") {
+    z_stream z{};
+    deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&z, plain.size()) + 32, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+    z.avail_in = static_cast<uInt>(plain.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_FINISH);
+    out.resize(out.size() - z.avail_out);
+    deflateEnd(&z);
+    return out;
+  }
+  if (coding == "br") {
+    size_t n = BrotliEncoderMaxCompressedSize(plain.size()) + 16;
+    std::string out(n, '\0');
+    BrotliEncoderCompress(5, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT, plain.size(),
+                          reinterpret_cast<const uint8_t*>(plain.data()), &n,
+                          reinterpret_cast<uint8_t*>(out.data()));
+    out.resize(n);
+    return out;
+  }
+  return "raw:" + plain;
+}
+
 bool send_all(int fd, const std::string& s) {
   size_t off = 0;
   while (off < s.size()) {
@@ -552,6 +582,11 @@ void Upstream::serve_requests(int fd) {
       out += "0\r\n\r\n";
       if (!send_all(fd, out)) break;
       continue;
+    } else if (uri.rfind("/encoded/", 0) == 0) {
+      // "/encoded/<coding>": a short text in that Content-Encoding.
+      const std::string coding = uri.substr(9);
+      body = encode_body(coding, "hello world, hello gateway\n");
+      extra = "Content-Encoding: " + coding + "\r\nETag: \"v1\"\r\n";
     } else if (uri == "/close") {
       break;
     } else if (uri == "/ws") {
