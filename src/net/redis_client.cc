@@ -4,6 +4,7 @@
 
 #include "net/draining_read.h"
 #include "net/per_worker_table.h"
+#include "net/resolve.h"
 
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
@@ -207,6 +208,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         host_(options.host),
         port_(options.port),
         peer_(options.peer()),
+        timeout_(options.timeout),
         socket_(ex),
         wake_(ex),
         reader_(redisReaderCreateWithFunctions(&kReplyFunctions)),
@@ -311,15 +313,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!ec) {
       endpoints.emplace_back(addr, port_);
     } else {
-      TcpResolver resolver(ex_);
-      const std::string service = std::to_string(port_);
-      auto [rec, results] = co_await resolver.async_resolve(host_, service, kNoThrow);
+      // The commands waiting give up at their own timeout (Client::send),
+      // which breaks this connection; the lookup stops waiting then too.
+      Resolved r = co_await resolve_before(ex_, host_, std::to_string(port_),
+                                           Clock::now() + timeout_);
       if (state_ == State::kBroken) co_return;
-      if (rec) {
-        fail(io_error("cannot resolve: ", rec));
+      if (r.timed_out || r.error) {
+        fail(r.timed_out ? upstream_error(core::ErrorKind::kTimeout,
+                                          "redis " + peer_ + ": cannot resolve: timed out")
+                         : io_error("cannot resolve: ", r.error));
         co_return;
       }
-      for (const auto& r : results) endpoints.push_back(r.endpoint());
+      endpoints = std::move(r.endpoints);
     }
     if (state_ == State::kBroken) co_return;
     auto [cec, ep] = co_await boost::asio::async_connect(socket_, endpoints, kNoThrow);
@@ -427,6 +432,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string host_;
   uint16_t port_;
   std::string peer_;
+  std::chrono::milliseconds timeout_;  // a lookup gives up after the command timeout
   TcpSocket socket_;
   Timer wake_;  // the writer sleeps on it while there is nothing to send
   redisReader* reader_;

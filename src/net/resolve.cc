@@ -1,7 +1,20 @@
 #include "net/resolve.h"
 
+#include <netdb.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -10,19 +23,135 @@ namespace torii::net {
 
 namespace {
 
+namespace asio = boost::asio;
+
+// getaddrinfo's EAI_* as the error codes asio's resolver reports.
+boost::system::error_code lookup_error(int rc) {
+  switch (rc) {
+    case EAI_NONAME:
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+#endif
+      return asio::error::host_not_found;
+    case EAI_AGAIN: return asio::error::host_not_found_try_again;
+    case EAI_SERVICE: return asio::error::service_not_found;
+    case EAI_FAMILY: return asio::error::address_family_not_supported;
+    case EAI_SOCKTYPE: return asio::error::socket_type_not_supported;
+    case EAI_MEMORY: return asio::error::no_memory;
+    case EAI_SYSTEM: return {errno, boost::system::system_category()};
+    default: return asio::error::no_recovery;
+  }
+}
+
+Resolved blocking_lookup(const std::string& host, const std::string& port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_protocol = IPPROTO_TCP;
+  hints.ai_flags = AI_ADDRCONFIG;
+  addrinfo* list = nullptr;
+  Resolved r;
+  const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &list);
+  if (rc != 0) {
+    r.error = lookup_error(rc);
+    return r;
+  }
+  for (const addrinfo* a = list; a != nullptr; a = a->ai_next) {
+    if (a->ai_family != AF_INET && a->ai_family != AF_INET6) continue;
+    asio::ip::tcp::endpoint ep;
+    std::memcpy(ep.data(), a->ai_addr, a->ai_addrlen);
+    r.endpoints.push_back(ep);
+  }
+  ::freeaddrinfo(list);
+  if (r.endpoints.empty()) r.error = asio::error::host_not_found;
+  return r;
+}
+
+// Threads that run blocking lookups for every worker. One starts when a
+// lookup finds no idle thread (up to kMaxLookupThreads) and stays for the
+// process's life, as asio's resolver threads do. Jobs beyond the cap wait
+// in order.
+class LookupPool {
+ public:
+  static LookupPool& instance() {
+    // Never destroyed: detached threads may still wait on it at exit.
+    static auto* pool = new LookupPool();
+    return *pool;
+  }
+
+  void run(std::function<void()> job) {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+    if (idle_ == 0 && threads_ < kMaxLookupThreads) {
+      ++threads_;
+      std::thread([this] { work(); }).detach();
+    } else {
+      ready_.notify_one();
+    }
+  }
+
+ private:
+  void work() {
+    pthread_setname_np(pthread_self(), "torii-lookup");
+    std::unique_lock lock(mu_);
+    for (;;) {
+      ++idle_;
+      ready_.wait(lock, [this] { return !jobs_.empty(); });
+      --idle_;
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> jobs_;
+  size_t threads_ = 0;
+  size_t idle_ = 0;
+};
+
+// Where a lookup thread delivers answers for one io_context. The io_context
+// may be shut down while a lookup still runs (a stuck name at SIGTERM):
+// its shutdown closes the gate, and a later answer is dropped instead of
+// being posted to a destroyed io_context.
+class LookupInbox : public asio::execution_context::service {
+ public:
+  using key_type = LookupInbox;
+  static inline asio::execution_context::id id;
+
+  struct Gate {
+    std::mutex mu;
+    std::optional<Executor> ex;  // empty once the io_context shut down
+  };
+
+  explicit LookupInbox(asio::execution_context& ctx)
+      : asio::execution_context::service(ctx), gate_(std::make_shared<Gate>()) {
+    gate_->ex = static_cast<asio::io_context&>(ctx).get_executor();
+  }
+  std::shared_ptr<Gate> gate() const { return gate_; }
+
+ private:
+  void shutdown() override {
+    std::lock_guard lock(gate_->mu);
+    gate_->ex.reset();
+  }
+  std::shared_ptr<Gate> gate_;
+};
+
 // One lookup of a name, shared by every caller on this thread that asks for
 // the same name while it runs: callers that gave up do not leave lookups
 // queued behind them, so a name server that stops answering costs one
 // pending lookup per name, not one per request.
 struct Lookup {
-  explicit Lookup(Executor e) : resolver(e) {}
-  TcpResolver resolver;
   std::optional<Resolved> result;
   std::vector<std::weak_ptr<Timer>> waiters;  // woken by the answer
 };
 
-// Keyed by host and port. Per thread: a lookup's handler runs on its
-// executor's thread, the caller's (one thread per io_context).
+// Keyed by host and port. Per thread: the answer is handled on the
+// caller's executor, the caller's thread (one thread per io_context).
 thread_local std::unordered_map<std::string, std::shared_ptr<Lookup>> t_in_flight;
 
 }  // namespace
@@ -32,26 +161,29 @@ Task<Resolved> resolve_before(Executor ex, std::string host, std::string port,
   std::string key = host + '\n' + port;
   std::shared_ptr<Lookup>& slot = t_in_flight[key];
   if (!slot) {
-    slot = std::make_shared<Lookup>(ex);
-    slot->resolver.async_resolve(
-        host, port,
-        [lookup = slot, key = std::move(key)](const boost::system::error_code& ec,
-                                              TcpResolver::results_type results) {
-          Resolved r;
-          r.error = ec;
-          for (const auto& e : results) r.endpoints.push_back(e.endpoint());
-          lookup->result = std::move(r);
-          if (auto it = t_in_flight.find(key); it != t_in_flight.end() && it->second == lookup) {
-            t_in_flight.erase(it);
-          }
-          for (const auto& w : lookup->waiters) {
-            if (auto timer = w.lock()) timer->cancel();
-          }
-          lookup->waiters.clear();
-        });
+    slot = std::make_shared<Lookup>();
+    // Runs on `ex` (posted through its LookupInbox).
+    auto answer = [lookup = slot, key = std::move(key)](Resolved r) {
+      lookup->result = std::move(r);
+      if (auto it = t_in_flight.find(key); it != t_in_flight.end() && it->second == lookup) {
+        t_in_flight.erase(it);
+      }
+      for (const auto& w : lookup->waiters) {
+        if (auto timer = w.lock()) timer->cancel();
+      }
+      lookup->waiters.clear();
+    };
+    LookupPool::instance().run([gate = asio::use_service<LookupInbox>(ex.context()).gate(), host,
+                                port, answer = std::move(answer)]() mutable {
+      Resolved r = blocking_lookup(host, port);
+      std::lock_guard lock(gate->mu);
+      if (!gate->ex) return;  // the io_context is gone: nobody waits any more
+      asio::post(*gate->ex,
+                 [answer = std::move(answer), r = std::move(r)]() mutable { answer(std::move(r)); });
+    });
   }
   const std::shared_ptr<Lookup> lookup = slot;
-  // Expires at the deadline unless the answer cancels it first (the handler
+  // Expires at the deadline unless the answer cancels it first (the answer
   // runs on this executor, so not before this coroutine waits).
   auto wake = std::make_shared<Timer>(ex, deadline);
   lookup->waiters.push_back(wake);

@@ -15,6 +15,7 @@
 #include "core/deadline.h"
 #include "http/h1_parser.h"
 #include "net/per_worker_table.h"
+#include "net/resolve.h"
 #include "observability/metrics.h"
 #include "upstream/upstream_conn.h"
 
@@ -120,12 +121,14 @@ net::Task<std::string> exchange(WorkerState* st, const Request* req) {
   if (to.address) {
     ep = asio::ip::tcp::endpoint(*to.address, to.port);
   } else {
-    net::TcpResolver resolver(st->io);
-    const std::string port = std::to_string(to.port);
-    auto [rec, results] = co_await resolver.async_resolve(to.host, port, net::kNoThrow);
-    if (rec) co_return "cannot resolve " + to.host + ": " + rec.message();
-    if (results.empty()) co_return "cannot resolve " + to.host + ": no address";
-    ep = results.begin()->endpoint();
+    // Within the copy's own deadline; lookups of other names (the main
+    // requests' upstreams) never wait behind this one (net/resolve.h).
+    net::Resolved r = co_await net::resolve_before(st->io.get_executor(), to.host,
+                                                   std::to_string(to.port), give_up);
+    if (r.timed_out) co_return "cannot resolve " + to.host + ": timed out";
+    if (r.error) co_return "cannot resolve " + to.host + ": " + r.error.message();
+    if (r.endpoints.empty()) co_return "cannot resolve " + to.host + ": no address";
+    ep = r.endpoints.front();
   }
 
   upstream::UpstreamConn conn(st->io, st->sweeper);

@@ -7,6 +7,8 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -223,7 +225,7 @@ CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args) {
 // ---------------------------------------------------------------- Torii
 
 Torii::Torii(const std::string& routes_yaml, const std::string& extra_config, int workers)
-    : Torii(ToriiOptions{workers, extra_config, "", nullptr, routes_yaml, 0, 0, "", ""}) {}
+    : Torii(ToriiOptions{workers, extra_config, "", nullptr, routes_yaml, 0, 0, "", "", "", ""}) {}
 
 Torii::Torii(ToriiOptions o) : dir_(o.dir ? o.dir : std::make_shared<TempDir>()) {
   // Ports come from free_port(): the kernel may hand one of them to another
@@ -245,6 +247,32 @@ Torii::Torii(ToriiOptions o) : dir_(o.dir ? o.dir : std::make_shared<TempDir>())
     dir_->write("error.log", "");
     dir_->write("stderr.log", "");
   }
+}
+
+namespace {
+
+// In a forked child: a mount namespace of its own where each {file, over}
+// pair has `file` bind-mounted over `over`. Mounts stay private, so the
+// host's files are untouched.
+bool bind_etc_files(const std::vector<std::pair<std::string, std::string>>& files) {
+  if (::unshare(CLONE_NEWNS) != 0) return false;
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+  for (const auto& [file, over] : files) {
+    if (::mount(file.c_str(), over.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool can_replace_etc_files() {
+  TempDir dir;
+  dir.write("resolv.conf", "nameserver 127.0.0.1\n");
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(bind_etc_files({{dir.path() + "/resolv.conf", "/etc/resolv.conf"}}) ? 0 : 1);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 void Torii::start(const ToriiOptions& o) {
@@ -272,6 +300,10 @@ void Torii::start(const ToriiOptions& o) {
     const int err = ::open((dir_->path() + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (out >= 0) ::dup2(out, 1);
     if (err >= 0) ::dup2(err, 2);
+    std::vector<std::pair<std::string, std::string>> etc;
+    if (!o.resolv_conf.empty()) etc.emplace_back(o.resolv_conf, "/etc/resolv.conf");
+    if (!o.hosts.empty()) etc.emplace_back(o.hosts, "/etc/hosts");
+    if (!etc.empty() && !bind_etc_files(etc)) ::_exit(126);
     ::execl(TORII_BINARY, TORII_BINARY, "run", "-c", conf.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }

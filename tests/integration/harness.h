@@ -120,7 +120,15 @@ struct ToriiOptions {
   // Lines added under `apisix.ssl` (indented by 4); the TLS listener
   // itself always listens on 127.0.0.1:tls_port().
   std::string ssl_extra;
+  // Files the gateway sees as /etc/resolv.conf and /etc/hosts (bind-mounted
+  // in a mount namespace of its own; needs root: can_replace_etc_files()).
+  std::string resolv_conf;
+  std::string hosts;
 };
+
+// Whether this process may give a child its own /etc files (unshare(2) a
+// mount namespace + bind mounts), for ToriiOptions::resolv_conf / hosts.
+bool can_replace_etc_files();
 
 // The real gateway binary, run in the foreground as a child process.
 class Torii {
