@@ -93,7 +93,9 @@ json::value make_schema() {
 // ---- the bucket -------------------------------------------------------------------
 
 struct Bucket {
-  int64_t excess = 0;  // milli-requests
+  // Milli-requests, whole (resty keeps it in an unsigned long), but held
+  // in a double: with a burst of 1e300 it does not fit an integer.
+  double excess = 0;
   int64_t last_ms = 0;
   int64_t drained_ms = 0;  // from here on the entry is the same as no entry
   bool expired(int64_t now) const { return now >= drained_ms; }
@@ -174,24 +176,30 @@ class LimitReq final : public Plugin {
     return Exit{500, {}, {}, {}};
   }
 
-  // resty.limit.req's incoming(key, commit=true): false when rejected.
+  // resty.limit.req's incoming(key, commit=true): false when rejected. Its
+  // arithmetic is Lua's, in doubles: a rate of 1/3600 req/s (0.28
+  // milli-requests per second) drains, and 1e14 does not overflow.
   bool incoming(std::string_view key, double rate_rps, double burst_req, double& delay) const {
-    const int64_t rate = std::llround(rate_rps * 1000);  // milli-requests per second
-    const int64_t burst = std::llround(burst_req * 1000);
+    const double rate = rate_rps * 1000;  // milli-requests per second
+    const double burst = burst_req * 1000;
     int64_t now = limits::now_ms();
     return table_.with(key, [&](Bucket& b, bool inserted) {
-      int64_t excess = 0;
+      double excess = 0;
       if (!inserted) {
-        int64_t elapsed = std::llabs(now - b.last_ms);
-        excess = std::max<int64_t>(b.excess - rate * elapsed / 1000 + 1000, 0);
+        const double elapsed = static_cast<double>(std::llabs(now - b.last_ms));
+        excess = std::max(b.excess - rate * elapsed / 1000 + 1000, 0.0);
         if (excess > burst) return false;
       }
-      b.excess = excess;
+      b.excess = std::trunc(excess);
       b.last_ms = now;
       // The next request sees excess' = max(excess - rate*t + 1000, 0): 0
-      // (an absent entry) once t >= (excess + 1000) / rate.
-      b.drained_ms = now + (excess + 1000) * 1000 / std::max<int64_t>(rate, 1) + 1;
-      delay = static_cast<double>(excess) / static_cast<double>(std::max<int64_t>(rate, 1));
+      // (an absent entry) once t >= (excess + 1000) / rate seconds.
+      const double drain_ms = (b.excess + 1000) * 1000 / rate + 1;
+      constexpr double kNever = 9.0e18;  // past any int64 now_ms()
+      b.drained_ms = drain_ms >= kNever - static_cast<double>(now)
+                         ? static_cast<int64_t>(kNever)
+                         : now + static_cast<int64_t>(std::ceil(drain_ms));
+      delay = b.excess / rate;
       return true;
     });
   }

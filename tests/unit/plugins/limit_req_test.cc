@@ -84,6 +84,37 @@ TEST(PluginLimitReqTest, leaky_bucket_refuses_over_burst) {
   EXPECT_FALSE(p->access(other).has_value());
 }
 
+TEST(PluginLimitReqTest, rates_below_one_per_thousand_seconds_still_drain) {
+  // One request an hour (0.28 milli-requests/s): resty computes in doubles,
+  // so the bucket is empty again after 3600 s, not never.
+  FakeClock clock;
+  auto p = make(R"({"rate": 0.000277777777778, "burst": 0, "key": "remote_addr",
+                    "nodelay": true})");
+  const int64_t base = 1'000'000'000;
+  const std::pair<int64_t, int> cases[] = {
+      {0, 200}, {1'000, 503}, {3'599'000, 503}, {3'600'000, 200}, {3'601'000, 503}};
+  for (const auto& [at_ms, status] : cases) {
+    clock.set_ms(base + at_ms);
+    auto ctx = context();
+    Step s = p->access(ctx);
+    EXPECT_EQ(s ? s->status : 200, status) << "at " << at_ms;
+  }
+}
+
+TEST(PluginLimitReqTest, huge_rates_and_bursts_do_not_overflow) {
+  FakeClock clock;
+  auto fast = make(R"({"rate": 1e14, "burst": 10, "key": "remote_addr", "nodelay": true})");
+  auto endless = make(R"({"rate": 1e300, "burst": 1e300, "key": "remote_addr", "nodelay": true})");
+  const int64_t base = 1'000'000'000;
+  for (int64_t at_ms : {0, 150, 300, 450, 600, 9'000'000}) {
+    clock.set_ms(base + at_ms);
+    auto a = context();
+    EXPECT_FALSE(fast->access(a).has_value()) << "at " << at_ms;
+    auto b = context();
+    EXPECT_FALSE(endless->access(b).has_value()) << "at " << at_ms;
+  }
+}
+
 TEST(PluginLimitReqTest, rejected_msg_body) {
   FakeClock clock;
   auto p = make(R"({"rate": 1, "burst": 0, "key": "remote_addr", "rejected_msg": "slow down"})");
