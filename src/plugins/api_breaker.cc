@@ -106,11 +106,12 @@ json::value make_schema() {
 struct Health {
   int64_t unhealthy = 0;
   int64_t healthy = 0;
-  std::optional<int64_t> last_break_s;  // when the current break started
-  int64_t last_break_until_s = 0;       // APISIX's ttl on that record
+  std::optional<int64_t> last_break_s;  // when the current break started (ngx.time())
+  // APISIX's ttl on that record: max_breaker_sec from the failure, to the
+  // millisecond as the shared dict keeps it.
+  int64_t last_break_until_ms = 0;
 };
 
-int64_t now_s() { return limits::now_ms() / 1000; }
 
 class ApiBreaker final : public Plugin {
  public:
@@ -127,8 +128,9 @@ class ApiBreaker final : public Plugin {
       auto it = table_.find(key);
       if (it == table_.end() || it->second.unhealthy == 0) return kContinue;
       const Health& h = it->second;
-      int64_t now = now_s();
-      if (!h.last_break_s || now >= h.last_break_until_s) return kContinue;
+      const int64_t now_ms = limits::now_ms();
+      if (!h.last_break_s || now_ms >= h.last_break_until_ms) return kContinue;
+      const int64_t now = now_ms / 1000;
       int64_t times = std::max<int64_t>(
           1, (h.unhealthy + conf_.unhealthy_failures - 1) / conf_.unhealthy_failures);
       int64_t breaker = times >= 62 ? conf_.max_breaker_sec
@@ -159,13 +161,14 @@ class ApiBreaker final : public Plugin {
     std::string key = key_of(ctx);
     std::lock_guard lock(mu_);
     if (unhealthy) {
-      if (table_.size() >= kMaxKeys && !table_.contains(key)) forget_idle(now_s());
+      if (table_.size() >= kMaxKeys && !table_.contains(key)) forget_idle(limits::now_ms());
       Health& h = table_[key];
       ++h.unhealthy;
       h.healthy = 0;
       if (h.unhealthy % conf_.unhealthy_failures == 0) {
-        h.last_break_s = now_s();
-        h.last_break_until_s = *h.last_break_s + conf_.max_breaker_sec;
+        const int64_t now_ms = limits::now_ms();
+        h.last_break_s = now_ms / 1000;
+        h.last_break_until_ms = now_ms + conf_.max_breaker_sec * 1000;
       }
       return;
     }
@@ -178,9 +181,9 @@ class ApiBreaker final : public Plugin {
   // Paths are client-chosen: past this many, entries not in a break go.
   static constexpr size_t kMaxKeys = 65536;
 
-  void forget_idle(int64_t now) const {
-    std::erase_if(table_, [now](const auto& kv) {
-      return !kv.second.last_break_s || now >= kv.second.last_break_until_s;
+  void forget_idle(int64_t now_ms) const {
+    std::erase_if(table_, [now_ms](const auto& kv) {
+      return !kv.second.last_break_s || now_ms >= kv.second.last_break_until_ms;
     });
   }
 

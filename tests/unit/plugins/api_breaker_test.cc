@@ -74,6 +74,24 @@ TEST(PluginApiBreakerTest, breaks_after_failures_and_doubles) {
   }
 }
 
+TEST(PluginApiBreakerTest, a_capped_break_lasts_max_breaker_sec_to_the_millisecond) {
+  // APISIX's lasttime record lives max_breaker_sec from the failure, to the
+  // millisecond: a failure at ...3.900 s keeps a 3 s break until ...6.900,
+  // not ...6.000.
+  FakeClock clock;
+  auto p = make(R"({"break_response_code": 599, "unhealthy": {"http_statuses": [500],
+                    "failures": 1}, "max_breaker_sec": 3})");
+  const int64_t t0 = 1'000'000'000'000;
+  clock.set_ms(t0 + 900);
+  EXPECT_EQ(exchange(*p, 500), 0);    // 1st failure: 2 s
+  clock.set_ms(t0 + 3900);
+  EXPECT_EQ(exchange(*p, 500), 0);    // break over; 2nd failure: 4 s capped at 3
+  clock.set_ms(t0 + 6500);
+  EXPECT_EQ(exchange(*p, 200), 599);  // ngx.time() 6 <= 3 + 3, record alive
+  clock.set_ms(t0 + 6900);
+  EXPECT_EQ(exchange(*p, 200), 0);    // the record expired
+}
+
 TEST(PluginApiBreakerTest, healthy_streak_resets) {
   FakeClock clock;
   auto p = make(R"({"break_response_code": 502, "healthy": {"http_statuses": [200],
