@@ -1,6 +1,10 @@
 // limit-conn (priority 1003): at most `conn` concurrent requests per key,
 // plus `burst` more that are delayed; beyond that, `rejected_code` (503;
 // {"error_msg": rejected_msg} when set). resty.limit.conn's arithmetic.
+// `conn` and `burst` may be variable expressions ("$http_x_conn"), resolved
+// per request; `rules` (APISIX 3.16+) is a list of {conn, burst, key}, each
+// applying when its key (a variable combination) resolves, each with its
+// own counters: a request takes a slot in every rule that applies.
 //
 // Phases: access takes a slot (delaying the request by `default_conn_delay`
 // x floor((n - 1) / conn) seconds when it is the n-th over `conn`, on a
@@ -20,11 +24,13 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 
+#include <boost/container/small_vector.hpp>
 #include <spdlog/spdlog.h>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <set>
 
 #include "core/config_duration.h"
 #include "core/saturate.h"
@@ -41,29 +47,47 @@ namespace json = boost::json;
 
 // ---- config ----------------------------------------------------------------
 
+struct RuleConf {
+  limits::NumberSpec conn;      // > 0, whole
+  limits::NumberSpec burst;     // >= 0, whole
+  limits::LimitKey key;         // plain conf
+  limits::VarTemplate key_tpl;  // `rules` entry
+};
+
 struct Config {
-  int64_t conn = 1;
-  int64_t burst = 0;
+  std::vector<RuleConf> rules;  // the plain conf is one rule
+  bool has_rules = false;
   double default_conn_delay = 0.1;  // seconds (required by the schema)
   bool only_use_default_delay = false;
-  limits::LimitKey key;
   int rejected_code = 503;
   std::optional<std::string> rejected_msg;
   bool allow_degradation = false;
 };
 
-// ---- schema (apisix/plugins/limit-conn.lua, APISIX 3.x) ---------------------
+// ---- schema (apisix/plugins/limit-conn.lua, APISIX 3.16+) --------------------
 
 json::value make_schema() {
   json::value v = json::parse(R"json({
     "type": "object",
     "properties": {
-      "conn": {"type": "integer", "exclusiveMinimum": 0},
-      "burst": {"type": "integer", "minimum": 0},
+      "conn": {"oneOf": [{"type": "integer", "exclusiveMinimum": 0}, {"type": "string"}]},
+      "burst": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]},
       "default_conn_delay": {"type": "number", "exclusiveMinimum": 0},
       "only_use_default_delay": {"type": "boolean", "default": false},
       "key": {"type": "string"},
       "key_type": {"type": "string", "enum": ["var", "var_combination"], "default": "var"},
+      "rules": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "conn": {"oneOf": [{"type": "integer", "exclusiveMinimum": 0}, {"type": "string"}]},
+            "burst": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]},
+            "key": {"type": "string"}
+          },
+          "required": ["conn", "burst", "key"]
+        }
+      },
       "policy": {"type": "string", "enum": ["redis", "redis-cluster", "local"], "default": "local"},
       "redis_prefix": {"type": "string", "minLength": 0, "default": "limit_conn",
                        "pattern": "^[0-9a-zA-Z|_]+$"},
@@ -71,7 +95,8 @@ json::value make_schema() {
       "rejected_msg": {"type": "string", "minLength": 1},
       "allow_degradation": {"type": "boolean", "default": false}
     },
-    "required": ["conn", "burst", "default_conn_delay", "key"]
+    "required": ["default_conn_delay"],
+    "oneOf": [{"required": ["conn", "burst", "key"]}, {"required": ["rules"]}]
   })json");
   limits::add_redis_policy_branches(v.as_object(), /*sentinel=*/false);
   return v;
@@ -85,20 +110,23 @@ struct Counter {
 };
 using Table = limits::ShardedTable<Counter>;
 
-// The slot a request holds, from access to log (or to its end).
+// The slots a request holds (one per rule that applied), from access to
+// log (or to its end).
 struct HeldSlot final : RequestState {
   std::shared_ptr<Table> table;
-  std::string key;
+  boost::container::small_vector<std::string, 1> keys;
   double delay = 0;  // seconds this request was delayed
   bool held = true;
 
   void release() {
     if (!held) return;
     held = false;
-    table->update_existing(key, [](Counter& c) {
-      --c.conn;
-      return c.conn <= 0;
-    });
+    for (const std::string& key : keys) {
+      table->update_existing(key, [](Counter& c) {
+        --c.conn;
+        return c.conn <= 0;
+      });
+    }
   }
   ~HeldSlot() override { release(); }
 };
@@ -168,32 +196,78 @@ class LimitConn final : public Plugin {
   double unit_delay() const { return unit_delay_.load(); }
 
  private:
+  // Takes a slot in every rule that applies; `delay` gets the sum of their
+  // delays. A refusal gives back the slots taken before it.
   Step take(PluginContext& ctx, double& delay) const {
-    std::string key;
-    conf_.key.append(ctx, key);
-    const int64_t max = conf_.conn;
-    int64_t conn = table_->with(key, [&](Counter& c, bool) {
-      if (c.conn + 1 > max + conf_.burst) return int64_t{-1};
-      return ++c.conn;
-    });
-    if (conn < 0) {
-      if (conf_.rejected_msg) {
-        json::object body;
-        body["error_msg"] = *conf_.rejected_msg;
-        return Exit::json(conf_.rejected_code, body);
-      }
-      return Exit{conf_.rejected_code, {}, {}, {}};
-    }
-    if (conn > max) {
-      delay = unit_delay_.load(std::memory_order_relaxed) * static_cast<double>((conn - 1) / max);
-    }
     auto slot = std::make_unique<HeldSlot>();
     slot->table = table_;
-    slot->key = std::move(key);
+    std::string err;
+    for (size_t i = 0; i < conf_.rules.size(); ++i) {
+      const RuleConf& rule = conf_.rules[i];
+      // The rule's index keeps two rules whose keys render alike apart.
+      std::string key = std::to_string(i) + ':';
+      if (conf_.has_rules) {
+        if (rule.key_tpl.render(ctx, key) == 0) continue;  // the rule does not apply
+      } else {
+        rule.key.append(ctx, key);
+      }
+      const auto conn = resolve_whole(rule.conn, ctx, 1, err);
+      const auto burst = conn ? resolve_whole(rule.burst, ctx, 0, err) : std::nullopt;
+      if (!conn || !burst) {
+        slot->release();
+        spdlog::error("limit-conn: failed to get limit conn rules: {}", err);
+        return degrade();
+      }
+      const int64_t taken = table_->with(key, [&](Counter& c, bool) {
+        if (c.conn + 1 > *conn + *burst) return int64_t{-1};
+        return ++c.conn;
+      });
+      if (taken < 0) {
+        slot->release();
+        if (conf_.rejected_msg) {
+          json::object body;
+          body["error_msg"] = *conf_.rejected_msg;
+          return Exit::json(conf_.rejected_code, body);
+        }
+        return Exit{conf_.rejected_code, {}, {}, {}};
+      }
+      slot->keys.push_back(std::move(key));
+      if (taken > *conn) {
+        delay += unit_delay_.load(std::memory_order_relaxed) *
+                 static_cast<double>((taken - 1) / *conn);
+      }
+    }
+    if (slot->keys.empty()) {
+      spdlog::error("limit-conn: failed to get limit conn rules: no rule applies");
+      return degrade();
+    }
     slot->delay = delay;
     ctx.state() = std::move(slot);
     return kContinue;
   }
+
+  Step degrade() const {
+    if (conf_.allow_degradation) return kContinue;
+    return Exit{500, {}, {}, {}};
+  }
+
+  // `spec` for this request as a whole number >= `min` (conn 1, burst 0)
+  // within Lua's exact integers; nullopt with `err` set otherwise (a
+  // variable a client sends must not become 0 or 1e300 connections).
+  static std::optional<int64_t> resolve_whole(const limits::NumberSpec& spec,
+                                              const PluginContext& ctx, int64_t min,
+                                              std::string& err) {
+    auto v = spec.resolve(ctx, err);
+    if (!v) return std::nullopt;
+    if (*v < static_cast<double>(min) || *v != std::floor(*v) || *v > kMaxSafeInteger) {
+      err = std::string("resolved value must be ") + (min > 0 ? "a positive" : "a non-negative") +
+            " integer within 2^53-1, got: " + limits::lua_number(*v);
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(*v);
+  }
+
+  static constexpr double kMaxSafeInteger = 9007199254740991.0;
 
   Config conf_;
   std::shared_ptr<Table> table_;
@@ -204,6 +278,11 @@ class LimitConn final : public Plugin {
 
 // ---- create ----------------------------------------------------------------
 
+limits::NumberSpec number_spec(const json::value& v) {
+  if (v.is_string()) return limits::NumberSpec(std::string_view(v.get_string()));
+  return limits::NumberSpec(v.to_number<double>());
+}
+
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const PluginScope&) {
   std::string policy = limits::conf_string(o, "policy", "local");
   if (policy != "local") {
@@ -211,18 +290,37 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const 
                               "\" is not supported by torii yet, use policy \"local\"");
   }
   Config c;
-  // Bounded from below only by the schema; int32 keeps conn + burst exact.
-  c.conn = core::saturate<int32_t>(limits::conf_int(o, "conn", 1));
-  c.burst = core::saturate<int32_t>(limits::conf_int(o, "burst", 0));
   c.default_conn_delay = limits::conf_number(o, "default_conn_delay", 0.1);
   c.only_use_default_delay = limits::conf_bool(o, "only_use_default_delay", false);
-  c.key = limits::LimitKey(limits::parse_key_type(limits::conf_string(o, "key_type", "var")),
-                           limits::conf_string(o, "key", "remote_addr"));
   c.rejected_code = core::saturate<int>(limits::conf_int(o, "rejected_code", 503));
   if (const auto* m = o.if_contains("rejected_msg"); m && m->is_string()) {
     c.rejected_msg = std::string(m->get_string());
   }
   c.allow_degradation = limits::conf_bool(o, "allow_degradation", false);
+  if (const auto* rules = o.if_contains("rules"); rules && rules->is_array()) {
+    c.has_rules = true;
+    std::set<std::string, std::less<>> seen;
+    for (const auto& item : rules->get_array()) {
+      if (!item.is_object()) continue;
+      const auto& r = item.get_object();
+      std::string key = limits::conf_string(r, "key", "");
+      if (!seen.insert(key).second) {
+        return core::config_error("duplicate key '" + key + "' in rules");
+      }
+      RuleConf rule;
+      rule.conn = number_spec(r.at("conn"));
+      rule.burst = number_spec(r.at("burst"));
+      rule.key_tpl = limits::VarTemplate::parse(key);
+      c.rules.push_back(std::move(rule));
+    }
+  } else {
+    RuleConf rule;
+    rule.conn = number_spec(o.at("conn"));
+    rule.burst = number_spec(o.at("burst"));
+    rule.key = limits::LimitKey(limits::parse_key_type(limits::conf_string(o, "key_type", "var")),
+                                limits::conf_string(o, "key", "remote_addr"));
+    c.rules.push_back(std::move(rule));
+  }
   return std::shared_ptr<const Plugin>(std::make_shared<LimitConn>(std::move(c)));
 }
 

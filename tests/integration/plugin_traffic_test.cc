@@ -153,6 +153,28 @@ TEST(PluginTraffic, LimitConnHoldsSlotsUntilTheResponseEnds) {
                          std::chrono::seconds(3)));
 }
 
+TEST(PluginTraffic, LimitConnRulesCountPerKeyWithConnFromTheRequest) {
+  // APISIX 3.16+ limit-conn `rules`: a rule applies when its key resolves;
+  // its conn may come from the request.
+  Upstream up;
+  Torii t(route_with(up, R"({"limit-conn": {"default_conn_delay": 0.1, "rules": [
+                              {"conn": "$http_x_conn", "burst": 0, "key": "$http_x_tenant"}]}})",
+                     "/*"));
+  const int before = up.requests();
+  auto slow = std::async(std::launch::async, [&] {
+    return http_get(t.url("/sleep/800"), {"X-Tenant: a", "X-Conn: 1"}).status;
+  });
+  ASSERT_TRUE(wait_until([&] { return up.requests() > before; }));
+  EXPECT_EQ(http_get(t.url("/t/hello"), {"X-Tenant: a", "X-Conn: 1"}).status, 503);
+  EXPECT_EQ(http_get(t.url("/t/hello"), {"X-Tenant: a", "X-Conn: 2"}).status, 200);
+  EXPECT_EQ(http_get(t.url("/t/hello"), {"X-Tenant: b", "X-Conn: 1"}).status, 200);
+  EXPECT_EQ(http_get(t.url("/t/hello"), {"X-Tenant: b", "X-Conn: 0"}).status, 500);
+  EXPECT_EQ(http_get(t.url("/t/hello")).status, 500);  // no rule applies
+  EXPECT_EQ(slow.get(), 200);
+  EXPECT_NE(t.error_log().find("limit-conn: failed to get limit conn rules: no rule applies"),
+            std::string::npos);
+}
+
 TEST(PluginTraffic, ApiBreakerBreaksAfterUpstreamFailures) {
   Upstream up;
   Torii t(route_with(up, R"({"api-breaker": {"break_response_code": 599,

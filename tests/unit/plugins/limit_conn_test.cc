@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <map>
 #include <thread>
 
 #include "limit_test_support.h"
@@ -156,6 +157,50 @@ TEST(PluginLimitConnTest, exact_across_threads) {
   EXPECT_FALSE(enter(*p, *ctx).has_value());
 }
 
+TEST(PluginLimitConnTest, rules_take_a_slot_in_each_rule_that_applies) {
+  auto p = make(R"({"default_conn_delay": 0.1, "only_use_default_delay": true, "rules": [
+      {"conn": 1, "burst": 0, "key": "$http_user"},
+      {"conn": "$http_x_conn", "burst": 0, "key": "$http_project"}]})");
+  auto with = [](std::map<std::string, std::string> vars) {
+    auto ctx = context();
+    for (auto& [k, v] : vars) ctx->vars[k] = v;
+    return ctx;
+  };
+  // user u holds the only slot of rule 1.
+  auto a = with({{"http_user", "u"}});
+  EXPECT_FALSE(enter(*p, *a).has_value());
+  auto b = with({{"http_user", "u"}});
+  EXPECT_EQ(enter(*p, *b)->status, 503);
+  // Rule 2 alone, its conn from the request: 2 slots for project p.
+  auto c1 = with({{"http_project", "p"}, {"http_x_conn", "2"}});
+  auto c2 = with({{"http_project", "p"}, {"http_x_conn", "2"}});
+  auto c3 = with({{"http_project", "p"}, {"http_x_conn", "2"}});
+  EXPECT_FALSE(enter(*p, *c1).has_value());
+  EXPECT_FALSE(enter(*p, *c2).has_value());
+  EXPECT_EQ(enter(*p, *c3)->status, 503);
+  // Both rules: refused by rule 1 (u is busy), and the slot rule 2 would
+  // have taken is not kept: after c1 leaves, project p has room for one.
+  auto both = with({{"http_user", "u"}, {"http_project", "p"}, {"http_x_conn", "2"}});
+  EXPECT_EQ(enter(*p, *both)->status, 503);
+  p->log(*c1);
+  auto c4 = with({{"http_project", "p"}, {"http_x_conn", "2"}});
+  EXPECT_FALSE(enter(*p, *c4).has_value());
+  // A conn the request makes 0, fractional or huge is refused (500), as is
+  // a request no rule applies to.
+  for (const char* bad : {"0", "1.5", "1e300", "many"}) {
+    auto r = with({{"http_project", "q"}, {"http_x_conn", bad}});
+    Step s = enter(*p, *r);
+    ASSERT_TRUE(s.has_value()) << bad;
+    EXPECT_EQ(s->status, 500) << bad;
+  }
+  auto none = context();
+  EXPECT_EQ(enter(*p, *none)->status, 500);
+  auto lenient = make(R"({"default_conn_delay": 0.1, "allow_degradation": true,
+                          "rules": [{"conn": 1, "burst": 0, "key": "$http_user"}]})");
+  auto through = context();
+  EXPECT_FALSE(enter(*lenient, *through).has_value());
+}
+
 TEST(PluginLimitConnTest, schema_and_create_errors_use_apisix_words) {
   const std::string prefix = "failed to check the configuration of plugin limit-conn err: ";
   struct Case {
@@ -164,12 +209,25 @@ TEST(PluginLimitConnTest, schema_and_create_errors_use_apisix_words) {
   };
   const Case cases[] = {
       {R"({"conn": 1, "burst": 0, "default_conn_delay": 0.1, "key": "remote_addr"})", ""},
+      {R"({"conn": "$http_x_conn", "burst": "${http_x_burst}", "default_conn_delay": 0.1,
+           "key": "remote_addr"})", ""},
+      {R"({"default_conn_delay": 0.1, "rules": [{"conn": 1, "burst": 0, "key": "$http_a"}]})", ""},
       {R"({"burst": 0, "default_conn_delay": 0.1, "key": "remote_addr"})",
-       prefix + "property \"conn\" is required"},
+       prefix + "value should match only one schema, but matches none"},
+      {R"({"conn": 1, "burst": 0, "key": "remote_addr"})",
+       prefix + "property \"default_conn_delay\" is required"},
       {R"({"conn": 0, "burst": 0, "default_conn_delay": 0.1, "key": "remote_addr"})",
-       prefix + "property \"conn\" validation failed: expected 0 to be greater than 0"},
+       prefix + "property \"conn\" validation failed: value should match only one schema, but "
+                "matches none"},
       {R"({"conn": 1, "burst": -1, "default_conn_delay": 0.1, "key": "remote_addr"})",
-       prefix + "property \"burst\" validation failed: expected -1 to be at least 0"},
+       prefix + "property \"burst\" validation failed: value should match only one schema, but "
+                "matches none"},
+      {R"({"conn": 1, "burst": 0, "default_conn_delay": 0.1, "key": "remote_addr",
+           "rules": [{"conn": 1, "burst": 0, "key": "$http_a"}]})",
+       prefix + "value should match only one schema, but matches both schemas 1 and 2"},
+      {R"({"default_conn_delay": 0.1, "rules": [{"conn": 1, "burst": 0, "key": "$a"},
+           {"conn": 2, "burst": 0, "key": "$a"}]})",
+       "duplicate key '$a' in rules"},
       {R"({"conn": 1, "burst": 0, "default_conn_delay": 0.1, "key": "remote_addr",
            "policy": "redis-cluster"})",
        prefix + "else clause did not match"},
