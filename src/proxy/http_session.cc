@@ -42,6 +42,7 @@ HttpSession::HttpSession(Worker& worker, net::TcpSocket socket, asio::ssl::conte
                   error_code ignored;
                   stream_.socket().cancel(ignored);
                 }),
+      client_watch_(worker.sweeper(), [this] { check_client_gone(); }),
       in_(worker.snapshot()->http->client_header_buffer_size) {
   error_code ec;
   net::TcpSocket& sock = stream_.socket();

@@ -104,6 +104,11 @@ class HttpSession final : private RequestBodySource {
   // The request head for a try on `node`, into upstream_head_.
   void build_attempt_head(const upstream::Upstream& up, const upstream::Node& node,
                           bool trusted_peer);
+  // nginx's check_broken_connection: a client that closed its side (EOF or
+  // reset; pending request bytes are not a close) while the upstream had
+  // not answered ends the exchange: the upstream read is cancelled and the
+  // request logged 499. Otherwise the check runs again at the next sweep.
+  void check_client_gone();
   // Every try failed: the 502/503/504 reply with X-APISIX-Upstream-Status.
   bool prepare_upstream_failure(const std::string& last_status);
   // $upstream_status: the failed tries' statuses, then `status`.
@@ -166,6 +171,11 @@ class HttpSession final : private RequestBodySource {
   std::shared_ptr<const tls::ServerCert> server_cert_;
   bool client_cert_verified_ = false;  // TLS: a client certificate passed verification
   core::Deadline deadline_;
+  // While the upstream's response head is awaited: every sweep, whether the
+  // client went away (check_client_gone); set by read_response_head.
+  core::Deadline client_watch_;
+  upstream::UpstreamConn* watched_upstream_ = nullptr;
+  bool client_gone_ = false;
   // Called by the stream when a client write makes progress (write_client).
   const std::function<void()> rearm_send_timeout_{
       [this] { deadline_.arm(ctx_.snapshot().http->send_timeout); }};

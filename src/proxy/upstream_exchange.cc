@@ -507,12 +507,36 @@ net::Task<bool> HttpSession::send_request_rest(upstream::UpstreamConn& conn, Att
   co_return true;
 }
 
+void HttpSession::check_client_gone() {
+  if (watched_upstream_ == nullptr) return;
+  char byte;
+  const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    client_gone_ = true;
+    watched_upstream_->cancel();
+    return;
+  }
+  client_watch_.arm(core::kSweepInterval);
+}
+
 net::Task<bool> HttpSession::read_response_head(upstream::UpstreamConn& conn,
                                                       Attempt& attempt) {
   core::InputBuffer& in = conn.in();
   http::H1Parser& p = conn.parser();
   in.truncate(0);
   size_t parsed = 0;
+  // Watched from the first sweep after kSweepInterval: a quick answer costs
+  // no check at all.
+  struct ClientWatch {
+    HttpSession& s;
+    ~ClientWatch() {
+      s.client_watch_.disarm();
+      s.watched_upstream_ = nullptr;
+    }
+  } watch{*this};
+  client_gone_ = false;
+  watched_upstream_ = &conn;
+  client_watch_.arm(core::kSweepInterval);
   // When the body may be spliced, the first read takes the head and only
   // the start of the body: the rest stays in the socket for splice(2).
   const bool short_first_read = splice_possible(conn) && req_.method != http::Method::kHead &&
@@ -530,6 +554,12 @@ net::Task<bool> HttpSession::read_response_head(upstream::UpstreamConn& conn,
     conn.arm(attempt.timeouts.read);
     auto [ec, n] = co_await conn.read_some(area);
     conn.disarm();
+    if (client_gone_) {
+      attempt.error = core::Error{ErrorKind::kClosed, ErrorSource::kDownstream, false,
+                                  "client closed the connection while waiting for " +
+                                      attempt.node->name};
+      co_return false;
+    }
     if (ec || n == 0) {
       const bool timeout = conn.timed_out();
       if (!ec && n == 0) ec = asio::error::eof;

@@ -32,6 +32,11 @@ net::TcpSocket& UpstreamConn::socket() {
   return tls_ ? tls_->next_layer() : *plain_;
 }
 
+void UpstreamConn::cancel() {
+  error_code ignored;
+  socket().cancel(ignored);
+}
+
 int UpstreamConn::plain_fd() { return net::nonblocking_fd(socket()); }
 
 net::Task<std::tuple<error_code>> UpstreamConn::wait_readable() {

@@ -67,6 +67,9 @@ class UpstreamConn {
   void arm(std::chrono::milliseconds timeout) { deadline_.arm(timeout); }
   void disarm() { deadline_.disarm(); }
   bool timed_out() const { return deadline_.expired(); }
+  // Cancels the pending operation, which completes with operation_aborted
+  // (the caller knows why: timed_out() stays false).
+  void cancel();
   void close();
 
   // For a pooled connection: false when the peer closed it (or sent bytes

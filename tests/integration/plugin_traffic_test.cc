@@ -153,6 +153,30 @@ TEST(PluginTraffic, LimitConnHoldsSlotsUntilTheResponseEnds) {
                          std::chrono::seconds(3)));
 }
 
+TEST(PluginTraffic, AClientThatLeavesBeforeTheAnswerFreesItsSlotAt499) {
+  // nginx's check_broken_connection: the client gives up while the upstream
+  // is still working; the exchange ends (499) and limit-conn's slot comes
+  // back then, not when the upstream finally answers.
+  Upstream up;
+  Torii t(route_with(up, R"({"limit-conn": {"conn": 1, "burst": 0, "default_conn_delay": 0.1,
+                              "key": "remote_addr"}})",
+                     "/*"));
+  const int before = up.requests();
+  HttpRequest impatient;
+  impatient.url = t.url("/sleep/3000");
+  impatient.timeout_ms = 300;
+  auto gone = std::async(std::launch::async, [&] { return http(impatient).status; });
+  ASSERT_TRUE(wait_until([&] { return up.requests() > before; }));
+  EXPECT_EQ(http_get(t.url("/t/hello")).status, 503);  // the slot is taken
+  EXPECT_EQ(gone.get(), 0);                              // curl gave up
+  // Freed well before the upstream answers (3 s).
+  EXPECT_TRUE(wait_until([&] { return http_get(t.url("/t/hello")).status == 200; },
+                         std::chrono::milliseconds(2500)));
+  EXPECT_TRUE(wait_until([&] {
+    return t.access_log().find("\"GET /sleep/3000 HTTP/1.1\" 499 ") != std::string::npos;
+  })) << t.access_log();
+}
+
 TEST(PluginTraffic, LimitConnRulesCountPerKeyWithConnFromTheRequest) {
   // APISIX 3.16+ limit-conn `rules`: a rule applies when its key resolves;
   // its conn may come from the request.
