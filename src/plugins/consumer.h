@@ -53,8 +53,15 @@ struct Credential {
 struct ConsumerRouteChain {
   std::shared_ptr<const PluginChain> chain;
   // For each entry of `chain`: its index in the route chain, or -1 when the
-  // consumer or its group contributed it (its rewrite phase still has to run).
+  // consumer or its group contributed it.
   std::vector<int> route_index;
+  // For each entry the consumer or group contributed: the index of the
+  // route entry of the same plugin it replaced, or -1 when the route had
+  // none. Only those (-1 here and in route_index) run their rewrite phase
+  // after the consumer joins (APISIX's rewrite_in_consumer marks
+  // _from_consumer only on plugins the route lacks): the replaced route
+  // entry's rewrite already ran.
+  std::vector<int> replaced_index;
 };
 
 // True when `a` and `b` are equal, in time that depends only on their

@@ -50,17 +50,28 @@ std::shared_ptr<const ConsumerRouteChain> ConsumerDirectory::merged(const Plugin
   struct Pick {
     const ChainEntry* entry;
     int route_index;
+    int replaced_index;
   };
   std::vector<Pick> picks;
+  const auto route_index_of = [route](std::string_view name) {
+    if (route) {
+      for (size_t i = 0; i < route->entries.size(); ++i) {
+        if (route->entries[i].info->name == name) return static_cast<int>(i);
+      }
+    }
+    return -1;
+  };
   if (route) {
     for (size_t i = 0; i < route->entries.size(); ++i) {
       const ChainEntry& e = route->entries[i];
       if (consumer.plugins && consumer.plugins->contains(e.info->name)) continue;
-      picks.push_back({&e, static_cast<int>(i)});
+      picks.push_back({&e, static_cast<int>(i), -1});
     }
   }
   if (consumer.plugins) {
-    for (const ChainEntry& e : consumer.plugins->entries) picks.push_back({&e, -1});
+    for (const ChainEntry& e : consumer.plugins->entries) {
+      picks.push_back({&e, -1, route_index_of(e.info->name)});
+    }
   }
   std::stable_sort(picks.begin(), picks.end(), [](const Pick& a, const Pick& b) {
     return a.entry->priority != b.entry->priority ? a.entry->priority > b.entry->priority
@@ -72,6 +83,7 @@ std::shared_ptr<const ConsumerRouteChain> ConsumerDirectory::merged(const Plugin
     chain->entries.push_back(*p.entry);
     chain->phases |= p.entry->phases;
     out->route_index.push_back(p.route_index);
+    out->replaced_index.push_back(p.replaced_index);
   }
   out->chain = std::move(chain);
   std::unique_lock lock(merged_mutex_);

@@ -99,7 +99,9 @@ core::Result<ChainEntry> ChainBuilder::make_entry(const std::string& name, const
     }
     if (const auto* r = meta->if_contains("error_response")) {
       e.has_error_response = true;
-      e.error_response = r->is_string() ? std::string(r->get_string()) : json::serialize(*r);
+      // core.response.exit: a string as it is, a table as JSON + "\n".
+      e.error_response =
+          r->is_string() ? std::string(r->get_string()) : json::serialize(*r) + "\n";
     }
   }
   auto plugin = instance(*info, conf.get_object(), source.owner_key);

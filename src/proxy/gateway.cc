@@ -139,6 +139,12 @@ size_t Gateway::open_connections() const {
   return open;
 }
 
+uint64_t Gateway::requests_read() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w->requests_read();
+  return n;
+}
+
 void Gateway::begin_shutdown(bool graceful) {
   if (shutting_down_) return;
   shutting_down_ = true;

@@ -60,6 +60,8 @@ class Gateway {
   void wait_signal();
   void reopen_logs();
   size_t open_connections() const;
+  // The sum of the workers' Worker::requests_read().
+  uint64_t requests_read() const;
   void begin_shutdown(bool graceful);
   void watch_drain();
   void arm_poll();

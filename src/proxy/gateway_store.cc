@@ -189,6 +189,7 @@ bool Gateway::start_metrics_export() {
   observability::MetricsRegistry::global().set_connection_stats([this] {
     observability::ConnectionStats st;
     st.active = open_connections();
+    st.requests = requests_read();
     return st;
   });
   observability::PrometheusSettings s;

@@ -180,6 +180,7 @@ net::Task<void> HttpSession::run() {
     if (head == HeadResult::kClosed) break;
     bool keep_alive = false;
     if (head == HeadResult::kOk) {
+      worker_.count_request();
       keep_alive = co_await handle_request();
     }
     finish_request();

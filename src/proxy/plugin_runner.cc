@@ -12,7 +12,11 @@ using plugins::Phase;
 Chains Chains::of(const RequestContext& ctx) {
   Chains c;
   c.global = ctx.snapshot().global_plugins.get();
-  if (ctx.consumer_chain) {
+  if (ctx.answered_by_global_rewrite) {
+    // APISIX picks the route's plugins after the global rules' rewrite: a
+    // global rule that answered there leaves none of them to run.
+    c.route = nullptr;
+  } else if (ctx.consumer_chain) {
     c.route = ctx.consumer_chain->chain.get();
   } else {
     c.route = ctx.route ? ctx.route->plugins.get() : nullptr;
@@ -82,12 +86,15 @@ bool for_each(RequestContext& ctx, const Chains& c, Phase phase, Fn&& fn) {
   return false;
 }
 
-void take_exit(RequestContext& ctx, const ChainEntry& e, plugins::Exit exit) {
+// Entry `i` of `c` (global ones first) answered in `phase`.
+void take_exit(RequestContext& ctx, const Chains& c, size_t i, Phase phase, const ChainEntry& e,
+               plugins::Exit exit) {
   if (exit.status >= 400 && e.has_error_response) {
     exit.body = e.error_response;
     exit.content_type.clear();
   }
   ctx.exit = std::move(exit);
+  if (phase == Phase::kRewrite && i < global_size(c)) ctx.answered_by_global_rewrite = true;
 }
 
 // Whether entry `i` (`e`) runs in `phase`. With `only_consumer` set, only the
@@ -95,7 +102,10 @@ void take_exit(RequestContext& ctx, const ChainEntry& e, plugins::Exit exit) {
 bool runs_in(RequestContext& ctx, const ChainEntry& e, size_t i, size_t g, uint8_t bit,
              bool only_consumer) {
   if (!(e.phases & bit)) return false;
-  if (only_consumer && (i < g || ctx.consumer_chain->route_index[i - g] >= 0)) return false;
+  if (only_consumer && (i < g || ctx.consumer_chain->route_index[i - g] >= 0 ||
+                        ctx.consumer_chain->replaced_index[i - g] >= 0)) {
+    return false;
+  }
   return !skipped(ctx, e, i);
 }
 
@@ -130,7 +140,7 @@ PhasesNow run_phase_now(RequestContext& ctx, const Chains& c, Phase phase, bool 
     }
     ctx.plugin_slot = i;
     if (auto exit = run_step(ctx, e, phase)) {
-      take_exit(ctx, e, std::move(*exit));
+      take_exit(ctx, c, i, phase, e, std::move(*exit));
       return PhasesNow::kAnswered;
     }
   }
@@ -156,7 +166,7 @@ net::Task<bool> run_phase(RequestContext& ctx, Chains c, Phase phase, bool only_
       step = co_await e.plugin->access_async(ctx);
     }
     if (step) {
-      take_exit(ctx, e, std::move(*step));
+      take_exit(ctx, c, at, phase, e, std::move(*step));
       co_return true;
     }
     from = at + 1;
@@ -179,13 +189,21 @@ Chains join_consumer_plugins(RequestContext& ctx, Chains c) {
   for (size_t i = 0; i < g; ++i) {
     states[i] = std::move(ctx.plugin_states[i]);
     skip[i] = ctx.plugin_skip[i];
+    // prefer_route (prometheus) is decided against the chain that runs now:
+    // a copy the consumer brings counts as the route's.
+    const ChainEntry& e = c.global->entries[i];
+    if (e.info->prefer_route && merged->chain->contains(e.info->name)) skip[i] = kSkipped;
   }
   for (size_t j = 0; j < merged->route_index.size(); ++j) {
     const int r = merged->route_index[j];
+    const int replaced = merged->replaced_index[j];
     if (r >= 0) {
       states[g + j] = std::move(ctx.plugin_states[g + static_cast<size_t>(r)]);
       skip[g + j] = ctx.plugin_skip[g + static_cast<size_t>(r)];
     } else {
+      // A consumer's copy of a route plugin takes over what the route's copy
+      // kept for this request; its own _meta.filter decides for itself.
+      if (replaced >= 0) states[g + j] = std::move(ctx.plugin_states[g + static_cast<size_t>(replaced)]);
       skip[g + j] = initial_skip(merged->chain->entries[j]);
     }
   }

@@ -37,6 +37,7 @@ void RequestContext::reset(const http::Request* req, std::shared_ptr<const confi
   response_edits.clear();
   replaced_body.reset();
   exit.reset();
+  answered_by_global_rewrite = false;
   request_body.reset();
   request_body_error.reset();
   plugin_states.clear();

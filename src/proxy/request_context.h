@@ -151,6 +151,9 @@ class RequestContext final : public plugins::PluginContext {
   http::HeaderEdits response_edits;
   std::optional<std::string> replaced_body;
   std::optional<plugins::Exit> exit;  // a plugin answered early
+  // A global rule's rewrite answered: the route's plugins never run
+  // (Chains::of leaves them out), as in APISIX.
+  bool answered_by_global_rewrite = false;
   // One slot per chain entry (global entries first); `plugin_slot` is the
   // running entry's. `plugin_skip` marks entries whose _meta.filter failed
   // or that prefer_route removes (a filter is evaluated when the entry's

@@ -50,8 +50,17 @@ class Worker {
   // Any thread: stops the loop; connections still open are dropped.
   void stop();
   void join();
-  // Any thread: connections currently open on this worker.
+  // Any thread: connections currently open on this worker, and request
+  // heads read since it started (nginx's stub_status figures:
+  // apisix_nginx_http_current_connections, apisix_http_requests_total).
   size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+  uint64_t requests_read() const { return requests_read_.load(std::memory_order_relaxed); }
+  // Loop thread only: one more request head read (the only writer, so a
+  // plain load and store: no locked instruction on the request path).
+  void count_request() {
+    requests_read_.store(requests_read_.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_relaxed);
+  }
 
   // ---- loop thread only ----
   int index() const { return index_; }
@@ -106,6 +115,7 @@ class Worker {
   std::string upstream_trusted_ca_ = "system";
   boost::unordered_flat_set<HttpSession*> sessions_;
   std::atomic<size_t> open_connections_{0};
+  std::atomic<uint64_t> requests_read_{0};
   bool draining_ = false;
   std::thread thread_;
 };

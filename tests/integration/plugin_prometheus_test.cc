@@ -132,6 +132,17 @@ TEST(PluginPrometheus, RouteRequestsAreCountedOnTheExportServer) {
   EXPECT_GT(*egress, 0);
   EXPECT_NE(m.find("apisix_node_info{hostname=\""), std::string::npos);
 
+  // nginx's request count (every request read, with or without the plugin):
+  // the readiness probe, the 6 above and any probe since.
+  const auto total = sample(m, "apisix_http_requests_total ");
+  ASSERT_TRUE(total) << m;
+  EXPECT_GE(*total, kRequests + 1);
+  const std::string later = ex.scrape_until([&](const std::string& text) {
+    for (int i = 0; i < 3; ++i) http_get(t.url("/plain"));
+    return sample(text, "apisix_http_requests_total ").value_or(0) >= *total + 3;
+  });
+  EXPECT_NE(later.find("# TYPE apisix_http_requests_total gauge\n"), std::string::npos) << later;
+
   // The data plane does not serve the metrics; other paths on the exporter 404.
   EXPECT_EQ(http_get("http://127.0.0.1:" + std::to_string(ex.port) + "/metrics").status, 404);
 }
@@ -179,6 +190,32 @@ TEST(PluginPrometheus, GlobalRuleAndRouteCopyCountOnce) {
   EXPECT_EQ(sample(m, "apisix_http_status{code=\"200\",route=\"hello-route\","), 3) << m;
   EXPECT_FALSE(sample(m, "apisix_http_status{code=\"200\",route=\"1\","));
   EXPECT_EQ(sample(m, "apisix_http_latency_count{type=\"request\",route=\"hello-route\","), 3);
+}
+
+TEST(PluginPrometheus, AConsumersCopyAndTheGlobalRuleCountOnce) {
+  // prefer_route is decided against the chain that runs: once jack's
+  // prometheus joins the route, the global copy stands aside.
+  Upstream up;
+  Exporter ex;
+  Torii t("consumers:\n  - username: jack\n    plugins:\n      key-auth: {key: jack-key}\n"
+          "      prometheus: {prefer_name: true}\n"
+          "routes:\n" + route_yaml("1", "/hello", up, "{\"key-auth\": {}}") +
+              "    name: hello-route\n" +
+              "global_rules:\n  - id: g\n    plugins:\n      prometheus: {}\n",
+          "plugins:\n  - key-auth\n" + ex.config().substr(std::string("plugins:\n").size()));
+  constexpr int kRequests = 5;
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_EQ(http_get(t.url("/hello"), {"apikey: jack-key"}).status, 200) << t.stderr_text()
+                                                                          << t.error_log();
+  }
+  const std::string consumer_copy = "apisix_http_status{code=\"200\",route=\"hello-route\",";
+  const std::string global_copy = "apisix_http_status{code=\"200\",route=\"1\",";
+  const std::string m = ex.scrape_until([&](const std::string& text) {
+    return sample(text, consumer_copy).value_or(0) + sample(text, global_copy).value_or(0) >=
+           kRequests;
+  });
+  EXPECT_EQ(sample(m, consumer_copy), kRequests) << m;
+  EXPECT_FALSE(sample(m, global_copy)) << m;
 }
 
 TEST(PluginPrometheus, AdminApiRefusesABadConfWithApisixMessage) {
