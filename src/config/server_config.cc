@@ -436,6 +436,7 @@ core::Result<ServerConfig> load_server_config(const std::string& path,
   if (root && !root.IsNull() && !root.IsMap()) {
     return config_error("config.yaml: " + path + ": the top level must be a map");
   }
+  c.empty_document = !root || root.IsNull();
   if (root.IsMap()) {
     // yaml-cpp throws where a key the code walks into is a scalar (e.g.
     // `router: radixtree_uri` instead of `router: {http: ...}`).

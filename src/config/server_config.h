@@ -78,6 +78,10 @@ struct EtcdSettings {
 struct ServerConfig {
   std::string path;        // config.yaml as given
   std::string conf_dir;    // its directory: relative paths resolve against it
+  // The file held no YAML document (empty, or only comments): every key is
+  // at its default. Fine for a first start, not for a SIGHUP (a file being
+  // rewritten would switch every limit off).
+  bool empty_document = false;
   std::vector<ListenAddress> node_listen{ListenAddress{}};
   SslSettings ssl;  // apisix.ssl: the TLS listener
   int worker_processes = 0;  // 0: auto (one per core)

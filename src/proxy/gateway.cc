@@ -72,6 +72,12 @@ void Gateway::reload_server_config() {
     spdlog::error("SIGHUP: {}; keeping the running configuration", fresh.error().message);
     return;
   }
+  if (fresh->empty_document) {
+    spdlog::error("SIGHUP: config.yaml: {} holds no settings (a file being rewritten?); keeping "
+                  "the running configuration",
+                  config_.path);
+    return;
+  }
   if (fresh->worker_processes != config_.worker_processes ||
       fresh->node_listen.size() != config_.node_listen.size()) {
     spdlog::warn("SIGHUP: worker_processes and node_listen changes need a restart");

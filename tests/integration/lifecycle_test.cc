@@ -555,5 +555,25 @@ TEST(LifecycleSighup, BrokenConfigYamlIsRefusedAndTheProcessKeepsServing) {
   EXPECT_EQ(http_get(t.url("/")).status, 200);
 }
 
+TEST(LifecycleSighup, AnEmptyConfigYamlKeepsTheRunningSettings) {
+  // A config.yaml caught while a deploy tool rewrites it (truncated to
+  // nothing) must not switch every setting back to its default.
+  Upstream up;
+  Torii t(one_route(up), "    client_max_body_size: 1k\n");
+  HttpRequest big;
+  big.method = "POST";
+  big.url = t.url("/");
+  big.body = std::string(10 * 1024, 'b');
+  EXPECT_EQ(http(big).status, 413);
+  t.dir().write("config.yaml", "# being rewritten\n");
+  t.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return t.error_log().find("holds no settings") != std::string::npos; },
+                         std::chrono::seconds(3)))
+      << t.error_log();
+  EXPECT_TRUE(t.running());
+  EXPECT_EQ(http(big).status, 413);
+  EXPECT_EQ(http_get(t.url("/")).status, 200);
+}
+
 }  // namespace
 }  // namespace torii::testing
