@@ -56,14 +56,15 @@ core::Result<ResourceSet> parse_standalone(std::string_view content, FileFormat 
     if (!v) return v.error();
     root = std::move(*v);
   } else {
-    auto text = substitute_env(content);
-    if (!text) return text.error();
+    // Parsed first, then substituted in strings (APISIX's resolve_conf_var):
+    // a value with a quote or a backslash cannot break or extend the document.
     boost::system::error_code ec;
-    root = boost::json::parse(*text, ec);
+    root = boost::json::parse(content, ec);
     if (ec) return config_error("invalid JSON: " + ec.message());
     if (!core::json_numbers_finite(root)) {
       return config_error("invalid JSON: a number is out of range (larger than a double holds)");
     }
+    if (auto st = substitute_env_in(root); !st) return st.error();
   }
   ResourceSet set;
   if (root.is_null()) return set;

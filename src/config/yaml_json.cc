@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 
 namespace torii::config {
@@ -56,11 +59,13 @@ core::Result<boost::json::value> convert(const YAML::Node& n, int depth, Limits&
     case YAML::NodeType::Undefined:
       return boost::json::value(nullptr);
     case YAML::NodeType::Scalar: {
-      auto text = substitute_env(n.Scalar());
+      const std::string& raw = n.Scalar();
+      auto text = substitute_env(raw);
       if (!text) {
         return config_error("line " + std::to_string(n.Mark().line + 1) + ": " +
                             text.error().message);
       }
+      if (*text != raw) return substituted_value(*text);
       if (n.Tag() == "!") return boost::json::value(boost::json::string(*text));  // quoted
       return typed_scalar(*text);
     }
@@ -131,6 +136,78 @@ core::Result<std::string> substitute_env(std::string_view text) {
     pos = close + 2;
   }
   return out;
+}
+
+boost::json::value substituted_value(std::string_view text) {
+  if (text == "true") return true;
+  if (text == "false") return false;
+  // Lua's tonumber: surrounding spaces, decimal or hexadecimal, no inf/nan.
+  std::string_view t = text;
+  const auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  while (!t.empty() && space(t.front())) t.remove_prefix(1);
+  while (!t.empty() && space(t.back())) t.remove_suffix(1);
+  std::string_view digits = t;
+  const bool negative = !digits.empty() && digits.front() == '-';
+  if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) digits.remove_prefix(1);
+  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+    uint64_t u = 0;
+    const char* b = digits.data() + 2;
+    const char* e = digits.data() + digits.size();
+    if (auto [p, ec] = std::from_chars(b, e, u, 16); ec == std::errc() && p == e) {
+      if (!negative && u <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(u);
+      const double d = static_cast<double>(u);
+      return negative ? -d : d;
+    }
+    return boost::json::string(text);
+  }
+  const bool numeric_start =
+      !digits.empty() && ((digits[0] >= '0' && digits[0] <= '9') ||
+                          (digits[0] == '.' && digits.size() > 1 && digits[1] >= '0' && digits[1] <= '9'));
+  if (numeric_start && digits.front() != '+' && digits.front() != '-') {
+    const char* b = t.data() + (t.front() == '+' ? 1 : 0);
+    const char* e = t.data() + t.size();
+    int64_t i = 0;
+    if (auto [p, ec] = std::from_chars(b, e, i); ec == std::errc() && p == e) return i;
+    double d = 0;
+    if (auto [p, ec] = std::from_chars(b, e, d); ec == std::errc() && p == e && std::isfinite(d)) {
+      return d;
+    }
+  }
+  return boost::json::string(text);
+}
+
+core::Status substitute_env_in(boost::json::value& v) {
+  if (v.is_string()) {
+    const std::string_view raw = v.get_string();
+    if (raw.find("${{") == std::string_view::npos) return core::ok_status();
+    auto text = substitute_env(raw);
+    if (!text) return text.error();
+    if (*text != raw) v = substituted_value(*text);
+    return core::ok_status();
+  }
+  if (v.is_array()) {
+    for (auto& item : v.get_array()) {
+      if (auto st = substitute_env_in(item); !st) return st;
+    }
+    return core::ok_status();
+  }
+  if (v.is_object()) {
+    boost::json::object& obj = v.get_object();
+    bool keys_change = false;
+    for (auto& [key, value] : obj) {
+      if (std::string_view(key).find("${{") != std::string_view::npos) keys_change = true;
+      if (auto st = substitute_env_in(value); !st) return st;
+    }
+    if (!keys_change) return core::ok_status();
+    boost::json::object renamed;
+    for (auto& [key, value] : obj) {
+      auto name = substitute_env(key);
+      if (!name) return name.error();
+      renamed[*name] = std::move(value);
+    }
+    obj = std::move(renamed);
+  }
+  return core::ok_status();
 }
 
 core::Result<boost::json::value> yaml_to_json(std::string_view yaml_text) {

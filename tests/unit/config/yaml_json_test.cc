@@ -107,10 +107,45 @@ TEST(ConfigYamlJsonTest, env_var_in_values) {
       "spaced: ${{ TORII_TEST_YJ_PORT }}\n");
   const json::object& o = v.as_object();
   EXPECT_EQ(o.at("addr"), json::value("10.1.2.3:8080"));
-  // A plain scalar is typed after substitution; a quoted one stays a string.
+  // A substituted value is typed as APISIX's resolve_conf_var does, quoted
+  // or not (the placeholder was a string either way).
   EXPECT_EQ(o.at("port"), json::value(8080));
-  EXPECT_EQ(o.at("quoted"), json::value("8080"));
+  EXPECT_EQ(o.at("quoted"), json::value(8080));
   EXPECT_EQ(o.at("spaced"), json::value(8080));
+}
+
+TEST(ConfigYamlJsonTest, substituted_values_are_typed_as_lua_reads_them) {
+  EXPECT_EQ(substituted_value("true"), json::value(true));
+  EXPECT_EQ(substituted_value("false"), json::value(false));
+  EXPECT_EQ(substituted_value("True"), json::value("True"));
+  EXPECT_EQ(substituted_value(" 3 "), json::value(3));
+  EXPECT_EQ(substituted_value("1.5"), json::value(1.5));
+  EXPECT_EQ(substituted_value("1e3"), json::value(1000.0));
+  EXPECT_EQ(substituted_value("0x1F"), json::value(31));
+  EXPECT_EQ(substituted_value("-7"), json::value(-7));
+  EXPECT_EQ(substituted_value("inf"), json::value("inf"));
+  EXPECT_EQ(substituted_value("nan"), json::value("nan"));
+  EXPECT_EQ(substituted_value("12abc"), json::value("12abc"));
+  EXPECT_EQ(substituted_value(""), json::value(""));
+  EXPECT_EQ(substituted_value("null"), json::value("null"));
+}
+
+TEST(ConfigYamlJsonTest, json_documents_are_substituted_after_parsing) {
+  ScopedEnv re("TORII_TEST_YJ_RE", "^\\d+\"$");
+  ScopedEnv port("TORII_TEST_YJ_PORT2", "9090");
+  json::value v = json::parse(
+      R"({"uri": "${{TORII_TEST_YJ_RE}}", "port": "${{TORII_TEST_YJ_PORT2}}",
+          "${{TORII_TEST_YJ_PORT2}}": ["a${{TORII_TEST_YJ_PORT2}}", 1, "plain"]})");
+  ASSERT_TRUE(substitute_env_in(v));
+  const json::object& o = v.as_object();
+  EXPECT_EQ(o.at("uri"), json::value("^\\d+\"$"));  // quotes and backslashes stay text
+  EXPECT_EQ(o.at("port"), json::value(9090));
+  EXPECT_EQ(o.at("9090"), json::parse(R"(["a9090", 1, "plain"])"));
+  unsetenv("TORII_TEST_YJ_MISSING");
+  json::value bad = json::parse(R"({"a": ["${{TORII_TEST_YJ_MISSING}}"]})");
+  auto st = substitute_env_in(bad);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message, "can't find environment variable TORII_TEST_YJ_MISSING");
 }
 
 TEST(ConfigYamlJsonTest, env_var_default_is_used_when_unset) {
