@@ -45,6 +45,10 @@ struct BodyDecoder::State {
   ContentCoding coding;
   bool done = false;    // kEnd, kLimit or an error was returned
   bool ended = false;   // the encoded stream reached its end
+  bool fed = false;     // some input came (an empty body decodes to nothing)
+  // gzip: a member has begun and not ended. Members may follow one another
+  // across pieces, so the end of one is not the end of the body.
+  bool member_open = false;
   z_stream z{};
   bool z_ready = false;
   BrotliDecoderState* br = nullptr;
@@ -78,6 +82,7 @@ struct BodyDecoder::State {
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     z.avail_in = static_cast<uInt>(in.size());
     for (;;) {
+      if (z.avail_in > 0) member_open = true;
       const size_t before = out.size();
       const size_t room = std::min(kStep, max_out + 1 - before);
       out.resize(before + room);
@@ -90,10 +95,13 @@ struct BodyDecoder::State {
         return Outcome::kLimit;
       }
       if (rc == Z_STREAM_END) {
-        // gzip allows members back to back (RFC 1952 2.2); zlib streams do not.
-        if (z.avail_in > 0 && coding == ContentCoding::kGzip) {
+        // gzip allows members back to back (RFC 1952 2.2), in this piece or
+        // the next; zlib streams do not.
+        if (coding == ContentCoding::kGzip) {
+          member_open = false;
           if (inflateReset(&z) != Z_OK) return decode_error("gzip: cannot read the next member");
-          continue;
+          if (z.avail_in > 0) continue;
+          return Outcome::kMore;
         }
         ended = true;
         if (z.avail_in > 0) {
@@ -154,6 +162,7 @@ BodyDecoder::~BodyDecoder() = default;
 core::Result<BodyDecoder::Outcome> BodyDecoder::feed(std::string_view in, std::string& out,
                                                      size_t max_out) {
   State& s = *state_;
+  if (!in.empty()) s.fed = true;
   if (s.done) {
     if (s.ended && !in.empty()) {
       return decode_error(std::string(s.name()) + ": " + std::to_string(in.size()) +
@@ -169,8 +178,10 @@ core::Result<BodyDecoder::Outcome> BodyDecoder::feed(std::string_view in, std::s
 
 core::Status BodyDecoder::finish() const {
   const State& s = *state_;
-  // Stopped early (a limit, an error already returned) is not truncation.
-  if (s.ended || s.done) return core::ok_status();
+  // Stopped early (a limit, an error already returned) is not truncation,
+  // nor is an empty body (a HEAD, a 304), nor gzip between two members.
+  if (s.ended || s.done || !s.fed) return core::ok_status();
+  if (s.coding == ContentCoding::kGzip && !s.member_open) return core::ok_status();
   return decode_error(std::string(s.name()) + ": the body ends before the encoded stream does");
 }
 

@@ -20,7 +20,7 @@
 namespace torii::http {
 
 enum class ContentCoding : unsigned char {
-  kGzip,     // "gzip" / "x-gzip": one or more gzip members
+  kGzip,     // "gzip" / "x-gzip": one or more gzip members (never kEnd: another may follow)
   kDeflate,  // "deflate": zlib-wrapped (RFC 9110 8.4.1.2); a gzip header is also taken
   kBrotli,   // "br"
 };
@@ -51,7 +51,7 @@ class BodyDecoder {
   core::Result<Outcome> feed(std::string_view in, std::string& out, size_t max_out);
 
   // At the end of the body: an error when the encoded stream stopped
-  // before its end (a truncated upstream body).
+  // before its end (a truncated upstream body); an empty body is fine.
   core::Status finish() const;
 
  private:

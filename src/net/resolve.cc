@@ -82,12 +82,14 @@ class LookupPool {
   void run(std::function<void()> job) {
     std::lock_guard lock(mu_);
     jobs_.push_back(std::move(job));
-    if (idle_ == 0 && threads_ < kMaxLookupThreads) {
+    // idle_ counts threads still waiting, including one already notified
+    // that has not taken its job yet: a job beyond them needs a thread of
+    // its own, or it would wait behind a lookup that may never answer.
+    if (jobs_.size() > idle_ && threads_ < kMaxLookupThreads) {
       ++threads_;
       std::thread([this] { work(); }).detach();
-    } else {
-      ready_.notify_one();
     }
+    if (idle_ > 0) ready_.notify_one();
   }
 
  private:

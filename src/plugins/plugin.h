@@ -162,6 +162,9 @@ class PluginContext : public http::VarSource {
   // ---- the response (header_filter; status also in log) ----
   virtual int response_status() const = 0;
   virtual void set_response_status(int status) = 0;
+  // The header's value as the response has it now (the plugins' edits
+  // applied); several lines of that name come back joined by ", " (RFC 9110
+  // 5.3: one list), so "Content-Encoding: gzip" twice reads "gzip, gzip".
   virtual std::optional<std::string_view> response_header(std::string_view name) const = 0;
   virtual void set_response_header(std::string_view name, std::string_view value) = 0;
   virtual void add_response_header(std::string_view name, std::string_view value) = 0;

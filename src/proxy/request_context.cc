@@ -177,18 +177,29 @@ std::optional<std::string_view> RequestContext::response_header(std::string_view
   bool decided = false;
   auto edited = response_edits.value(name, decided);
   if (decided) return edited;
+  std::optional<std::string_view> first;
+  std::string joined;  // from the second line of that name on
+  const auto take = [&](std::string_view v) {
+    if (!first) {
+      first = v;
+      return;
+    }
+    if (joined.empty()) joined.assign(*first);
+    joined.append(", ").append(v);
+  };
   if (response_upstream_) {
     for (const http::HeaderSpan& hs : *response_upstream_) {
       std::string_view n(response_base_ + hs.name.off, hs.name.len);
-      if (http::iequals(n, name)) return std::string_view(response_base_ + hs.value.off, hs.value.len);
+      if (http::iequals(n, name)) take(std::string_view(response_base_ + hs.value.off, hs.value.len));
     }
   }
   if (response_local_) {
     for (const auto& [n, v] : *response_local_) {
-      if (http::iequals(n, name)) return std::string_view(v);
+      if (http::iequals(n, name)) take(v);
     }
   }
-  return std::nullopt;
+  if (!joined.empty()) return keep(std::move(joined));
+  return first;
 }
 
 std::string_view RequestContext::keep(std::string s) const {

@@ -614,6 +614,27 @@ void Upstream::serve_requests(int fd) {
       out += "0\r\n\r\n";
       if (!send_all(fd, out)) break;
       continue;
+    } else if (uri == "/encoded/gzip-members") {
+      // Two gzip members in two chunks, the second 100 ms later: the first
+      // member ends exactly where a read ends.
+      const std::string m1 = encode_body("gzip", "hello world, ");
+      const std::string m2 = encode_body("gzip", "hello gateway\n");
+      const auto chunk = [](const std::string& data) {
+        char size[32];
+        std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+        return size + data + "\r\n";
+      };
+      if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                            chunk(m1))) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (!send_all(fd, chunk(m2) + "0\r\n\r\n")) break;
+      continue;
+    } else if (uri == "/encoded/gzip-twice") {
+      // Content-Encoding: gzip on two lines, the body gzipped twice.
+      body = encode_body("gzip", encode_body("gzip", "hello world, hello gateway\n"));
+      extra = "Content-Encoding: gzip\r\nContent-Encoding: gzip\r\n";
     } else if (uri.rfind("/encoded/", 0) == 0) {
       // "/encoded/<coding>": a short text in that Content-Encoding.
       const std::string coding = uri.substr(9);

@@ -192,6 +192,20 @@ TEST(PluginTransform, response_rewrite_filters_read_gzip_and_br_bodies) {
   EXPECT_EQ(r.headers["etag"], "\"v1\"");
   EXPECT_NE(t.error_log().find("filters not applied: Content-Encoding \"zstd\" cannot be decoded"),
             std::string::npos);
+
+  // gzip members may end where a read ends: the next one goes on.
+  r = send(t, "GET", "/encoded/gzip-members", {"Accept-Encoding: identity"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "bye world, bye gateway\n");
+  // Two Content-Encoding lines are one list of two codings: passed through.
+  r = send(t, "GET", "/encoded/gzip-twice", {"Accept-Encoding: identity"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-encoding"], "gzip");  // (the client's map keeps one line)
+  EXPECT_EQ(r.body.substr(0, 2), "\x1f\x8b");
+  // A HEAD has the header and no body: nothing to decode, nothing to log.
+  r = send(t, "HEAD", "/encoded/gzip", {"Accept-Encoding: identity"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(t.error_log().find("cannot be decoded ("), std::string::npos) << t.error_log();
 }
 
 TEST(PluginTransform, response_rewrite_also_rewrites_answers_of_other_plugins) {

@@ -83,8 +83,24 @@ TEST(BodyDecoderTest, every_coding_comes_back_whole_in_any_piece_size) {
 }
 
 TEST(BodyDecoderTest, gzip_members_back_to_back_are_one_body) {
-  const std::string gz = zlib_compress("first ", 15 + 16) + zlib_compress("second", 15 + 16);
+  const std::string first = zlib_compress("first ", 15 + 16);
+  const std::string gz = first + zlib_compress("second", 15 + 16);
   EXPECT_EQ(decode(ContentCoding::kGzip, gz, 3), "first second");
+  // A member that ends exactly where a piece ends: the next piece goes on.
+  EXPECT_EQ(decode(ContentCoding::kGzip, gz, first.size()), "first second");
+  // Bytes after a member that do not start another are an error.
+  EXPECT_EQ(decode(ContentCoding::kGzip, first + "junk", first.size()).rfind("error: gzip: ", 0), 0u);
+}
+
+TEST(BodyDecoderTest, an_empty_body_is_no_error) {
+  // A HEAD or a 304 carries the header and no body.
+  for (ContentCoding c : {ContentCoding::kGzip, ContentCoding::kDeflate, ContentCoding::kBrotli}) {
+    BodyDecoder d(c);
+    std::string out;
+    ASSERT_TRUE(d.feed("", out, 100));
+    EXPECT_TRUE(d.finish());
+    EXPECT_EQ(out, "");
+  }
 }
 
 TEST(BodyDecoderTest, output_stops_at_the_limit_however_much_the_input_inflates) {
@@ -123,7 +139,7 @@ TEST(BodyDecoderTest, corrupt_truncated_and_trailing_bytes_are_errors) {
   br[br.size() / 2] ^= 0x55;
   // br has no checksum: a flipped byte is an error or, at least, not the body.
   EXPECT_NE(decode(ContentCoding::kBrotli, br, 64), body);
-  EXPECT_EQ(decode(ContentCoding::kBrotli, "", 1), "error: br: the body ends before the encoded stream does");
+  EXPECT_EQ(decode(ContentCoding::kBrotli, "\x1b", 1), "error: br: the body ends before the encoded stream does");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // "http_x_user"), so a test states exactly what the plugin sees.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -41,6 +42,7 @@ class FakePluginContext : public PluginContext {
   std::vector<std::pair<std::string, std::string>> response_headers;  // current, in order
   std::optional<std::string> replaced_body;
   std::unique_ptr<RequestState> state_;
+  mutable std::deque<std::string> kept_;
 
   std::optional<std::string_view> get(const http::VarRef& ref) const override {
     auto it = vars.find(ref.original);
@@ -113,10 +115,14 @@ class FakePluginContext : public PluginContext {
   int response_status() const override { return response_status_; }
   void set_response_status(int s) override { response_status_ = s; }
   std::optional<std::string_view> response_header(std::string_view name) const override {
+    std::optional<std::string> value;
     for (const auto& [n, v] : response_headers) {
-      if (http::iequals(n, name)) return std::string_view(v);
+      if (!http::iequals(n, name)) continue;
+      value = value ? *value + ", " + v : v;
     }
-    return std::nullopt;
+    if (!value) return std::nullopt;
+    kept_.push_back(std::move(*value));  // views stay valid for the request, as the proxy's
+    return std::string_view(kept_.back());
   }
   void set_response_header(std::string_view n, std::string_view v) override {
     std::pair<std::string, std::string> h{std::string(n), std::string(v)};  // n, v may view an entry
