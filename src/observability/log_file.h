@@ -14,7 +14,9 @@ namespace torii::observability {
 core::Result<int> open_log_file(const std::string& path, const char* what);
 
 // Writes all of `data` to `fd`, retrying on EINTR; gives up on any other
-// error (a full disk must not stop the gateway).
+// error (a full disk must not stop the gateway). To a pipe or a socket,
+// in writes of at most PIPE_BUF bytes cut at line ends, so lines of several
+// writers never mix.
 void write_log_bytes(int fd, const char* data, size_t size);
 
 // Opens `path` again and puts it behind `fd` with dup3(2): a writer using
