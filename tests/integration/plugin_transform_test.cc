@@ -236,7 +236,13 @@ TEST(PluginTransform, response_rewrite_also_rewrites_answers_of_other_plugins) {
       "response-rewrite":{"filters":[{"regex":"<center>torii</center>","replace":"<center>gw</center>"}]}},
       "upstream":{"type":"roundrobin","nodes":{"127.0.0.1:1":1}}})js");
   ASSERT_TRUE(put.status == 200 || put.status == 201) << put.body;
-  ASSERT_TRUE(wait_until([&] { return send(t, "GET", "/dead").status == 502; }));
+  // Every worker swaps to the new snapshot on its own: wait until several
+  // requests in a row (spread over the workers) see the route.
+  int in_a_row = 0;
+  ASSERT_TRUE(wait_until([&] {
+    in_a_row = send(t, "GET", "/dead").status == 502 ? in_a_row + 1 : 0;
+    return in_a_row >= 8;
+  }));
   r = send(t, "GET", "/dead");
   EXPECT_NE(r.body.find("<center>gw</center>"), std::string::npos) << r.body;
   EXPECT_EQ(r.body.find("torii"), std::string::npos) << r.body;
