@@ -1,23 +1,21 @@
 #include "net/resolve.h"
 
 #include <netdb.h>
-#include <pthread.h>
 #include <sys/socket.h>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "net/lookup_pool.h"
 
 namespace torii::net {
 
@@ -66,54 +64,6 @@ Resolved blocking_lookup(const std::string& host, const std::string& port) {
   if (r.endpoints.empty()) r.error = asio::error::host_not_found;
   return r;
 }
-
-// Threads that run blocking lookups for every worker. One starts when a
-// lookup finds no idle thread (up to kMaxLookupThreads) and stays for the
-// process's life, as asio's resolver threads do. Jobs beyond the cap wait
-// in order.
-class LookupPool {
- public:
-  static LookupPool& instance() {
-    // Never destroyed: detached threads may still wait on it at exit.
-    static auto* pool = new LookupPool();
-    return *pool;
-  }
-
-  void run(std::function<void()> job) {
-    std::lock_guard lock(mu_);
-    jobs_.push_back(std::move(job));
-    // idle_ counts threads still waiting, including one already notified
-    // that has not taken its job yet: a job beyond them needs a thread of
-    // its own, or it would wait behind a lookup that may never answer.
-    if (jobs_.size() > idle_ && threads_ < kMaxLookupThreads) {
-      ++threads_;
-      std::thread([this] { work(); }).detach();
-    }
-    if (idle_ > 0) ready_.notify_one();
-  }
-
- private:
-  void work() {
-    pthread_setname_np(pthread_self(), "torii-lookup");
-    std::unique_lock lock(mu_);
-    for (;;) {
-      ++idle_;
-      ready_.wait(lock, [this] { return !jobs_.empty(); });
-      --idle_;
-      std::function<void()> job = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      job();
-      lock.lock();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable ready_;
-  std::deque<std::function<void()>> jobs_;
-  size_t threads_ = 0;
-  size_t idle_ = 0;
-};
 
 // Where a lookup thread delivers answers for one io_context. The io_context
 // may be shut down while a lookup still runs (a stuck name at SIGTERM):
@@ -175,7 +125,7 @@ Task<Resolved> resolve_before(Executor ex, std::string host, std::string port,
       }
       lookup->waiters.clear();
     };
-    LookupPool::instance().run([gate = asio::use_service<LookupInbox>(ex.context()).gate(), host,
+    LookupPool::shared().run([gate = asio::use_service<LookupInbox>(ex.context()).gate(), host,
                                 port, answer = std::move(answer)]() mutable {
       Resolved r = blocking_lookup(host, port);
       std::lock_guard lock(gate->mu);

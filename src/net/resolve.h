@@ -6,8 +6,9 @@
 // every lookup queued behind it, on every route of that worker, and racing
 // async_resolve against a timer still waited for it. resolve_before()
 // stops waiting at `deadline`, and runs lookups on a process-wide pool of
-// lookup threads (started as needed, at most kMaxLookupThreads), so a stuck
-// name holds one thread and the lookups of other names go on. A lookup that
+// lookup threads (net/lookup_pool.h: started as needed, at most
+// kMaxLookupThreads), so a stuck name holds one thread and the lookups of
+// other names go on. A lookup that
 // outlives its deadline finishes in the background. Callers on one thread
 // asking for the same name while its lookup runs share it, so requests that
 // gave up leave no queue of lookups behind them.
