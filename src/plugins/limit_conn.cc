@@ -30,7 +30,6 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <set>
 
 #include "core/config_duration.h"
 #include "core/saturate.h"
@@ -204,9 +203,10 @@ class LimitConn final : public Plugin {
     std::string err;
     for (size_t i = 0; i < conf_.rules.size(); ++i) {
       const RuleConf& rule = conf_.rules[i];
-      // The rule's index keeps two rules whose keys render alike apart.
-      std::string key = std::to_string(i) + ':';
+      std::string key;
       if (conf_.has_rules) {
+        // The rule's index keeps two rules whose keys render alike apart.
+        key = std::to_string(i) + ':';
         if (rule.key_tpl.render(ctx, key) == 0) continue;  // the rule does not apply
       } else {
         rule.key.append(ctx, key);
@@ -278,11 +278,6 @@ class LimitConn final : public Plugin {
 
 // ---- create ----------------------------------------------------------------
 
-limits::NumberSpec number_spec(const json::value& v) {
-  if (v.is_string()) return limits::NumberSpec(std::string_view(v.get_string()));
-  return limits::NumberSpec(v.to_number<double>());
-}
-
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const PluginScope&) {
   std::string policy = limits::conf_string(o, "policy", "local");
   if (policy != "local") {
@@ -299,26 +294,20 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const 
   c.allow_degradation = limits::conf_bool(o, "allow_degradation", false);
   if (const auto* rules = o.if_contains("rules"); rules && rules->is_array()) {
     c.has_rules = true;
-    std::set<std::string, std::less<>> seen;
-    for (const auto& item : rules->get_array()) {
-      if (!item.is_object()) continue;
-      const auto& r = item.get_object();
-      std::string key = limits::conf_string(r, "key", "");
-      if (!seen.insert(key).second) {
-        return core::config_error("duplicate key '" + key + "' in rules");
-      }
-      RuleConf rule;
-      rule.conn = number_spec(r.at("conn"));
-      rule.burst = number_spec(r.at("burst"));
-      rule.key_tpl = limits::VarTemplate::parse(key);
-      c.rules.push_back(std::move(rule));
-    }
+    auto st = limits::for_each_rule(
+        rules->get_array(), [&c](const json::object& r, limits::VarTemplate key, size_t) {
+          RuleConf rule;
+          rule.conn = limits::NumberSpec::from_conf(r.at("conn"));
+          rule.burst = limits::NumberSpec::from_conf(r.at("burst"));
+          rule.key_tpl = std::move(key);
+          c.rules.push_back(std::move(rule));
+        });
+    if (!st) return st.error();
   } else {
     RuleConf rule;
-    rule.conn = number_spec(o.at("conn"));
-    rule.burst = number_spec(o.at("burst"));
-    rule.key = limits::LimitKey(limits::parse_key_type(limits::conf_string(o, "key_type", "var")),
-                                limits::conf_string(o, "key", "remote_addr"));
+    rule.conn = limits::NumberSpec::from_conf(o.at("conn"));
+    rule.burst = limits::NumberSpec::from_conf(o.at("burst"));
+    rule.key = limits::LimitKey::from_conf(o);
     c.rules.push_back(std::move(rule));
   }
   return std::shared_ptr<const Plugin>(std::make_shared<LimitConn>(std::move(c)));

@@ -401,11 +401,6 @@ class LimitCount final : public Plugin {
 
 // ---- create ----------------------------------------------------------------
 
-limits::NumberSpec number_spec(const json::value& v) {
-  if (v.is_string()) return limits::NumberSpec(std::string_view(v.get_string()));
-  return limits::NumberSpec(v.to_number<double>());
-}
-
 core::Result<Config> parse(const json::object& o) {
   Config c;
   c.group = limits::conf_string(o, "group", "");
@@ -438,34 +433,26 @@ core::Result<Config> parse(const json::object& o) {
 
   if (rules && rules->is_array()) {
     c.has_rules = true;
-    std::set<std::string, std::less<>> seen;
-    size_t index = 0;
-    for (const auto& item : rules->get_array()) {
-      ++index;
-      if (!item.is_object()) continue;
-      const auto& r = item.get_object();
-      std::string key = limits::conf_string(r, "key", "");
-      if (!seen.insert(key).second) {
-        return core::config_error("duplicate key '" + key + "' in rules");
-      }
-      RuleConf rule;
-      rule.count = number_spec(r.at("count"));
-      rule.time_window = number_spec(r.at("time_window"));
-      rule.key_tpl = limits::VarTemplate::parse(key);
-      std::string prefix = limits::conf_string(r, "header_prefix", std::to_string(index));
-      rule.suffix = ":" + prefix;
-      // "X-RateLimit-Limit" -> "X-<prefix>-RateLimit-Limit" (APISIX's gsub).
-      rule.limit_header = "X-" + prefix + "-RateLimit-Limit";
-      rule.remaining_header = "X-" + prefix + "-RateLimit-Remaining";
-      rule.reset_header = "X-" + prefix + "-RateLimit-Reset";
-      c.rules.push_back(std::move(rule));
-    }
+    auto st = limits::for_each_rule(
+        rules->get_array(), [&c](const json::object& r, limits::VarTemplate key, size_t position) {
+          RuleConf rule;
+          rule.count = limits::NumberSpec::from_conf(r.at("count"));
+          rule.time_window = limits::NumberSpec::from_conf(r.at("time_window"));
+          rule.key_tpl = std::move(key);
+          std::string prefix = limits::conf_string(r, "header_prefix", std::to_string(position));
+          rule.suffix = ":" + prefix;
+          // "X-RateLimit-Limit" -> "X-<prefix>-RateLimit-Limit" (APISIX's gsub).
+          rule.limit_header = "X-" + prefix + "-RateLimit-Limit";
+          rule.remaining_header = "X-" + prefix + "-RateLimit-Remaining";
+          rule.reset_header = "X-" + prefix + "-RateLimit-Reset";
+          c.rules.push_back(std::move(rule));
+        });
+    if (!st) return st.error();
   } else {
     RuleConf rule;
-    rule.count = number_spec(o.at("count"));
-    rule.time_window = number_spec(o.at("time_window"));
-    rule.key = limits::LimitKey(limits::parse_key_type(limits::conf_string(o, "key_type", "var")),
-                                limits::conf_string(o, "key", "remote_addr"));
+    rule.count = limits::NumberSpec::from_conf(o.at("count"));
+    rule.time_window = limits::NumberSpec::from_conf(o.at("time_window"));
+    rule.key = limits::LimitKey::from_conf(o);
     c.rules.push_back(std::move(rule));
   }
   return c;

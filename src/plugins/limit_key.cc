@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include "core/saturate.h"
 #include "plugins/plugin.h"
@@ -116,6 +117,32 @@ void LimitKey::append(const PluginContext& ctx, std::string& out) const {
       return;
   }
   out += ctx.remote_addr();
+}
+
+NumberSpec NumberSpec::from_conf(const boost::json::value& v) {
+  if (v.is_string()) return NumberSpec(std::string_view(v.get_string()));
+  return NumberSpec(v.to_number<double>());
+}
+
+LimitKey LimitKey::from_conf(const boost::json::object& conf) {
+  return LimitKey(parse_key_type(conf_string(conf, "key_type", "var")),
+                  conf_string(conf, "key", "remote_addr"));
+}
+
+core::Status for_each_rule(
+    const boost::json::array& rules,
+    const std::function<void(const boost::json::object&, VarTemplate, size_t)>& add) {
+  std::set<std::string, std::less<>> seen;
+  size_t position = 0;
+  for (const auto& item : rules) {
+    ++position;
+    if (!item.is_object()) continue;
+    const auto& rule = item.get_object();
+    std::string key = conf_string(rule, "key", "");
+    if (!seen.insert(key).second) return core::config_error("duplicate key '" + key + "' in rules");
+    add(rule, VarTemplate::parse(key), position);
+  }
+  return core::ok_status();
 }
 
 std::optional<double> NumberSpec::resolve(const http::VarSource& vars, std::string& err) const {

@@ -6,13 +6,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
+#include "core/result.h"
 #include "http/variables.h"
 
 namespace torii::plugins {
@@ -58,6 +62,8 @@ class LimitKey {
  public:
   LimitKey() = default;
   LimitKey(KeyType type, std::string_view key);
+  // A conf's own `key_type` / `key` (default "var" / "remote_addr").
+  static LimitKey from_conf(const boost::json::object& conf);
   // Appends this request's key to `out`.
   void append(const PluginContext& ctx, std::string& out) const;
 
@@ -75,6 +81,9 @@ class NumberSpec {
   NumberSpec() = default;
   explicit NumberSpec(double value) : value_(value) {}
   explicit NumberSpec(std::string_view tpl) : tpl_(VarTemplate::parse(tpl)), dynamic_(true) {}
+  // A conf value that passed its schema: a string is a template, anything
+  // else a number.
+  static NumberSpec from_conf(const boost::json::value& v);
   bool dynamic() const { return dynamic_; }
   double fixed() const { return value_; }
   // The value for this request, or nullopt with `err` set to APISIX's
@@ -94,6 +103,14 @@ double conf_number(const boost::json::object& conf, std::string_view name, doubl
 bool conf_bool(const boost::json::object& conf, std::string_view name, bool def);
 std::string conf_string(const boost::json::object& conf, std::string_view name,
                         std::string_view def);
+
+// APISIX's `rules` (limit-count, limit-req, limit-conn): calls `add(rule,
+// key, position)` for each object of `rules` (position from 1), with its
+// `key` parsed as a template; a key text seen before is refused with
+// APISIX's "duplicate key '<key>' in rules".
+core::Status for_each_rule(
+    const boost::json::array& rules,
+    const std::function<void(const boost::json::object&, VarTemplate, size_t)>& add);
 
 // Lua's tostring of a number ("%.14g"): 60 -> "60", 59.5 -> "59.5".
 std::string lua_number(double v);

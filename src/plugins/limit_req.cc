@@ -23,7 +23,6 @@
 #include <spdlog/spdlog.h>
 #include <chrono>
 #include <cmath>
-#include <set>
 
 #include "core/config_duration.h"
 #include "core/saturate.h"
@@ -210,11 +209,6 @@ class LimitReq final : public Plugin {
 
 // ---- create ----------------------------------------------------------------
 
-limits::NumberSpec number_spec(const json::value& v) {
-  if (v.is_string()) return limits::NumberSpec(std::string_view(v.get_string()));
-  return limits::NumberSpec(v.to_number<double>());
-}
-
 core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const PluginScope&) {
   std::string policy = limits::conf_string(o, "policy", "local");
   if (policy != "local") {
@@ -230,26 +224,20 @@ core::Result<std::shared_ptr<const Plugin>> create(const json::object& o, const 
   c.allow_degradation = limits::conf_bool(o, "allow_degradation", false);
   if (const auto* rules = o.if_contains("rules"); rules && rules->is_array()) {
     c.has_rules = true;
-    std::set<std::string, std::less<>> seen;
-    for (const auto& item : rules->get_array()) {
-      if (!item.is_object()) continue;
-      const auto& r = item.get_object();
-      std::string key = limits::conf_string(r, "key", "");
-      if (!seen.insert(key).second) {
-        return core::config_error("duplicate key '" + key + "' in rules");
-      }
-      RuleConf rule;
-      rule.rate = number_spec(r.at("rate"));
-      rule.burst = number_spec(r.at("burst"));
-      rule.key_tpl = limits::VarTemplate::parse(key);
-      c.rules.push_back(std::move(rule));
-    }
+    auto st = limits::for_each_rule(
+        rules->get_array(), [&c](const json::object& r, limits::VarTemplate key, size_t) {
+          RuleConf rule;
+          rule.rate = limits::NumberSpec::from_conf(r.at("rate"));
+          rule.burst = limits::NumberSpec::from_conf(r.at("burst"));
+          rule.key_tpl = std::move(key);
+          c.rules.push_back(std::move(rule));
+        });
+    if (!st) return st.error();
   } else {
     RuleConf rule;
-    rule.rate = number_spec(o.at("rate"));
-    rule.burst = number_spec(o.at("burst"));
-    rule.key = limits::LimitKey(limits::parse_key_type(limits::conf_string(o, "key_type", "var")),
-                                limits::conf_string(o, "key", "remote_addr"));
+    rule.rate = limits::NumberSpec::from_conf(o.at("rate"));
+    rule.burst = limits::NumberSpec::from_conf(o.at("burst"));
+    rule.key = limits::LimitKey::from_conf(o);
     c.rules.push_back(std::move(rule));
   }
   return std::shared_ptr<const Plugin>(std::make_shared<LimitReq>(std::move(c)));

@@ -51,7 +51,7 @@ class Worker {
   void stop();
   void join();
   // Any thread: connections currently open on this worker, and request
-  // heads read since it started (nginx's stub_status figures:
+  // heads read since it started (what nginx's status module reports:
   // apisix_nginx_http_current_connections, apisix_http_requests_total).
   size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
   uint64_t requests_read() const { return requests_read_.load(std::memory_order_relaxed); }

@@ -108,7 +108,7 @@ TEST(ConfigYamlJsonTest, env_var_in_values) {
   const json::object& o = v.as_object();
   EXPECT_EQ(o.at("addr"), json::value("10.1.2.3:8080"));
   // A substituted value is typed as APISIX's resolve_conf_var does, quoted
-  // or not (the placeholder was a string either way).
+  // or not (the `${{...}}` text was a string either way).
   EXPECT_EQ(o.at("port"), json::value(8080));
   EXPECT_EQ(o.at("quoted"), json::value(8080));
   EXPECT_EQ(o.at("spaced"), json::value(8080));
