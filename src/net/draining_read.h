@@ -52,6 +52,7 @@
 #include <cerrno>
 #include <cstddef>
 
+#include "net/io.h"
 #include "net/nocancel.h"
 
 // After socket_base.hpp, which it needs and does not include.
@@ -85,6 +86,20 @@ inline bool enable_drain_hint(int fd) {
   return false;
 #endif
 }
+
+// Whether `s` may have something to read (bytes, the end of the stream, an
+// error) that came after a draining read last found it empty. It answers
+// from the flag described above, without a system call: every epoll edge
+// the reactor processes sets it, a draining read that empties the socket
+// clears it. So false means "no edge since the socket was drained", as far
+// as the reactor knows: an edge the kernel raised after the reactor's last
+// epoll_wait is not seen yet. true whenever it cannot tell: another Boost
+// version or reactor, a socket whose last read was not a draining one
+// (TLS, asio's own buffer, a wait), a closed socket.
+//
+// For a pooled upstream connection: false lets it be reused without the
+// recv(MSG_PEEK) that would otherwise check it (upstream/upstream_conn.h).
+bool may_have_input(TcpSocket& s);
 
 namespace detail {
 

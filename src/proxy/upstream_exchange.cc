@@ -295,7 +295,7 @@ net::Task<bool> HttpSession::proxy() {
     std::unique_ptr<upstream::UpstreamConn> conn;
     bool ok = false;
     for (;;) {
-      // Every reuse checks the pooled connection first (one MSG_PEEK): bytes
+      // Every reuse checks the pooled connection first (still_usable): bytes
       // an upstream sent while the connection sat idle would otherwise be
       // read as this request's response, another client's data. A closed
       // one is dropped the same way.

@@ -17,10 +17,10 @@ namespace torii::upstream {
 
 class ConnPool {
  public:
-  // An idle connection to `node`, or null. With `check_alive`, one
-  // non-blocking peek first skips connections the upstream closed while
-  // idle; callers that can resend the request on a fresh connection skip
-  // the check (and the syscall) and retry instead.
+  // An idle connection to `node`, or null. With `check_alive`, connections
+  // the upstream closed (or sent unasked bytes on) while idle are skipped
+  // (UpstreamConn::still_usable: no system call when the reactor saw
+  // nothing arrive, else one non-blocking peek).
   std::unique_ptr<UpstreamConn> acquire(const Node* node, bool check_alive);
 
   // Returns a connection after a complete exchange. Closed instead when the

@@ -119,6 +119,9 @@ void UpstreamConn::ack_now() {
 
 bool UpstreamConn::still_usable() {
   if (!socket().is_open()) return false;
+  // The last response was read to the socket's end and nothing came since:
+  // no system call needed (net/draining_read.h).
+  if (!tls_ && !net::may_have_input(*plain_)) return true;
   char byte;
   const ssize_t n = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0 || n > 0) return false;  // closed, or unsolicited bytes

@@ -73,7 +73,12 @@ class UpstreamConn {
   void close();
 
   // For a pooled connection: false when the peer closed it (or sent bytes
-  // nobody asked for) while idle. One non-blocking recv(MSG_PEEK).
+  // nobody asked for) while idle. When the reactor has seen nothing arrive
+  // since the last response was read to the socket's end, that answers it
+  // without a system call (net/draining_read.h); otherwise one non-blocking
+  // recv(MSG_PEEK). An end or bytes the kernel got after the reactor last
+  // polled are not seen then: the caller's retry on a fresh connection
+  // covers a close, as nginx's keepalive cache does.
   bool still_usable();
 
   // Sends any pending ACK now (TCP_QUICKACK): for responses that continue

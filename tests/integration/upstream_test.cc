@@ -498,6 +498,32 @@ TEST(UpstreamRetries, PostOnAReusedConnectionIsNotReplayed) {
   EXPECT_EQ(a.requests(), 2) << "the POST reached the upstream more than once";
 }
 
+// The upstream closes a keep-alive connection while it sits in Torii's
+// pool (its own idle timeout, a restart). A POST that comes later must not
+// be sent over it: it would fail and could not be replayed. Torii notices
+// the close (the reactor saw the end, or a peek finds it) and connects anew.
+TEST(UpstreamKeepalive, PostAfterTheUpstreamClosedAnIdleConnectionGoesOnAFreshOne) {
+  ScriptedServer up([](ScriptedServer& s, int fd) {
+    std::string buf, head;
+    const bool first = s.accepted() == 1;
+    while (wire::read_request_head(fd, buf, head)) {
+      s.count_request();
+      if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) return;
+      if (first) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return;  // the server closes the connection, idle
+      }
+    }
+  });
+  Torii t(route_with(map_nodes({{up.port(), 1}})), "", 1);
+  ASSERT_EQ(http_get(t.url("/x")).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto r = http(HttpRequest{"POST", t.url("/y"), {}, "", false, 10000});
+  EXPECT_EQ(r.status, 200) << r.body << t.error_log();
+  EXPECT_EQ(up.accepted(), 2);
+  EXPECT_EQ(up.requests(), 2);
+}
+
 TEST(UpstreamRetries, GetToAnUpstreamThatClosesIsRetriedOnTheNextNode) {
   Upstream a, b;
   Torii t(route_with(map_nodes({{a.port(), 1}, {b.port(), 1}})), "", 1);

@@ -1,7 +1,8 @@
 // Draining reads (net/draining_read.h) on real loopback TCP sockets: no
 // failed read before a wait, and nothing lost or held back: bytes arriving
 // between reads, the rest of a read that filled its buffer, an end of
-// stream that came with the last bytes, a cancelled wait.
+// stream that came with the last bytes, a cancelled wait. And
+// may_have_input(), the no-syscall check built on the same flag.
 //
 // A binary of its own (tests/CMakeLists.txt): it replaces recv(),
 // recvmsg() and syscall() (net/nocancel.h reads through it) to count the
@@ -19,6 +20,7 @@
 
 #include <atomic>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -115,9 +117,15 @@ class DrainingReadTest : public ::testing::Test {
     ctx_.restart();
     ctx_.poll();
   }
+  // Lets the reactor wait on epoll and process what it reports, with no
+  // operation queued (a context without work would not wait at all).
+  void let_the_reactor_poll() {
+    auto work = asio::make_work_guard(ctx_);
+    for (int i = 0; i < 5; ++i) run_once();
+  }
 
   asio::io_context ctx_;
-  tcp::socket reader_{ctx_};
+  TcpSocket reader_{ctx_};
   tcp::socket writer_{ctx_};
   char buf_[1024];
 };
@@ -282,6 +290,59 @@ TEST_F(DrainingReadTest, without_the_hint_reads_behave_as_asio) {
   run_until_done(second);
   EXPECT_EQ(std::string(buf_, second.n), "again");
 }
+
+#if TORII_DRAINING_READ
+
+// may_have_input() answers from the reactor's flag: false only between a
+// read that emptied the socket and the next edge the reactor processes.
+TEST_F(DrainingReadTest, may_have_input_is_false_only_while_drained_and_quiet) {
+  EXPECT_TRUE(may_have_input(reader_)) << "a socket never read may hold anything";
+  send("hello");
+  Read first;
+  start_draining(sizeof(buf_), first);
+  run_until_done(first);
+  ASSERT_EQ(first.n, 5u);
+  EXPECT_FALSE(may_have_input(reader_)) << "the read emptied the socket";
+  const int reads = g_reads;
+  EXPECT_FALSE(may_have_input(reader_));
+  EXPECT_EQ(g_reads, reads) << "asking made a read";
+
+  send("unasked");
+  let_the_reactor_poll();
+  EXPECT_TRUE(may_have_input(reader_)) << "bytes came after the drain";
+  Read second;
+  start_draining(sizeof(buf_), second);
+  run_until_done(second);
+  ASSERT_EQ(std::string(buf_, second.n), "unasked");
+  EXPECT_FALSE(may_have_input(reader_));
+
+  writer_.shutdown(tcp::socket::shutdown_send);
+  let_the_reactor_poll();
+  EXPECT_TRUE(may_have_input(reader_)) << "the peer's end came after the drain";
+}
+
+TEST_F(DrainingReadTest, may_have_input_is_true_after_a_read_that_left_bytes) {
+  Read first;
+  start_draining(100, first);
+  poll();
+  send(std::string(300, 'x'));
+  run_until_done(first);
+  ASSERT_EQ(first.n, 100u);
+  EXPECT_TRUE(may_have_input(reader_));
+}
+
+TEST_F(DrainingReadTest, may_have_input_is_true_after_asio_own_reads_and_once_closed) {
+  send("hello");
+  Read first;
+  start(asio::buffer(buf_, sizeof(buf_)), first);
+  run_until_done(first);
+  ASSERT_EQ(first.n, 5u);
+  EXPECT_TRUE(may_have_input(reader_)) << "asio's own read never says the socket is empty";
+  reader_.close();
+  EXPECT_TRUE(may_have_input(reader_));
+}
+
+#endif  // TORII_DRAINING_READ
 
 }  // namespace
 }  // namespace torii::net
