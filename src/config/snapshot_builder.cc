@@ -229,10 +229,17 @@ core::Result<upstream::Upstream> compile_upstream_object(const json::object& o,
 }
 
 core::Result<std::shared_ptr<const upstream::Upstream>> SnapshotBuilder::compile_upstream(
-    const json::object& obj, const std::string& id, const std::string& where) {
+    const json::object& obj, const std::string& id, const std::string& where,
+    const std::string& owner_key) {
   json::object keyed = obj;
   keyed["id"] = id;
   std::string cache_key = json::serialize(keyed);
+  const json::value* checks = obj.if_contains("checks");
+  if (checks != nullptr && !checks->is_object()) checks = nullptr;
+  // Health states belong to their owner, as APISIX keeps a checker per
+  // upstream's parent: the same inline upstream on two routes is checked
+  // (and reported) twice.
+  if (checks != nullptr) cache_key += "|" + owner_key;
   // A client certificate by id is part of what the upstream is: when that
   // ssl object changes, so does the compiled upstream.
   if (const auto* tls = obj.if_contains("tls"); tls != nullptr && tls->is_object()) {
@@ -248,9 +255,20 @@ core::Result<std::shared_ptr<const upstream::Upstream>> SnapshotBuilder::compile
   if (!u) return u.error();
   u->id = id;
   if (auto st = attach_client_cert(obj, *u, where); !st) return st.error();
+  if (checks != nullptr) attach_health_checker(checks->get_object(), owner_key, *u);
   auto shared = std::make_shared<const upstream::Upstream>(std::move(*u));
   upstream_cache_[std::move(cache_key)] = shared;
   return shared;
+}
+
+void SnapshotBuilder::attach_health_checker(const json::object& checks,
+                                            const std::string& owner_key, upstream::Upstream& u) {
+  std::vector<upstream::HealthChecker::Target> targets;
+  targets.reserve(u.nodes.size());
+  for (const upstream::Node& n : u.nodes) targets.push_back({n.spec, n.name});
+  u.health = std::make_shared<upstream::HealthChecker>(
+      owner_key, upstream::parse_health_checks(checks), std::move(targets));
+  upstream::HealthCheckers::global().add(u.health);
 }
 
 core::Status SnapshotBuilder::attach_client_cert(const json::object& obj, upstream::Upstream& u,
@@ -407,7 +425,7 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     if (auto st = check("upstreams", item, index); !st) {
       u = st.error();
     } else {
-      u = compile_upstream(item.value, item.id, where);
+      u = compile_upstream(item.value, item.id, where, "/apisix/upstreams/" + item.id);
     }
     if (!u) {
       if (!skip_invalid) return u.error();
@@ -417,10 +435,13 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     upstreams[item.id] = *u;
   }
 
-  auto resolve_upstream = [&](const json::object& o, const std::string& where)
+  // `owner_key`: the resource key of `o` ("/apisix/routes/1"), the name of
+  // its inline upstream's health checker.
+  auto resolve_upstream = [&](const json::object& o, const std::string& where,
+                              const std::string& owner_key)
       -> core::Result<std::shared_ptr<const upstream::Upstream>> {
     if (const auto* inline_up = o.if_contains("upstream"); inline_up && inline_up->is_object()) {
-      return compile_upstream(inline_up->get_object(), "", where + ".upstream");
+      return compile_upstream(inline_up->get_object(), "", where + ".upstream", owner_key);
     }
     if (const auto* uid = o.if_contains("upstream_id")) {
       const std::string id = id_of(uid);
@@ -443,7 +464,7 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     return it == upstreams.end() ? nullptr : it->second;
   };
   scope.compile_upstream = [this](const json::object& obj) {
-    return compile_upstream(obj, "", "upstream");
+    return compile_upstream(obj, "", "upstream", "");
   };
   chains_.set_scope_template(scope);
   chains_.collect_garbage();
@@ -499,7 +520,7 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
     if (auto st = check("services", item, index); !st) {
       u = st.error();
     } else {
-      u = resolve_upstream(item.value, where);
+      u = resolve_upstream(item.value, where, "/apisix/services/" + item.id);
     }
     if (!u) {
       if (!skip_invalid) return u.error();
@@ -606,7 +627,7 @@ core::Result<std::shared_ptr<const Snapshot>> SnapshotBuilder::build(const Resou
       }
     }
     if (!route.unusable_status) {
-      auto u = resolve_upstream(o, where);
+      auto u = resolve_upstream(o, where, "/apisix/routes/" + route.id);
       if (!u) {
         if (auto st = unusable(u.error(), 502); !st) return st.error();
       } else {

@@ -39,13 +39,21 @@ class SnapshotBuilder {
                                                       BuildMode mode = BuildMode::kRejectAll);
 
  private:
+  // `owner_key` names the health checker of an upstream with `checks`: the
+  // resource key of the upstream object, or of the route or service that
+  // holds it inline.
   core::Result<std::shared_ptr<const upstream::Upstream>> compile_upstream(
-      const boost::json::object& obj, const std::string& id, const std::string& where);
+      const boost::json::object& obj, const std::string& id, const std::string& where,
+      const std::string& owner_key);
 
   // Compiles the `ssls` collection into certs_ (unchanged objects are
   // reused from ssl_cache_, not parsed again).
   core::Status build_certs(const ResourceSet& rs, const DataEncryption& enc, bool skip_invalid,
                            const std::function<void(const core::Error&)>& skip);
+  // An upstream's `checks`: a new health checker for its nodes, registered
+  // for the prober and the metrics export.
+  static void attach_health_checker(const boost::json::object& checks,
+                                    const std::string& owner_key, upstream::Upstream& u);
   // An upstream's `tls`: its client certificate for upstream mTLS.
   core::Status attach_client_cert(const boost::json::object& obj, upstream::Upstream& u,
                                   const std::string& where);

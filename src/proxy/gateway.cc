@@ -157,6 +157,7 @@ void Gateway::begin_shutdown(bool graceful) {
   poll_timer_.cancel();
   if (admin_server_) admin_server_->stop();
   exporter_.reset();
+  if (health_prober_) health_prober_->stop();
   if (sync_) sync_->stop();
   if (store_) store_->close();
   spdlog::info("shutting down ({})", graceful ? "draining" : "immediate");
@@ -260,6 +261,8 @@ int Gateway::run() {
     for (auto& w : workers_) w->join();
     return 1;
   }
+  health_prober_ = std::make_unique<upstream::HealthProber>(control_, config_.ssl.trusted_certificate);
+  health_prober_->start();
   wait_signal();
   if (sync_) {
     sync_->start();

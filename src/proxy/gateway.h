@@ -21,6 +21,7 @@
 #include "config/snapshot_builder.h"
 #include "proxy/worker.h"
 #include "tls/tls_server.h"
+#include "upstream/health_prober.h"
 #include "store/config_store.h"
 #include "store/config_sync.h"
 #include "store/file_watch.h"
@@ -80,6 +81,8 @@ class Gateway {
   std::unique_ptr<admin::ResourceApi> resource_api_;
   std::unique_ptr<admin::AdminServer> admin_server_;
   std::unique_ptr<observability::PrometheusExporter> exporter_;
+  // Active health checks of upstreams with `checks`, on the control loop.
+  std::unique_ptr<upstream::HealthProber> health_prober_;
   bool rebuild_scheduled_ = false;
   core::Clock::time_point last_publish_;
   std::shared_ptr<const config::Snapshot> current_;

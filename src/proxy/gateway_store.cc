@@ -18,6 +18,7 @@
 #include "proxy/gateway.h"
 #include "store/etcd_store.h"
 #include "store/sqlite_store.h"
+#include "upstream/health_check.h"
 
 namespace torii::proxy {
 
@@ -208,6 +209,23 @@ bool Gateway::start_metrics_export() {
   // The node's config-store series ride along on every scrape.
   exporter_->add_text_provider([this](std::string& out) {
     out += metrics_response().body;
+  });
+  // The health of every checked upstream's nodes (APISIX: 1 for healthy,
+  // 0 for unhealthy), read at scrape time.
+  exporter_->add_text_provider([prefix = s.metric_prefix](std::string& out) {
+    const auto checkers = upstream::HealthCheckers::global().live();
+    if (checkers.empty()) return;
+    const std::string name = prefix + "upstream_status";
+    observability::append_family_header(out, name, "Upstream status from health check", "gauge");
+    for (const auto& c : checkers) {
+      for (size_t i = 0; i < c->targets().size(); ++i) {
+        const upstream::NodeSpec& node = c->targets()[i].spec;
+        observability::append_sample(
+            out, name,
+            {{"name", c->name()}, {"ip", node.host}, {"port", std::to_string(node.port)}},
+            c->healthy(i) ? 1 : 0);
+      }
+    }
   });
   spdlog::info("prometheus metrics on {}:{}{}", s.ip, s.port, s.export_uri);
   return true;

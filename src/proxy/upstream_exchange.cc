@@ -268,6 +268,9 @@ net::Task<bool> HttpSession::proxy() {
                             ctx_.snapshot().trusted_addresses->contains(conn_info_.remote_ip);
   const std::string hash_key = hash_key_for(*up);
   upstream::ExcludeSet exclude(up->nodes.size());
+  // `checks`: nodes found unhealthy are not picked (all are, when none is
+  // healthy).
+  if (up->health) up->health->exclude_unhealthy(exclude);
   int tries_left = up->effective_retries() + 1;
   const auto retry_deadline = up->retry_timeout.count() > 0 ? ctx_.start + up->retry_timeout
                                                             : core::Clock::time_point::max();
@@ -334,6 +337,7 @@ net::Task<bool> HttpSession::proxy() {
 
     if (ok) {
       record_upstream_status(last_status, conn->parser().status_code());
+      if (up->health) up->health->report_passive_status(static_cast<size_t>(idx), conn->parser().status_code());
       const bool keep = co_await forward_response(*conn, attempt);
       const auto elapsed = core::Clock::now() - attempt_start;
       balancer.on_finish(idx, elapsed, attempt.error.has_value());
@@ -364,6 +368,10 @@ net::Task<bool> HttpSession::proxy() {
     }
     append_status(last_status, status_for(*attempt.error));
     ctx_.error = attempt.error;
+    if (up->health) {
+      up->health->report_passive_failure(static_cast<size_t>(idx),
+                                         attempt.error->kind == ErrorKind::kTimeout);
+    }
     exclude.add(static_cast<size_t>(idx));
     const bool may_retry = attempt.error->retryable &&
                            (!attempt.sent_any || (replayable && http::is_idempotent(req_.method)));

@@ -4,7 +4,6 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
@@ -12,6 +11,7 @@
 #include <optional>
 #include <tuple>
 
+#include "net/before.h"
 #include "net/resolve.h"
 #include "net/transfer.h"
 
@@ -22,20 +22,11 @@ namespace asio = boost::asio;
 using core::Error;
 using core::ErrorKind;
 using core::ErrorSource;
+using net::before;
 using net::kNoThrow;
 
 constexpr size_t kReadChunk = 16 * 1024;
 
-// Runs `op` unless `deadline` passes first; nullopt on timeout (the
-// operation was cancelled, and has completed, by then).
-template <class T>
-net::Task<std::optional<T>> before(Clock::time_point deadline, net::Task<T> op) {
-  using namespace asio::experimental::awaitable_operators;
-  net::Timer timer(co_await asio::this_coro::executor, deadline);
-  auto r = co_await (std::move(op) || timer.async_wait(kNoThrow));
-  if (r.index() == 0) co_return std::move(std::get<0>(r));
-  co_return std::nullopt;
-}
 
 ErrorKind kind_of(const boost::system::error_code& ec) {
   if (ec == asio::error::eof) return ErrorKind::kClosed;

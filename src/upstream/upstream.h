@@ -14,6 +14,7 @@
 
 #include "http/variables.h"
 #include "upstream/balancer.h"
+#include "upstream/health_check.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -64,6 +65,8 @@ struct Upstream {
   // tls.client_cert(+key) or tls.client_cert_id: the certificate presented
   // to the upstream (mTLS); null: the worker's context, no certificate.
   std::shared_ptr<boost::asio::ssl::context> tls_client;
+  // `checks`: the nodes' health, shared by every worker (null without).
+  std::shared_ptr<HealthChecker> health;
 
   int effective_retries() const {
     if (retries >= 0) return retries;
