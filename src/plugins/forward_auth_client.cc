@@ -86,7 +86,7 @@ struct WorkerState {
     while (!it->second.empty() && !found) {
       Idle idle = std::move(it->second.back());
       it->second.pop_back();
-      if (idle.expires > now && idle.conn->still_usable()) found = std::move(idle.conn);
+      if (idle.expires > now && idle.conn->peek_usable()) found = std::move(idle.conn);
     }
     if (it->second.empty()) pool.erase(it);
     return found;

@@ -174,7 +174,8 @@ net::Task<HttpSession::SpliceEnd> HttpSession::splice_body(upstream::UpstreamCon
   parser.skip_body(length - left);  // kCopyRest: the copying loop reads the rest
   // Bytes past Content-Length stay in the socket (the copying path would
   // have read and dropped them): such a connection is not reused.
-  if (end == SpliceEnd::kDone && !conn.still_usable()) attempt.keep_upstream = false;
+  // splice(2) reads past the reactor, so only a peek can tell.
+  if (end == SpliceEnd::kDone && !conn.peek_usable()) attempt.keep_upstream = false;
   co_return end;
 }
 

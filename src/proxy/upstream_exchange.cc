@@ -8,7 +8,8 @@
 // still holds; once response bytes reached the client nothing is retried.
 // An idempotent request on a reused keep-alive connection that the upstream
 // had closed is retried once on a fresh connection without counting as a
-// try; other requests check the pooled connection before using it.
+// try, and so is any request of which no byte could be written; every
+// pooled connection is checked before use (UpstreamConn::still_usable).
 #include <deque>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -323,8 +324,10 @@ net::Task<bool> HttpSession::proxy() {
       if (ok) ok = co_await read_response_head(*conn, attempt);
       if (ok) break;
       balancer.on_finish(idx, core::Clock::now() - attempt_start, true);
-      // A keep-alive connection the upstream closed meanwhile: try a fresh one.
-      if (reused && fresh_retry_left && !attempt.received_any && may_resend && attempt.error &&
+      // A keep-alive connection the upstream closed meanwhile: try a fresh
+      // one, when the request may be sent again or none of it was sent.
+      if (reused && fresh_retry_left && !attempt.received_any &&
+          (may_resend || !attempt.sent_any) && attempt.error &&
           attempt.error->kind != ErrorKind::kTimeout &&
           attempt.error->source == ErrorSource::kUpstream) {
         fresh_retry_left = false;
@@ -403,13 +406,14 @@ bool HttpSession::send_request_now(upstream::UpstreamConn& conn, const std::stri
   // (forward_response): without it they are the client's next request, to
   // be routed like any other, never tunnel data the upstream would parse.
   request_sent_ = conn.write_now(bufs_);
+  // As nginx's request_sent: once a byte went, the upstream may act on it.
+  if (request_sent_.written > 0) attempt.sent_any = true;
   if (request_sent_.error) {
     attempt.error = upstream_error(ErrorKind::kReset, true,
                                    "sending request to " + attempt.node->name + ": " +
                                        request_sent_.error.message());
     return false;
   }
-  if (request_sent_.finished()) attempt.sent_any = true;
   more = !request_sent_.finished() || !request_body_done_;
   return true;
 }
@@ -426,6 +430,7 @@ net::Task<bool> HttpSession::send_request_rest(upstream::UpstreamConn& conn, Att
     conn.arm(attempt.timeouts.send);
     std::tie(ec, written) = co_await conn.write_rest(bufs_, request_sent_);
     conn.disarm();
+    if (written > 0) attempt.sent_any = true;
     if (ec) {
       attempt.error =
           upstream_error(conn.timed_out() ? ErrorKind::kTimeout : ErrorKind::kReset, true,

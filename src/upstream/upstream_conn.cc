@@ -119,9 +119,14 @@ void UpstreamConn::ack_now() {
 
 bool UpstreamConn::still_usable() {
   if (!socket().is_open()) return false;
-  // The last response was read to the socket's end and nothing came since:
-  // no system call needed (net/draining_read.h).
-  if (!tls_ && !net::may_have_input(*plain_)) return true;
+  if (!tls_ && core::coarse_now() - idle_since < kQuietReuse && !net::may_have_input(*plain_)) {
+    return true;
+  }
+  return peek_usable();
+}
+
+bool UpstreamConn::peek_usable() {
+  if (!socket().is_open()) return false;
   char byte;
   const ssize_t n = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0 || n > 0) return false;  // closed, or unsolicited bytes

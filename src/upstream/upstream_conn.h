@@ -72,13 +72,23 @@ class UpstreamConn {
   void cancel();
   void close();
 
-  // For a pooled connection: false when the peer closed it (or sent bytes
-  // nobody asked for) while idle. When the reactor has seen nothing arrive
-  // since the last response was read to the socket's end, that answers it
-  // without a system call (net/draining_read.h); otherwise one non-blocking
-  // recv(MSG_PEEK). An end or bytes the kernel got after the reactor last
-  // polled are not seen then: the caller's retry on a fresh connection
-  // covers a close, as nginx's keepalive cache does.
+  // False when the peer closed the connection or sent bytes nobody asked
+  // for: one non-blocking recv(MSG_PEEK).
+  bool peek_usable();
+
+  // For a connection taken from the pool to send a request on: as
+  // peek_usable(), without the system call when the connection was pooled
+  // less than kQuietReuse ago and the reactor has seen nothing arrive since
+  // its last response was read to the socket's end (net/draining_read.h).
+  // An end or bytes the kernel got after the reactor last handled its
+  // events are not seen then. An upstream closes an idle connection after
+  // its own keep-alive timeout, seconds in practice: such a connection was
+  // pooled longer than kQuietReuse and is always peeked. What is left (a
+  // close at any other moment, on a connection reused within kQuietReuse,
+  // in the same event-loop turn) is nginx's keepalive race: a request that
+  // may be resent, or of which no byte was sent, goes on a fresh
+  // connection; others fail.
+  static constexpr std::chrono::milliseconds kQuietReuse{100};
   bool still_usable();
 
   // Sends any pending ACK now (TCP_QUICKACK): for responses that continue

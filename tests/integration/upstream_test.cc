@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -522,6 +523,89 @@ TEST(UpstreamKeepalive, PostAfterTheUpstreamClosedAnIdleConnectionGoesOnAFreshOn
   EXPECT_EQ(r.status, 200) << r.body << t.error_log();
   EXPECT_EQ(up.accepted(), 2);
   EXPECT_EQ(up.requests(), 2);
+}
+
+// The upstream answers and resets the connection at once (SO_LINGER 0),
+// while Torii is stopped: the reset comes with the response's bytes, in
+// the same event, and a read does not count it, so the connection goes
+// back to the pool looking quiet. The POST that takes it next fails to
+// write a single byte: nothing reached the upstream, so it goes on a fresh
+// connection instead of failing with 502.
+TEST(UpstreamKeepalive, APostNoByteOfWhichWasSentIsTriedOnAFreshConnection) {
+  auto go = std::make_shared<std::atomic<bool>>(false);
+  ScriptedServer up([go](ScriptedServer& s, int fd) {
+    std::string buf, head;
+    while (wire::read_request_head(fd, buf, head)) {
+      s.count_request();
+      const std::string body = path_of(head);
+      const bool reset = body == "/x";
+      while (reset && !go->load() && !s.stopping()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                            "\r\n\r\n" + body)) {
+        return;
+      }
+      if (reset) {
+        const linger reset_now{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset_now, sizeof(reset_now));
+        return;  // the server closes the socket after the handler: a reset
+      }
+    }
+  });
+  Torii t(route_with(map_nodes({{up.port(), 1}})), "", 1);
+  HttpResponse first;
+  std::thread client([&] { first = http_get(t.url("/x")); });
+  ASSERT_TRUE(wait_until([&] { return up.requests() == 1; }));
+  t.signal(SIGSTOP);
+  go->store(true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // answer and reset arrive
+  t.signal(SIGCONT);
+  client.join();
+  ASSERT_EQ(first.body, "/x");
+  const auto r = http(HttpRequest{"POST", t.url("/y"), {}, "", false, 10000});
+  EXPECT_EQ(r.status, 200) << r.body << t.error_log();
+  EXPECT_EQ(r.body, "/y");
+  EXPECT_EQ(up.accepted(), 2);
+}
+
+// An upstream closes a pooled connection while a request for it is already
+// waiting in Torii's socket (Torii is stopped meanwhile, so both reach it in
+// one turn of its event loop). The connection sat in the pool longer than
+// kQuietReuse (100 ms), so it is checked with a peek, which sees the close:
+// the POST goes on a fresh connection.
+TEST(UpstreamKeepalive, AConnectionClosedWhileTheRequestWaitedIsNotUsed) {
+  auto close_idle = std::make_shared<std::atomic<bool>>(false);
+  ScriptedServer up([close_idle](ScriptedServer& s, int fd) {
+    std::string buf, head;
+    const bool first = s.accepted() == 1;
+    while (wire::read_request_head(fd, buf, head)) {
+      s.count_request();
+      if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) return;
+      if (first) {
+        while (!close_idle->load() && !s.stopping()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return;  // closes the idle connection
+      }
+    }
+  });
+  Torii t(route_with(map_nodes({{up.port(), 1}})), "", 1);
+  wire::Conn c(t.port());
+  ASSERT_TRUE(c.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto first = c.read_response();
+  ASSERT_TRUE(first && first->status == 200);
+  // Torii pools the connection right after the answer went out: let it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  t.signal(SIGSTOP);
+  ASSERT_TRUE(c.send("POST /y HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"));
+  close_idle->store(true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  t.signal(SIGCONT);
+  auto second = c.read_response();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->status, 200) << second->body << t.error_log();
+  EXPECT_EQ(up.accepted(), 2);
 }
 
 TEST(UpstreamRetries, GetToAnUpstreamThatClosesIsRetriedOnTheNextNode) {
