@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <set>
 #include <thread>
 
 #include "admin/admin_key.h"
@@ -217,13 +218,18 @@ bool Gateway::start_metrics_export() {
     if (checkers.empty()) return;
     const std::string name = prefix + "upstream_status";
     observability::append_family_header(out, name, "Upstream status from health check", "gauge");
-    for (const auto& c : checkers) {
-      for (size_t i = 0; i < c->targets().size(); ++i) {
-        const upstream::NodeSpec& node = c->targets()[i].spec;
-        observability::append_sample(
-            out, name,
-            {{"name", c->name()}, {"ip", node.host}, {"port", std::to_string(node.port)}},
-            c->healthy(i) ? 1 : 0);
+    // While a config change swaps an upstream, its old checker may still
+    // be alive: newest first, one series per name, ip and port (Prometheus
+    // refuses a scrape with a series twice).
+    std::set<std::string> written;
+    for (auto c = checkers.rbegin(); c != checkers.rend(); ++c) {
+      for (size_t i = 0; i < (*c)->targets().size(); ++i) {
+        const upstream::NodeSpec& node = (*c)->targets()[i].spec;
+        const std::string port = std::to_string(node.port);
+        if (!written.insert((*c)->name() + '\n' + node.host + '\n' + port).second) continue;
+        observability::append_sample(out, name,
+                                     {{"name", (*c)->name()}, {"ip", node.host}, {"port", port}},
+                                     (*c)->target_healthy(i) ? 1 : 0);
       }
     }
   });

@@ -133,22 +133,32 @@ HealthCheckConf parse_health_checks(const json::object& checks) {
   return c;
 }
 
-HealthChecker::HealthChecker(std::string name, HealthCheckConf conf, std::vector<Target> targets)
-    : name_(std::move(name)),
-      conf_(std::move(conf)),
-      targets_(std::move(targets)),
-      states_(std::make_unique<NodeState[]>(targets_.size())) {}
+HealthChecker::HealthChecker(std::string name, HealthCheckConf conf,
+                             const std::vector<Target>& nodes)
+    : name_(std::move(name)), conf_(std::move(conf)) {
+  for (const Target& n : nodes) {
+    size_t t = 0;
+    while (t < targets_.size() &&
+           (targets_[t].spec.host != n.spec.host || targets_[t].spec.port != n.spec.port)) {
+      ++t;
+    }
+    if (t == targets_.size()) targets_.push_back(n);
+    target_of_.push_back(t);
+    weights_.push_back(n.spec.weight);
+  }
+  states_ = std::make_unique<NodeState[]>(targets_.size());
+}
 
 void HealthChecker::exclude_unhealthy(ExcludeSet& exclude) const {
-  bool any_healthy = false;
-  for (size_t i = 0; i < targets_.size(); ++i) {
-    if (healthy(i)) {
-      any_healthy = true;
+  bool any_pickable = false;
+  for (size_t i = 0; i < target_of_.size(); ++i) {
+    if (weights_[i] > 0 && healthy(i)) {
+      any_pickable = true;
       break;
     }
   }
-  if (!any_healthy) return;  // every node is down: use them all
-  for (size_t i = 0; i < targets_.size(); ++i) {
+  if (!any_pickable) return;  // every node that could be picked is down: use them all
+  for (size_t i = 0; i < target_of_.size(); ++i) {
     if (!healthy(i)) exclude.add(i);
   }
 }
@@ -158,11 +168,11 @@ const HealthThresholds& HealthChecker::thresholds(HealthSource source) const {
   return conf_.active.thresholds;
 }
 
-bool HealthChecker::report(size_t node, HealthEvent event, HealthSource source) {
-  if (node >= targets_.size()) return false;
+bool HealthChecker::report_target(size_t target, HealthEvent event, HealthSource source) {
+  if (target >= targets_.size()) return false;
   const HealthThresholds& t = thresholds(source);
   std::lock_guard lock(mu_);
-  NodeState& s = states_[node];
+  NodeState& s = states_[target];
   const bool was_healthy = s.healthy.load(std::memory_order_relaxed);
   uint32_t reached = 0;
   uint32_t limit = 0;
@@ -186,19 +196,19 @@ bool HealthChecker::report(size_t node, HealthEvent event, HealthSource source) 
   s.successes = s.http_failures = s.tcp_failures = s.timeouts = 0;
   s.healthy.store(!was_healthy, std::memory_order_relaxed);
   spdlog::warn("upstream {}: node {} is now {} ({} {} in a row, {} check)", name_,
-               targets_[node].name, was_healthy ? "unhealthy" : "healthy", reached,
+               targets_[target].name, was_healthy ? "unhealthy" : "healthy", reached,
                event_name(event), source == HealthSource::kActive ? "active" : "passive");
   return true;
 }
 
-bool HealthChecker::report_status(size_t node, int status, HealthSource source) {
+bool HealthChecker::report_target_status(size_t target, int status, HealthSource source) {
   if (status < 0 || status >= 600) return false;
   const HealthThresholds& t = thresholds(source);
   if (t.healthy_statuses.test(static_cast<size_t>(status))) {
-    return report(node, HealthEvent::kSuccess, source);
+    return report_target(target, HealthEvent::kSuccess, source);
   }
   if (t.unhealthy_statuses.test(static_cast<size_t>(status))) {
-    return report(node, HealthEvent::kHttpFailure, source);
+    return report_target(target, HealthEvent::kHttpFailure, source);
   }
   return false;
 }

@@ -94,24 +94,39 @@ class HealthChecker {
 
   // `name` is the upstream's resource key ("/apisix/upstreams/1",
   // "/apisix/routes/1"), the `name` label of apisix_upstream_status.
-  HealthChecker(std::string name, HealthCheckConf conf, std::vector<Target> targets);
+  // `nodes`: the upstream's nodes in order; a host:port listed twice is one
+  // target with one state (as lua-resty-healthcheck keys them).
+  HealthChecker(std::string name, HealthCheckConf conf, const std::vector<Target>& nodes);
   HealthChecker(const HealthChecker&) = delete;
   HealthChecker& operator=(const HealthChecker&) = delete;
 
   const std::string& name() const { return name_; }
   const HealthCheckConf& conf() const { return conf_; }
+  // The distinct targets, for the prober and the metrics.
   const std::vector<Target>& targets() const { return targets_; }
+  bool target_healthy(size_t target) const {
+    return states_[target].healthy.load(std::memory_order_relaxed);
+  }
 
-  bool healthy(size_t node) const { return states_[node].healthy.load(std::memory_order_relaxed); }
-  // Adds every unhealthy node to `exclude`, unless no node is healthy (then
-  // all stay usable). Lock-free.
+  // By node index (the upstream's node list), for workers.
+  bool healthy(size_t node) const { return target_healthy(target_of_[node]); }
+  // Adds every unhealthy node to `exclude`, unless that would leave no node
+  // the balancer can pick (a healthy node of weight > 0): then all stay
+  // usable. Lock-free.
   void exclude_unhealthy(ExcludeSet& exclude) const;
 
   // Counts one outcome for `node`; returns true when it flipped the state.
-  bool report(size_t node, HealthEvent event, HealthSource source);
+  bool report(size_t node, HealthEvent event, HealthSource source) {
+    return node < target_of_.size() && report_target(target_of_[node], event, source);
+  }
   // An HTTP status: a success when it is in the source's healthy statuses,
   // an HTTP failure when in its unhealthy ones, nothing otherwise.
-  bool report_status(size_t node, int status, HealthSource source);
+  bool report_status(size_t node, int status, HealthSource source) {
+    return node < target_of_.size() && report_target_status(target_of_[node], status, source);
+  }
+  // The same, by target index (the prober's).
+  bool report_target(size_t target, HealthEvent event, HealthSource source);
+  bool report_target_status(size_t target, int status, HealthSource source);
   // A request to `node` failed before a status: a timeout or a TCP failure
   // (passive checks only; nothing without them).
   void report_passive_failure(size_t node, bool timeout);
@@ -131,7 +146,9 @@ class HealthChecker {
 
   const std::string name_;
   const HealthCheckConf conf_;
-  const std::vector<Target> targets_;
+  std::vector<Target> targets_;     // distinct host:port
+  std::vector<size_t> target_of_;   // node index -> target index
+  std::vector<int> weights_;        // node index -> weight
   std::unique_ptr<NodeState[]> states_;
   std::mutex mu_;
 };

@@ -36,7 +36,10 @@ struct ProbeRequest {
 ProbeRequest probe_request(const ActiveCheckConf& a, const HealthChecker::Target& t) {
   ProbeRequest r;
   r.host = a.host.empty() ? t.spec.host : a.host;
-  r.text = "GET " + a.http_path + " HTTP/1.0\r\nHost: " + r.host + "\r\n";
+  // An IPv6 literal goes in brackets in Host (RFC 9110 7.2), not in SNI.
+  const bool ipv6 = r.host.find(':') != std::string::npos;
+  r.text = "GET " + a.http_path + " HTTP/1.0\r\nHost: " + (ipv6 ? "[" + r.host + "]" : r.host) +
+           "\r\n";
   for (const std::string& h : a.req_headers) r.text += h + "\r\n";
   r.text += "\r\n";
   return r;
@@ -181,26 +184,28 @@ struct LoopState {
   uint32_t probes = 0;  // in flight
 };
 
-net::Task<void> probe_node(std::shared_ptr<HealthChecker> checker, size_t node,
+// Holds its checker weakly: an upstream removed while a probe is out is
+// gone at once, not when the probe's timeout ends.
+net::Task<void> probe_node(std::weak_ptr<HealthChecker> weak, size_t target,
+                           ActiveCheckConf conf, HealthChecker::Target node,
                            std::shared_ptr<LoopState> state, asio::ssl::context& tls,
                            std::shared_ptr<HealthProber::OpenSockets> open,
                            std::shared_ptr<bool> stopped) {
-  const ActiveCheckConf& a = checker->conf().active;
-  const Outcome o = co_await run_probe(a, checker->targets()[node], tls, *open);
-  if (!*stopped) {
-    if (o.connected_only) {
-      checker->report(node, HealthEvent::kSuccess, HealthSource::kActive);
-    } else if (o.status >= 0) {
-      checker->report_status(node, o.status, HealthSource::kActive);
-    } else {
-      checker->report(node, o.timeout ? HealthEvent::kTimeout : HealthEvent::kTcpFailure,
-                      HealthSource::kActive);
-    }
-  }
-  state->in_flight[node] = false;
+  const Outcome o = co_await run_probe(conf, node, tls, *open);
+  state->in_flight[target] = false;
   --state->probes;
-  state->due[node] =
-      Clock::now() + (checker->healthy(node) ? a.healthy_interval : a.unhealthy_interval);
+  std::shared_ptr<HealthChecker> checker = weak.lock();
+  if (!checker || *stopped) co_return;
+  if (o.connected_only) {
+    checker->report_target(target, HealthEvent::kSuccess, HealthSource::kActive);
+  } else if (o.status >= 0) {
+    checker->report_target_status(target, o.status, HealthSource::kActive);
+  } else {
+    checker->report_target(target, o.timeout ? HealthEvent::kTimeout : HealthEvent::kTcpFailure,
+                           HealthSource::kActive);
+  }
+  state->due[target] = Clock::now() + (checker->target_healthy(target) ? conf.healthy_interval
+                                                                        : conf.unhealthy_interval);
 }
 
 net::Task<void> checker_loop(std::weak_ptr<HealthChecker> weak, asio::ssl::context& tls,
@@ -225,7 +230,9 @@ net::Task<void> checker_loop(std::weak_ptr<HealthChecker> weak, asio::ssl::conte
         if (state->in_flight[i] || state->due[i] > now) continue;
         state->in_flight[i] = true;
         ++state->probes;
-        asio::co_spawn(executor, probe_node(checker, i, state, tls, open, stopped),
+        asio::co_spawn(executor,
+                       probe_node(weak, i, checker->conf().active, checker->targets()[i], state,
+                                  tls, open, stopped),
                        asio::detached);
       }
     }

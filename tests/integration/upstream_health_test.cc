@@ -189,6 +189,23 @@ TEST(UpstreamHealth, EveryNodeUnhealthyMeansEveryNodeIsUsed) {
   EXPECT_GT(c.requests.load(), 0);
 }
 
+// A weight-0 node is never picked, healthy or not: with the only weighted
+// node unhealthy, that node still gets the requests (not a 502 for "no
+// node could be picked").
+TEST(UpstreamHealth, AHealthyNodeOfWeightZeroDoesNotBlockTheFallback) {
+  Upstream a;
+  ScriptedNode b;
+  b.health_status = 500;
+  Exporter ex;
+  Torii t(route("        \"" + a.node() + "\": 0\n        \"" + b.node() + "\": 1\n",
+                "        active:\n          http_path: /health\n"
+                "          unhealthy: {interval: 1, http_failures: 1}\n"),
+          ex.config(), 1);
+  ASSERT_TRUE(ex.wait_status("/apisix/routes/1", b.port(), 0)) << ex.scrape();
+  const auto seen = tally(t, 4);
+  EXPECT_EQ(seen.at("200 b"), 4);
+}
+
 // An upstream object's checker is named by its key, and its state is
 // dropped with it: after the upstream is removed from the config, its
 // series are gone.

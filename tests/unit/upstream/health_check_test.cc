@@ -155,6 +155,31 @@ TEST(HealthChecker, UnhealthyNodesAreExcludedUnlessNoneIsHealthy) {
   EXPECT_FALSE(all.has(2));
 }
 
+TEST(HealthChecker, ANodeListedTwiceIsOneTarget) {
+  std::vector<HealthChecker::Target> nodes = targets_of(2);
+  nodes.push_back(nodes[0]);  // 127.0.0.1:8000 again, as node 2
+  HealthChecker c("u", parse_health_checks(json::parse(R"({"active": {"unhealthy": {"tcp_failures": 1}}})").as_object()),
+                  nodes);
+  EXPECT_EQ(c.targets().size(), 2u);
+  c.report(2, HealthEvent::kTcpFailure, HealthSource::kActive);
+  EXPECT_FALSE(c.healthy(0));
+  EXPECT_FALSE(c.healthy(2));
+  EXPECT_TRUE(c.healthy(1));
+}
+
+// A healthy node of weight 0 can never be picked: it does not stop the
+// fall back to every node.
+TEST(HealthChecker, AHealthyNodeOfWeightZeroDoesNotCountAsPickable) {
+  std::vector<HealthChecker::Target> nodes = targets_of(2);
+  nodes[1].spec.weight = 0;
+  HealthChecker c("u", parse_health_checks(json::parse(R"({"active": {"unhealthy": {"tcp_failures": 1}}})").as_object()),
+                  nodes);
+  c.report(0, HealthEvent::kTcpFailure, HealthSource::kActive);
+  ExcludeSet exclude(2);
+  c.exclude_unhealthy(exclude);
+  EXPECT_FALSE(exclude.has(0));
+}
+
 TEST(HealthCheckers, ListsLiveCheckersOnly) {
   HealthCheckers registry;
   auto a = std::make_shared<HealthChecker>(
