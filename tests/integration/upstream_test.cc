@@ -595,8 +595,9 @@ TEST(UpstreamKeepalive, AConnectionClosedWhileTheRequestWaitedIsNotUsed) {
   ASSERT_TRUE(c.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"));
   auto first = c.read_response();
   ASSERT_TRUE(first && first->status == 200);
-  // Torii pools the connection right after the answer went out: let it.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Torii pools the connection right after the answer went out: give it
+  // ample time to (a busy machine may hold the worker for a while).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   t.signal(SIGSTOP);
   ASSERT_TRUE(c.send("POST /y HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"));
   close_idle->store(true);
