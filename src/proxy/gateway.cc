@@ -261,7 +261,8 @@ int Gateway::run() {
     for (auto& w : workers_) w->join();
     return 1;
   }
-  health_prober_ = std::make_unique<upstream::HealthProber>(control_, config_.ssl.trusted_certificate);
+  health_prober_ =
+      std::make_unique<upstream::HealthProber>(control_, config_.ssl.trusted_certificate);
   health_prober_->start();
   wait_signal();
   if (sync_) {

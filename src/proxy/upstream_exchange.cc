@@ -340,7 +340,9 @@ net::Task<bool> HttpSession::proxy() {
 
     if (ok) {
       record_upstream_status(last_status, conn->parser().status_code());
-      if (up->health) up->health->report_passive_status(static_cast<size_t>(idx), conn->parser().status_code());
+      if (up->health) {
+        up->health->report_passive_status(static_cast<size_t>(idx), conn->parser().status_code());
+      }
       const bool keep = co_await forward_response(*conn, attempt);
       const auto elapsed = core::Clock::now() - attempt_start;
       balancer.on_finish(idx, elapsed, attempt.error.has_value());

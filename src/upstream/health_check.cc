@@ -170,20 +170,25 @@ const HealthThresholds& HealthChecker::thresholds(HealthSource source) const {
 
 bool HealthChecker::report_target(size_t target, HealthEvent event, HealthSource source) {
   if (target >= targets_.size()) return false;
+  NodeState& s = states_[target];
+  if (event == HealthEvent::kSuccess && s.clean.load(std::memory_order_relaxed)) return false;
   const HealthThresholds& t = thresholds(source);
   std::lock_guard lock(mu_);
-  NodeState& s = states_[target];
   const bool was_healthy = s.healthy.load(std::memory_order_relaxed);
   uint32_t reached = 0;
   uint32_t limit = 0;
   if (event == HealthEvent::kSuccess) {
     s.http_failures = s.tcp_failures = s.timeouts = 0;
-    if (was_healthy) return false;
+    if (was_healthy) {
+      s.clean.store(true, std::memory_order_relaxed);
+      return false;
+    }
     reached = ++s.successes;
     limit = t.successes;
   } else {
     s.successes = 0;
     if (!was_healthy) return false;
+    s.clean.store(false, std::memory_order_relaxed);
     uint32_t* counter = event == HealthEvent::kHttpFailure  ? &s.http_failures
                         : event == HealthEvent::kTcpFailure ? &s.tcp_failures
                                                             : &s.timeouts;
@@ -195,6 +200,7 @@ bool HealthChecker::report_target(size_t target, HealthEvent event, HealthSource
   if (limit == 0 || reached < limit) return false;
   s.successes = s.http_failures = s.tcp_failures = s.timeouts = 0;
   s.healthy.store(!was_healthy, std::memory_order_relaxed);
+  s.clean.store(!was_healthy, std::memory_order_relaxed);
   spdlog::warn("upstream {}: node {} is now {} ({} {} in a row, {} check)", name_,
                targets_[target].name, was_healthy ? "unhealthy" : "healthy", reached,
                event_name(event), source == HealthSource::kActive ? "active" : "passive");

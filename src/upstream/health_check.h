@@ -17,7 +17,8 @@
 // Workers read the state without a lock (one relaxed atomic per node) and
 // leave unhealthy nodes out of the balancer's pick, unless every node is
 // unhealthy: then all are used, as APISIX does. Reports take the checker's
-// mutex (one per upstream).
+// mutex (one per upstream), except a success on a node that is healthy with
+// no failure counted, which changes nothing.
 //
 // Checkers are registered process-wide (HealthCheckers::global()) so the
 // prober finds new ones and the metrics export lists their states
@@ -137,6 +138,9 @@ class HealthChecker {
  private:
   struct NodeState {
     std::atomic<bool> healthy{true};
+    // Healthy with no failure counted: a success changes nothing, so it is
+    // counted without the mutex (every proxied request with passive checks).
+    std::atomic<bool> clean{true};
     uint32_t successes = 0;  // these under mu_
     uint32_t http_failures = 0;
     uint32_t tcp_failures = 0;

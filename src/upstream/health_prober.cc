@@ -9,6 +9,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <optional>
+#include <unordered_set>
 
 #include "core/deadline.h"
 #include "net/before.h"
@@ -272,16 +273,15 @@ void HealthProber::stop() {
 
 void HealthProber::scan() {
   if (*stopped_) return;
-  // Forget the loops of checkers that are gone first: a new checker may
-  // come at the address of an old one.
+  // The loops' checkers that still live: a new checker may come at the
+  // address of one that is gone.
   std::erase_if(watched_, [](const std::weak_ptr<HealthChecker>& w) { return w.expired(); });
-  running_.clear();
+  std::unordered_set<const HealthChecker*> running;
   for (const std::weak_ptr<HealthChecker>& w : watched_) {
-    if (auto c = w.lock()) running_.insert(c.get());
+    if (auto c = w.lock()) running.insert(c.get());
   }
   for (std::shared_ptr<HealthChecker>& c : HealthCheckers::global().live()) {
-    if (running_.contains(c.get())) continue;
-    running_.insert(c.get());
+    if (!running.insert(c.get()).second) continue;
     watched_.push_back(c);
     asio::co_spawn(io_.get_executor(), checker_loop(c, tls_, open_, stopped_), asio::detached);
   }

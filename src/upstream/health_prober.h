@@ -26,7 +26,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "upstream/health_check.h"
@@ -57,8 +56,7 @@ class HealthProber {
   boost::asio::ssl::context tls_;
   std::shared_ptr<OpenSockets> open_;
   std::shared_ptr<bool> stopped_ = std::make_shared<bool>(false);
-  std::unordered_set<const HealthChecker*> running_;  // checkers with a loop
-  std::vector<std::weak_ptr<HealthChecker>> watched_;  // same, to forget dead ones
+  std::vector<std::weak_ptr<HealthChecker>> watched_;  // checkers with a loop
 };
 
 }  // namespace torii::upstream

@@ -118,7 +118,7 @@ void UpstreamConn::ack_now() {
 }
 
 bool UpstreamConn::still_usable() {
-  if (!socket().is_open()) return false;
+  // A closed socket may have input, says may_have_input: the peek refuses it.
   if (!tls_ && core::coarse_now() - idle_since < kQuietReuse && !net::may_have_input(*plain_)) {
     return true;
   }

@@ -30,22 +30,7 @@ using wire::Conn;
 
 const std::string kGet = "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n";
 
-struct Exporter {
-  uint16_t port = free_port();
-  std::string config() const {
-    return "plugins:\n  - prometheus\nplugin_attr:\n  prometheus:\n    export_addr:\n"
-           "      ip: 127.0.0.1\n      port: " +
-           std::to_string(port) + "\n";
-  }
-  std::string scrape() const {
-    HttpResponse r;
-    wait_until([&] {
-      r = http_get("http://127.0.0.1:" + std::to_string(port) + "/apisix/prometheus/metrics");
-      return r.error.empty();
-    });
-    return r.body;
-  }
-};
+using Exporter = MetricsExport;
 
 // The value of the sample named exactly `series` (with its labels), or 0.
 double sample(const std::string& text, const std::string& series) {

@@ -671,4 +671,26 @@ void Upstream::serve_requests(int fd) {
   }
 }
 
+std::string MetricsExport::config() const {
+  return "plugins:\n  - prometheus\nplugin_attr:\n  prometheus:\n    export_addr:\n"
+         "      ip: 127.0.0.1\n      port: " +
+         std::to_string(port) + "\n";
+}
+
+std::string MetricsExport::url() const {
+  return "http://127.0.0.1:" + std::to_string(port) + "/apisix/prometheus/metrics";
+}
+
+HttpResponse MetricsExport::scrape_response() const {
+  HttpRequest r;
+  r.url = url();
+  r.timeout_ms = 60000;  // a scrape of many series
+  HttpResponse resp;
+  wait_until([&] {
+    resp = http(r);
+    return resp.error.empty();
+  });
+  return resp;
+}
+
 }  // namespace torii::testing

@@ -216,4 +216,15 @@ class Upstream {
   int live_threads_ = 0;  // serve() threads still running (guarded by mu_)
 };
 
+// The prometheus export server of a Torii under test, on a free port.
+struct MetricsExport {
+  uint16_t port = free_port();
+  // config.yaml lines enabling the plugin and its export server.
+  std::string config() const;
+  std::string url() const;
+  // Waits for the listener (it starts with the control loop), then scrapes.
+  HttpResponse scrape_response() const;
+  std::string scrape() const { return scrape_response().body; }
+};
+
 }  // namespace torii::testing

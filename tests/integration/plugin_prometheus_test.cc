@@ -36,35 +36,13 @@
 namespace torii::testing {
 namespace {
 
-struct Exporter {
-  uint16_t port = free_port();
-  // config.yaml lines enabling the plugin and its export server.
-  std::string config() const {
-    return "plugins:\n  - prometheus\nplugin_attr:\n  prometheus:\n    export_addr:\n"
-           "      ip: 127.0.0.1\n      port: " +
-           std::to_string(port) + "\n";
-  }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(port) + "/apisix/prometheus/metrics";
-  }
-  // Waits for the listener (it starts with the control loop) and scrapes.
-  HttpResponse scrape() const {
-    HttpRequest r;
-    r.url = url();
-    r.timeout_ms = 60000;
-    HttpResponse resp;
-    wait_until([&] {
-      resp = http(r);
-      return resp.error.empty();
-    });
-    return resp;
-  }
+struct Exporter : MetricsExport {
   // Scrapes until `settled` holds on the body or 10 s pass; returns the
   // last body.
   std::string scrape_until(const std::function<bool(const std::string&)>& settled) const {
     std::string body;
     wait_until([&] {
-      body = scrape().body;
+      body = scrape();
       return settled(body);
     });
     return body;
@@ -98,7 +76,7 @@ TEST(PluginPrometheus, RouteRequestsAreCountedOnTheExportServer) {
   for (int i = 0; i < kRequests; ++i) ASSERT_EQ(http_get(t.url("/hello")).status, 200);
   ASSERT_EQ(http_get(t.url("/plain")).status, 200);  // no plugin: not counted
 
-  auto r = ex.scrape();
+  auto r = ex.scrape_response();
   ASSERT_EQ(r.error, "") << t.error_log();
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.headers["content-type"], "text/plain; version=0.0.4");
@@ -158,7 +136,7 @@ TEST(PluginPrometheus, ErrorsAndUnmatchedRequestsAreCountedByAGlobalRule) {
       "apisix_http_status{code=\"404\",route=\"\",matched_uri=\"\",matched_host=\"\","
       "service=\"\",consumer=\"\",node=\"\",";
   // The probe closed its connection after the log phase ran: this is settled.
-  const std::string at_start = ex.scrape().body;
+  const std::string at_start = ex.scrape();
   const double probes = sample(at_start, unmatched).value_or(0);
   EXPECT_GE(probes, 1) << at_start;
   EXPECT_FALSE(sample(at_start, ok));
@@ -346,7 +324,7 @@ TEST(PluginPrometheus, ScrapeOf10000RoutesUnderLoadPrintsFigures) {
   std::thread scraper([&] {
     while (!done.load()) {
       const auto t0 = std::chrono::steady_clock::now();
-      auto r = ex.scrape();
+      auto r = ex.scrape_response();
       scrape_ms +=
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (r.status != 200) break;

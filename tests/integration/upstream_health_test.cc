@@ -8,7 +8,6 @@
 // these tests wait for states by scraping (bounded), never by sleeping a
 // guessed time.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 
 #include <atomic>
 #include <map>
@@ -23,16 +22,6 @@
 namespace torii::testing {
 namespace {
 
-bool send_all(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    const ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 // A node whose answers the test changes: `health_status` for GET /health,
 // `status` for anything else (body "b"). Keep-alive HTTP/1.1.
 struct ScriptedNode {
@@ -40,15 +29,15 @@ struct ScriptedNode {
   std::atomic<int> status{200};
   std::atomic<int> health_probes{0};
   std::atomic<int> requests{0};
-  TestServer server{[this](TestConn& c) { serve(c.fd()); }};
+  TestServer server{[this](TestConn& c) { serve(c); }};
 
   ~ScriptedNode() { server.stop(); }
   uint16_t port() const { return server.port(); }
   std::string node() const { return "127.0.0.1:" + std::to_string(port()); }
 
-  void serve(int fd) {
+  void serve(TestConn& c) {
     std::string buf, head;
-    while (wire::read_request_head(fd, buf, head)) {
+    while (wire::read_request_head(c.fd(), buf, head)) {
       const bool health = head.rfind("GET /health ", 0) == 0;
       const int code = health ? health_status.load() : status.load();
       ++(health ? health_probes : requests);
@@ -56,23 +45,12 @@ struct ScriptedNode {
       const std::string reply = "HTTP/1.1 " + std::to_string(code) +
                                 " X\r\nContent-Length: " + std::to_string(body.size()) +
                                 "\r\n\r\n" + body;
-      if (!send_all(fd, reply)) return;
+      if (!c.send_all(reply)) return;
     }
   }
 };
 
-struct Exporter {
-  uint16_t port = free_port();
-  std::string config() const {
-    return "plugins:\n  - prometheus\nplugin_attr:\n  prometheus:\n    export_addr:\n"
-           "      ip: 127.0.0.1\n      port: " +
-           std::to_string(port) + "\n";
-  }
-  std::string scrape() const {
-    HttpRequest r;
-    r.url = "http://127.0.0.1:" + std::to_string(port) + "/apisix/prometheus/metrics";
-    return http(r).body;
-  }
+struct Exporter : MetricsExport {
   // apisix_upstream_status of one node, or -1 when the series is missing.
   int status_of(const std::string& name, uint16_t node_port) const {
     const std::string prefix = "apisix_upstream_status{name=\"" + name +

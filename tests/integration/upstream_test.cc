@@ -499,25 +499,36 @@ TEST(UpstreamRetries, PostOnAReusedConnectionIsNotReplayed) {
   EXPECT_EQ(a.requests(), 2) << "the POST reached the upstream more than once";
 }
 
-// The upstream closes a keep-alive connection while it sits in Torii's
-// pool (its own idle timeout, a restart). A POST that comes later must not
-// be sent over it: it would fail and could not be replayed. Torii notices
-// the close (the reactor saw the end, or a peek finds it) and connects anew.
-TEST(UpstreamKeepalive, PostAfterTheUpstreamClosedAnIdleConnectionGoesOnAFreshOne) {
-  ScriptedServer up([](ScriptedServer& s, int fd) {
+// Keep-alive "200 ok" to every request; the first connection, after its
+// first answer, waits until `close_now` is set, then the server closes it
+// (idle, from Torii's side: in its pool).
+ScriptedServer::Handler first_connection_closes_when(
+    std::shared_ptr<std::atomic<bool>> close_now) {
+  return [close_now](ScriptedServer& s, int fd) {
     std::string buf, head;
     const bool first = s.accepted() == 1;
     while (wire::read_request_head(fd, buf, head)) {
       s.count_request();
       if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) return;
-      if (first) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        return;  // the server closes the connection, idle
+      if (!first) continue;
+      while (!close_now->load() && !s.stopping()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
+      return;
     }
-  });
+  };
+}
+
+// The upstream closes a keep-alive connection while it sits in Torii's
+// pool (its own idle timeout, a restart). A POST that comes later must not
+// be sent over it: it would fail and could not be replayed. Torii notices
+// the close (the reactor saw the end, or a peek finds it) and connects anew.
+TEST(UpstreamKeepalive, PostAfterTheUpstreamClosedAnIdleConnectionGoesOnAFreshOne) {
+  auto close_idle = std::make_shared<std::atomic<bool>>(false);
+  ScriptedServer up(first_connection_closes_when(close_idle));
   Torii t(route_with(map_nodes({{up.port(), 1}})), "", 1);
   ASSERT_EQ(http_get(t.url("/x")).status, 200);
+  close_idle->store(true);
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   auto r = http(HttpRequest{"POST", t.url("/y"), {}, "", false, 10000});
   EXPECT_EQ(r.status, 200) << r.body << t.error_log();
@@ -576,20 +587,7 @@ TEST(UpstreamKeepalive, APostNoByteOfWhichWasSentIsTriedOnAFreshConnection) {
 // the POST goes on a fresh connection.
 TEST(UpstreamKeepalive, AConnectionClosedWhileTheRequestWaitedIsNotUsed) {
   auto close_idle = std::make_shared<std::atomic<bool>>(false);
-  ScriptedServer up([close_idle](ScriptedServer& s, int fd) {
-    std::string buf, head;
-    const bool first = s.accepted() == 1;
-    while (wire::read_request_head(fd, buf, head)) {
-      s.count_request();
-      if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) return;
-      if (first) {
-        while (!close_idle->load() && !s.stopping()) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        return;  // closes the idle connection
-      }
-    }
-  });
+  ScriptedServer up(first_connection_closes_when(close_idle));
   Torii t(route_with(map_nodes({{up.port(), 1}})), "", 1);
   wire::Conn c(t.port());
   ASSERT_TRUE(c.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"));

@@ -22,10 +22,14 @@ std::vector<HealthChecker::Target> targets_of(size_t nodes) {
   return targets;
 }
 
-HealthChecker make(const std::string& checks_json, size_t nodes = 2) {
+HealthChecker make(const std::string& checks_json,
+                   const std::vector<HealthChecker::Target>& nodes) {
   return HealthChecker("/apisix/upstreams/1",
-                       parse_health_checks(json::parse(checks_json).as_object()),
-                       targets_of(nodes));
+                       parse_health_checks(json::parse(checks_json).as_object()), nodes);
+}
+
+HealthChecker make(const std::string& checks_json, size_t nodes = 2) {
+  return make(checks_json, targets_of(nodes));
 }
 
 TEST(HealthCheckConf, DefaultsAreApisixs) {
@@ -158,8 +162,7 @@ TEST(HealthChecker, UnhealthyNodesAreExcludedUnlessNoneIsHealthy) {
 TEST(HealthChecker, ANodeListedTwiceIsOneTarget) {
   std::vector<HealthChecker::Target> nodes = targets_of(2);
   nodes.push_back(nodes[0]);  // 127.0.0.1:8000 again, as node 2
-  HealthChecker c("u", parse_health_checks(json::parse(R"({"active": {"unhealthy": {"tcp_failures": 1}}})").as_object()),
-                  nodes);
+  HealthChecker c = make(R"({"active": {"unhealthy": {"tcp_failures": 1}}})", nodes);
   EXPECT_EQ(c.targets().size(), 2u);
   c.report(2, HealthEvent::kTcpFailure, HealthSource::kActive);
   EXPECT_FALSE(c.healthy(0));
@@ -172,8 +175,7 @@ TEST(HealthChecker, ANodeListedTwiceIsOneTarget) {
 TEST(HealthChecker, AHealthyNodeOfWeightZeroDoesNotCountAsPickable) {
   std::vector<HealthChecker::Target> nodes = targets_of(2);
   nodes[1].spec.weight = 0;
-  HealthChecker c("u", parse_health_checks(json::parse(R"({"active": {"unhealthy": {"tcp_failures": 1}}})").as_object()),
-                  nodes);
+  HealthChecker c = make(R"({"active": {"unhealthy": {"tcp_failures": 1}}})", nodes);
   c.report(0, HealthEvent::kTcpFailure, HealthSource::kActive);
   ExcludeSet exclude(2);
   c.exclude_unhealthy(exclude);
